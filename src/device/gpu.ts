@@ -1,0 +1,168 @@
+// The one live GPUDevice: adapter discovery (navigator.gpu or the `webgpu` package in Node), features,
+// limits, error and device-loss plumbing. It owns no buffers or pipelines; see pool.ts and pipelines.ts.
+
+export interface InitOptions {
+  /** 'high-performance' by default. */
+  readonly powerPreference?: GPUPowerPreference;
+  /** Extra Dawn toggles/options passed to the Node `create()` call (e.g. ['enable-dawn-features=...']). */
+  readonly dawnOptions?: readonly string[];
+  /** Ask for shader-f16 when the adapter has it (default true). */
+  readonly f16?: boolean;
+}
+
+export interface DeviceInfo {
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly device: string;
+  readonly description: string;
+  readonly features: readonly string[];
+  readonly limits: Readonly<Record<string, number>>;
+  readonly runtime: 'navigator.gpu' | 'webgpu (Dawn, Node)';
+  /** Increments each time a device is created (after a loss, for example). */
+  readonly generation: number;
+}
+
+export interface GpuContext {
+  readonly device: GPUDevice;
+  readonly adapter: GPUAdapter;
+  readonly info: DeviceInfo;
+  readonly generation: number;
+  readonly hasF16: boolean;
+  readonly hasTimestamps: boolean;
+  readonly hasSubgroups: boolean;
+  lost: string | null;
+}
+
+const NO_ADAPTER_HELP =
+  'kiln.init: no WebGPU adapter was found. Kiln needs a GPU driver with Vulkan, Metal or D3D12. ' +
+  'On a machine without a GPU (Debian 12), install the software Vulkan driver from bookworm-backports: ' +
+  "echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports.list && " +
+  'apt-get update && apt-get install -y -t bookworm-backports libvulkan1 mesa-vulkan-drivers ' +
+  "(Debian 12's own mesa-vulkan-drivers is too old for Dawn).";
+
+/** Limits the kernels want; each is requested up to what the adapter offers. */
+const WANTED_LIMITS = [
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupsPerDimension',
+  'maxDynamicUniformBuffersPerPipelineLayout',
+  'maxBindingsPerBindGroup',
+] as const;
+
+let current: GpuContext | null = null;
+let generation = 0;
+let pendingInit: Promise<GpuContext> | null = null;
+// The object returned by the Node package's create() must stay reachable for the life of the process:
+// when it is garbage-collected Dawn tears the instance down under live devices and Node crashes.
+let keepAlive: unknown = null;
+const uncaptured: string[] = [];
+const lossListeners: ((ctx: GpuContext) => void)[] = [];
+
+async function getGpu(options: InitOptions): Promise<{ gpu: GPU; runtime: DeviceInfo['runtime'] }> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return { gpu: nav.gpu, runtime: 'navigator.gpu' };
+  if (keepAlive === null) {
+    if (typeof process === 'undefined' || !process.versions?.node) throw new Error(NO_ADAPTER_HELP);
+    if (!process.env['XDG_RUNTIME_DIR']) process.env['XDG_RUNTIME_DIR'] = '/tmp';
+    const mod = (await import('webgpu')) as { create: (o: string[]) => GPU; globals: object };
+    Object.assign(globalThis, mod.globals);
+    keepAlive = mod.create([...(options.dawnOptions ?? [])]);
+  }
+  return { gpu: keepAlive as GPU, runtime: 'webgpu (Dawn, Node)' };
+}
+
+async function createContext(options: InitOptions): Promise<GpuContext> {
+  const { gpu, runtime } = await getGpu(options);
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  if (!adapter) throw new Error(NO_ADAPTER_HELP);
+  const wanted: GPUFeatureName[] = ['timestamp-query', 'subgroups' as GPUFeatureName];
+  if (options.f16 !== false) wanted.push('shader-f16');
+  const features = wanted.filter((f) => adapter.features.has(f));
+  const requiredLimits: Record<string, number> = {};
+  const limits = adapter.limits as unknown as Record<string, number>;
+  for (const name of WANTED_LIMITS) {
+    const v = limits[name];
+    if (typeof v === 'number') requiredLimits[name] = v;
+  }
+  const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits });
+  generation += 1;
+  const deviceLimits = device.limits as unknown as Record<string, number>;
+  const limitRecord: Record<string, number> = {};
+  for (const name of [...WANTED_LIMITS, 'minUniformBufferOffsetAlignment', 'minStorageBufferOffsetAlignment', 'maxUniformBufferBindingSize'])
+    limitRecord[name] = deviceLimits[name] ?? 0;
+  const ai = adapter.info;
+  const info: DeviceInfo = {
+    vendor: ai.vendor,
+    architecture: ai.architecture,
+    device: ai.device,
+    description: ai.description,
+    features: [...device.features].map(String).sort(),
+    limits: limitRecord,
+    runtime,
+    generation,
+  };
+  const ctx: GpuContext = {
+    device,
+    adapter,
+    info,
+    generation,
+    hasF16: device.features.has('shader-f16'),
+    hasTimestamps: device.features.has('timestamp-query'),
+    hasSubgroups: device.features.has('subgroups' as GPUFeatureName),
+    lost: null,
+  };
+  device.addEventListener('uncapturederror', (ev) => {
+    const e = (ev as GPUUncapturedErrorEvent).error;
+    uncaptured.push(`${e.constructor.name}: ${e.message}`);
+  });
+  void device.lost.then((l) => {
+    ctx.lost = `${l.reason}: ${l.message}`;
+    if (current === ctx) current = null;
+    for (const fn of lossListeners) fn(ctx);
+  });
+  return ctx;
+}
+
+/** Creates the device on first call; later calls return the same live device (a new one after a loss). */
+export async function initGpu(options: InitOptions = {}): Promise<GpuContext> {
+  if (current && current.lost === null) return current;
+  if (pendingInit) return pendingInit;
+  pendingInit = createContext(options).then(
+    (ctx) => {
+      current = ctx;
+      pendingInit = null;
+      return ctx;
+    },
+    (err: unknown) => {
+      pendingInit = null;
+      throw err;
+    },
+  );
+  return pendingInit;
+}
+
+/** The live context; throws with a clear message before init or after a loss. */
+export function gpu(op = 'kiln'): GpuContext {
+  if (current === null) {
+    throw new Error(`${op}: no live WebGPU device: call \`await kiln.init()\` first (again after a device loss).`);
+  }
+  return current;
+}
+
+export function hasGpu(): boolean {
+  return current !== null && current.lost === null;
+}
+
+export function onDeviceLost(fn: (ctx: GpuContext) => void): void {
+  lossListeners.push(fn);
+}
+
+/** Errors Dawn reported outside an error scope since the last call; empties the list. */
+export function takeUncapturedErrors(): string[] {
+  return uncaptured.splice(0, uncaptured.length);
+}

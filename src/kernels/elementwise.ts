@@ -1,0 +1,102 @@
+// The one builder of generated elementwise kernels: N strided inputs (broadcast strides are 0), one strided
+// output, an expression over compute-type values `a0..a2` and uniform scalars `s0, s1`. Shapes and strides
+// are uniforms, so a kernel is compiled once per (expression, dtypes) and serves every size and layout.
+
+import { dispatch, grid } from '../device/batch.js';
+import { type DType, computeType, wgslStorageType } from './dtype.js';
+import { type Operand, UniformWriter, coalesce, whole } from './operand.js';
+import { wgslFile } from './source.js';
+
+export const MAX_RANK = 8;
+const WG = 256;
+const mathLib = wgslFile('math', new URL('./wgsl/math.wgsl', import.meta.url));
+
+export interface ElementwiseKernel {
+  /** Stable name for errors and caching, e.g. 'add'. */
+  readonly name: string;
+  /** WGSL expression over `a0..a{n-1}` (compute-typed inputs) and `s0, s1` (compute-typed scalars). */
+  readonly expr: string;
+  /** The compute type of the expression's inputs and scalars. */
+  readonly compute: 'f32' | 'i32' | 'u32';
+  /** Type the expression yields; converted to the output's storage type. 'bool' yields a WGSL bool. */
+  readonly result: 'f32' | 'i32' | 'u32' | 'bool';
+}
+
+function convert(value: string, from: ElementwiseKernel['result'], to: DType): string {
+  const st = wgslStorageType(to);
+  if (from === 'bool') return to === 'bool' ? `select(0u, 1u, ${value})` : `select(${st}(0), ${st}(1), ${value})`;
+  if (to === 'bool') return `select(0u, 1u, ${value} != ${from}(0))`;
+  return `${st}(${value})`;
+}
+
+function load(k: number, dtype: DType, compute: string): string {
+  const v = `in${k}[a${k}]`;
+  if (dtype === 'bool') return compute === 'u32' ? v : `${compute}(${v})`;
+  return `${compute}(${v})`;
+}
+
+/** WGSL for one elementwise kernel over the given input and output dtypes. */
+export function elementwiseWgsl(k: ElementwiseKernel, inputs: readonly DType[], out: DType): string {
+  const f16 = [...inputs, out].includes('f16');
+  const n = inputs.length;
+  const lines: string[] = [];
+  if (f16) lines.push('enable f16;');
+  lines.push(
+    'struct P { n: u32, rank: u32, s0: u32, s1: u32, offs: vec4<u32>,',
+    `  shape: array<vec4<u32>, ${MAX_RANK / 4}>, st: array<vec4<u32>, ${((n + 1) * MAX_RANK) / 4}> }`,
+    `@group(0) @binding(0) var<storage, read_write> out: array<${wgslStorageType(out)}>;`,
+  );
+  inputs.forEach((d, i) => lines.push(`@group(0) @binding(${i + 1}) var<storage, read> in${i}: array<${wgslStorageType(d)}>;`));
+  lines.push(`@group(0) @binding(${n + 1}) var<uniform> p: P;`, mathLib.text());
+  const offs = ['x', 'y', 'z', 'w'];
+  lines.push(
+    `fn stride(k: u32, d: u32) -> u32 { return p.st[k * ${MAX_RANK / 4}u + d / 4u][d % 4u]; }`,
+    `@compute @workgroup_size(${WG})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
+    `  let i = gid.x + gid.y * nwg.x * ${WG}u;`,
+    '  if (i >= p.n) { return; }',
+    '  var rem = i;',
+    '  var o = p.offs.x;',
+    ...inputs.map((_, j) => `  var a${j} = p.offs.${offs[j + 1]};`),
+    '  for (var d = i32(p.rank) - 1; d >= 0; d--) {',
+    '    let du = u32(d);',
+    '    let size = p.shape[du / 4u][du % 4u];',
+    '    let c = rem % size;',
+    '    rem = rem / size;',
+    '    o += c * stride(0u, du);',
+    ...inputs.map((_, j) => `    a${j} += c * stride(${j + 1}u, du);`),
+    '  }',
+    ...inputs.map((d, j) => `  let a${j}v = ${load(j, d, k.compute)};`),
+    `  let s0 = bitcast<${k.compute}>(p.s0);`,
+    `  let s1 = bitcast<${k.compute}>(p.s1);`,
+    `  out[o] = ${convert(`(${k.expr.replace(/\ba([0-2])\b/g, 'a$1v')})`, k.result, out)};`,
+    '}',
+  );
+  return lines.join('\n');
+}
+
+/** Runs an elementwise kernel: `out` and `inputs` share `out.shape` (inputs already broadcast). */
+export function runElementwise(k: ElementwiseKernel, out: Operand, inputs: readonly Operand[], scalars: readonly number[] = []): void {
+  if (inputs.length > 3) throw new Error(`kiln: elementwise kernel '${k.name}' takes at most 3 inputs`);
+  const n = out.shape.reduce((a, b) => a * b, 1);
+  if (n === 0) return;
+  const c = coalesce(out.shape, [out.strides, ...inputs.map((x) => x.strides)]);
+  if (c.shape.length > MAX_RANK) throw new Error(`kiln: '${k.name}' supports at most ${MAX_RANK} non-mergeable dimensions`);
+  const u = new UniformWriter().u32(n, c.shape.length);
+  for (let j = 0; j < 2; j++) u.scalar(scalars[j] ?? 0, k.compute);
+  u.vecU32([out.offset, ...inputs.map((x) => x.offset)], 4);
+  u.vecU32(c.shape, MAX_RANK);
+  for (let j = 0; j <= inputs.length; j++) u.vecU32(c.strides[j]!, MAX_RANK);
+  const code = elementwiseWgsl(k, inputs.map((x) => x.dtype), out.dtype);
+  const bindings: ('write' | 'read')[] = ['write', ...inputs.map(() => 'read' as const)];
+  dispatch({
+    kernel: { name: `elementwise:${k.name}`, code, bindings: [...bindings, 'uniform'] },
+    buffers: [whole(out), ...inputs.map(whole)],
+    uniforms: u.bytes(),
+    workgroups: grid(Math.ceil(n / WG)),
+  });
+}
+
+export function computeTypeOf(d: DType): 'f32' | 'i32' | 'u32' {
+  return computeType(d);
+}

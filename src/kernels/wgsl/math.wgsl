@@ -1,0 +1,79 @@
+// Scalar helpers shared by generated elementwise kernels (WGSL has no erf).
+
+// erf by Abramowitz–Stegun 7.1.26 refined: max abs error ~1.2e-7 (W. J. Cody's rational form is overkill here).
+fn kiln_erf(x: f32) -> f32 {
+  let a = abs(x);
+  let t = 1.0 / (1.0 + 0.5 * a);
+  let y = 1.0 - t * exp(-a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+      t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+      t * (-0.82215223 + t * 0.17087277)))))))));
+  return select(-y, y, x >= 0.0);
+}
+
+fn kiln_tanh(x: f32) -> f32 {
+  // Stable for large |x|, where exp overflows in the textbook form.
+  let e = exp(-2.0 * abs(x));
+  let t = (1.0 - e) / (1.0 + e);
+  return select(-t, t, x >= 0.0);
+}
+
+fn kiln_sigmoid(x: f32) -> f32 {
+  let e = exp(-abs(x));
+  return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
+}
+
+fn kiln_gelu(x: f32) -> f32 {
+  return 0.5 * x * (1.0 + kiln_erf(x * 0.70710678118654752));
+}
+
+fn kiln_gelu_grad(x: f32) -> f32 {
+  let cdf = 0.5 * (1.0 + kiln_erf(x * 0.70710678118654752));
+  let pdf = 0.39894228040143268 * exp(-0.5 * x * x);
+  return cdf + x * pdf;
+}
+
+fn kiln_gelu_tanh(x: f32) -> f32 {
+  let k = 0.79788456080286536 * (x + 0.044715 * x * x * x);
+  return 0.5 * x * (1.0 + kiln_tanh(k));
+}
+
+fn kiln_gelu_tanh_grad(x: f32) -> f32 {
+  let k = 0.79788456080286536 * (x + 0.044715 * x * x * x);
+  let t = kiln_tanh(k);
+  let dk = 0.79788456080286536 * (1.0 + 3.0 * 0.044715 * x * x);
+  return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * dk;
+}
+
+fn kiln_sign(x: f32) -> f32 {
+  return select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0);
+}
+
+fn kiln_pow(a: f32, b: f32) -> f32 {
+  // WGSL pow is undefined for a < 0; PyTorch follows C's pow: integral exponents of negatives are defined.
+  if (b == 0.0) { return 1.0; }
+  if (a >= 0.0) { return pow(a, b); }
+  if (b == floor(b)) {
+    let m = pow(-a, b);
+    return select(m, -m, (abs(b) % 2.0) == 1.0);
+  }
+  var nan_bits = 0x7fc00000u; // a var, so the NaN is not a (rejected) constant expression
+  return bitcast<f32>(nan_bits);
+}
+
+fn kiln_ipow(a: i32, b: i32) -> i32 {
+  var r = 1i;
+  var base = a;
+  var e = b;
+  if (e < 0) {
+    if (a == 1) { return 1i; }
+    if (a == -1) { return select(-1i, 1i, (e & 1) == 0); }
+    return 0i;
+  }
+  loop {
+    if (e == 0) { break; }
+    if ((e & 1) == 1) { r = r * base; }
+    base = base * base;
+    e = e >> 1u;
+  }
+  return r;
+}

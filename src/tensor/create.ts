@@ -1,0 +1,238 @@
+// Tensor creation: from JS data (nested arrays or typed arrays), constant fills, ranges, identity, and
+// random draws from the counter-based generator whose state is (seed, offset).
+
+import { upload } from '../device/batch.js';
+import { gpu } from '../device/gpu.js';
+import { type DType, isDType, isFloat } from '../kernels/dtype.js';
+import { toHalfBits } from '../kernels/f16.js';
+import { blocksFor, runRandom } from '../kernels/random.js';
+import { empty } from './alloc.js';
+import { checkShape, fmt, numel } from './shape.js';
+import type { NestedArray, Tensor } from './tensor.js';
+import { full as fullRaw } from './ops/elementwise.js';
+import { launch } from './ops/elementwise.js';
+
+export interface CreateOptions {
+  readonly dtype?: DType;
+  readonly requiresGrad?: boolean;
+}
+
+export interface TensorOptions extends CreateOptions {
+  readonly shape?: readonly number[];
+}
+
+type TypedData = Float32Array | Float64Array | Int32Array | Uint32Array | Int16Array | Int8Array | Uint8Array | Uint16Array;
+
+function checkDtype(op: string, dtype: DType): void {
+  if (!isDType(dtype)) throw new Error(`${op}: unknown dtype '${String(dtype)}' (expected f32, f16, i32, u32 or bool)`);
+  if (dtype === 'f16' && !gpu(op).hasF16)
+    throw new Error(`${op}: dtype f16 needs the adapter feature 'shader-f16', which this adapter (${gpu(op).info.description || gpu(op).info.vendor}) lacks`);
+}
+
+function finish(t: Tensor, opts: CreateOptions, op: string): Tensor {
+  if (opts.requiresGrad) {
+    if (!isFloat(t.dtype)) throw new Error(`${op}: only floating point tensors can require gradients (got dtype ${t.dtype})`);
+    t.requiresGrad_(true);
+  }
+  return t;
+}
+
+function flattenNested(op: string, data: NestedArray): { values: number[]; shape: number[]; bool: boolean } {
+  const shape: number[] = [];
+  let probe: NestedArray = data;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    probe = (probe as readonly NestedArray[])[0] ?? 0;
+    if ((probe as unknown) === undefined) break;
+  }
+  const values: number[] = [];
+  let bool = true;
+  const walk = (v: NestedArray, depth: number): void => {
+    if (depth === shape.length) {
+      if (typeof v === 'boolean') values.push(v ? 1 : 0);
+      else if (typeof v === 'number') {
+        bool = false;
+        values.push(v);
+      } else throw new Error(`${op}: nested data is ragged: expected a number at depth ${depth} for shape ${fmt(shape)}`);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[depth])
+      throw new Error(`${op}: nested data is ragged: expected a list of length ${shape[depth]} at depth ${depth} for shape ${fmt(shape)}`);
+    for (const x of v as readonly NestedArray[]) walk(x, depth + 1);
+  };
+  walk(data, 0);
+  return { values, shape, bool: bool && values.length > 0 };
+}
+
+function inferDtype(data: TypedData | readonly number[]): DType {
+  if (data instanceof Int32Array || data instanceof Int16Array || data instanceof Int8Array) return 'i32';
+  if (data instanceof Uint32Array || data instanceof Uint16Array || data instanceof Uint8Array) return 'u32';
+  return 'f32';
+}
+
+/** Encodes values into the bytes a dtype is stored as. */
+function encode(values: ArrayLike<number>, dtype: DType): ArrayBufferView {
+  switch (dtype) {
+    case 'f32':
+      return Float32Array.from(values);
+    case 'f16': {
+      const out = new Uint16Array(values.length);
+      for (let i = 0; i < values.length; i++) out[i] = toHalfBits(values[i]!);
+      return out;
+    }
+    case 'i32':
+      return Int32Array.from(values);
+    case 'u32':
+      return Uint32Array.from(values);
+    case 'bool':
+      return Uint32Array.from(values, (v) => (v ? 1 : 0));
+    default:
+      return dtype satisfies never;
+  }
+}
+
+/**
+ * A tensor from nested arrays, a typed array, or a number (0-d). `shape` reshapes flat data; `dtype`
+ * defaults to f32 (i32/u32 for integer typed arrays, bool for nested booleans).
+ */
+export function tensor(data: NestedArray | TypedData, opts: TensorOptions = {}): Tensor {
+  const op = 'tensor';
+  let values: ArrayLike<number>;
+  let shape: number[];
+  let dtype: DType;
+  if (ArrayBuffer.isView(data)) {
+    values = data;
+    shape = [data.length];
+    dtype = opts.dtype ?? inferDtype(data);
+  } else {
+    if (typeof data !== 'number' && typeof data !== 'boolean' && !Array.isArray(data))
+      throw new Error(`${op}: expected nested arrays, a typed array or a number, got ${typeof data}`);
+    const f = flattenNested(op, data);
+    values = f.values;
+    shape = f.shape;
+    dtype = opts.dtype ?? (f.bool ? 'bool' : 'f32');
+  }
+  checkDtype(op, dtype);
+  if (opts.shape) {
+    checkShape(op, opts.shape);
+    if (numel(opts.shape) !== values.length)
+      throw new Error(`${op}: data has ${values.length} elements but shape ${fmt(opts.shape)} needs ${numel(opts.shape)}`);
+    shape = [...opts.shape];
+  }
+  const t = empty(shape, dtype, op);
+  upload(t.storage.buffer, 0, encode(values, dtype));
+  return finish(t, opts, op);
+}
+
+export function full(shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
+  checkShape('full', shape);
+  const dtype = opts.dtype ?? 'f32';
+  checkDtype('full', dtype);
+  return finish(fullRaw(shape, value, dtype), opts, 'full');
+}
+
+export function zeros(shape: readonly number[], opts: CreateOptions = {}): Tensor {
+  return full(shape, 0, opts);
+}
+
+export function ones(shape: readonly number[], opts: CreateOptions = {}): Tensor {
+  return full(shape, 1, opts);
+}
+
+export function zerosLike(t: Tensor, opts: CreateOptions = {}): Tensor {
+  return full(t.shape, 0, { dtype: t.dtype, ...opts });
+}
+
+export function onesLike(t: Tensor, opts: CreateOptions = {}): Tensor {
+  return full(t.shape, 1, { dtype: t.dtype, ...opts });
+}
+
+/** Values start, start+step, … below end (PyTorch's arange); arange(n) counts 0..n−1. */
+export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
+  if (end === undefined) [start, end] = [0, start];
+  if (step === 0) throw new Error('arange: step must be nonzero');
+  if (!Number.isFinite(start) || !Number.isFinite(end)) throw new Error(`arange: bounds must be finite, got ${start}, ${end}`);
+  if ((end - start) / step < 0) throw new Error(`arange: upper bound and larger bound inconsistent with step sign (${start}, ${end}, ${step})`);
+  const n = Math.max(0, Math.ceil((end - start) / step));
+  const dtype = opts.dtype ?? ([start, end, step].every(Number.isInteger) ? 'i32' : 'f32');
+  checkDtype('arange', dtype);
+  const values = Array.from({ length: n }, (_, i) => start + i * step);
+  return tensor(values, { dtype, requiresGrad: opts.requiresGrad ?? false, shape: [n] });
+}
+
+/** The n×m identity. */
+export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
+  checkShape('eye', [n, m]);
+  const dtype = opts.dtype ?? 'f32';
+  const out = full([n, m], 0, { dtype });
+  const k = Math.min(n, m);
+  const diag = out.withLayout([k], [m + 1], 0, true);
+  launch('fill', [], [k], dtype, dtype, [1], diag);
+  diag.dispose();
+  return finish(out, opts, 'eye');
+}
+
+// ---- random --------------------------------------------------------------------------------------------
+
+export interface RngState {
+  readonly seed: number;
+  /** Philox blocks consumed so far. */
+  readonly offset: number;
+}
+
+let rng: RngState = { seed: 0x5eed, offset: 0 };
+
+/** Seeds the generator (resets the counter). */
+export function manualSeed(seed: number): void {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`manualSeed: seed must be a non-negative safe integer, got ${seed}`);
+  rng = { seed, offset: 0 };
+}
+
+export function getRngState(): RngState {
+  return { ...rng };
+}
+
+export function setRngState(state: RngState): void {
+  if (!Number.isSafeInteger(state.seed) || !Number.isSafeInteger(state.offset) || state.offset < 0)
+    throw new Error(`setRngState: invalid state ${JSON.stringify(state)}`);
+  rng = { ...state };
+}
+
+/** Reserves counter space for a draw of n values and advances the generator. */
+export function takeRng(dist: 'uniform' | 'normal', n: number): RngState {
+  const s = rng;
+  rng = { seed: s.seed, offset: s.offset + blocksFor(dist, n) };
+  return s;
+}
+
+function draw(op: string, dist: 'uniform' | 'normal', shape: readonly number[], a: number, b: number, opts: CreateOptions): Tensor {
+  checkShape(op, shape);
+  const dtype = opts.dtype ?? 'f32';
+  checkDtype(op, dtype);
+  if (!isFloat(dtype)) throw new Error(`${op}: expected a floating point dtype, got ${dtype}`);
+  const out = empty(shape, dtype, op);
+  const n = out.numel();
+  const s = takeRng(dist, n);
+  runRandom({ buffer: out.storage.buffer, dtype }, { dist, n, seed: s.seed, offset: s.offset, a, b });
+  return finish(out, opts, op);
+}
+
+/** Uniform on [0, 1). */
+export function rand(shape: readonly number[], opts: CreateOptions = {}): Tensor {
+  return draw('rand', 'uniform', shape, 0, 1, opts);
+}
+
+/** Uniform on [low, high). */
+export function uniform(shape: readonly number[], low: number, high: number, opts: CreateOptions = {}): Tensor {
+  return draw('uniform', 'uniform', shape, low, high, opts);
+}
+
+/** Standard normal. */
+export function randn(shape: readonly number[], opts: CreateOptions = {}): Tensor {
+  return draw('randn', 'normal', shape, 0, 1, opts);
+}
+
+/** Normal with the given mean and std. */
+export function normal(shape: readonly number[], mean: number, std: number, opts: CreateOptions = {}): Tensor {
+  return draw('normal', 'normal', shape, mean, std, opts);
+}

@@ -1,0 +1,50 @@
+// Tensor-side glue for the autograd walker: how gradients are added, summed back to an input's shape,
+// accumulated into leaves' `.grad`, and freed.
+
+import { type GradOps, runBackward } from '../autograd/backward.js';
+import { fmt, sameShape } from './shape.js';
+import { noGrad, tidy, untrack } from './scope.js';
+import type { Tensor } from './tensor.js';
+import { add, copyOp, ones } from './ops/elementwise.js';
+import { sum } from './ops/reduce.js';
+
+const ops: GradOps<Tensor> = {
+  add: (a, b) => add(a, b),
+  sumTo(g, shape) {
+    if (sameShape(g.shape, shape)) return g;
+    const lead = g.ndim - shape.length;
+    const dims: number[] = [];
+    for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
+    const s = sum(g, dims, true);
+    const r = s.reshape(shape);
+    if (r !== s) s.dispose();
+    return r;
+  },
+  accumulateLeaf(leaf, g) {
+    const gg = g.dtype === leaf.dtype ? g : g.cast(leaf.dtype);
+    if (leaf.grad === null) {
+      leaf.grad = copyOp(gg, 'grad');
+      untrack(leaf.grad);
+    } else leaf.grad.add_(gg);
+    if (gg !== g) gg.dispose();
+  },
+  dispose: (t) => t.dispose(),
+  scope: (fn) => tidy(fn),
+};
+
+export function backward(root: Tensor, grad: Tensor | undefined, retainGraph: boolean): void {
+  root.check('backward');
+  if (!root.requiresGrad)
+    throw new Error('backward: element 0 of tensors does not require grad and does not have a grad_fn');
+  if (grad === undefined && root.numel() !== 1)
+    throw new Error(`backward: grad can be implicitly created only for scalar outputs (got shape ${fmt(root.shape)})`);
+  if (grad !== undefined && !sameShape(grad.shape, root.shape))
+    throw new Error(`backward: grad shape ${fmt(grad.shape)} does not match the tensor's shape ${fmt(root.shape)}`);
+  noGrad(() => {
+    const g = grad ?? ones(root.shape, root.dtype);
+    const node = root.gradFn;
+    if (node === null) ops.accumulateLeaf(root, g);
+    else runBackward(node, g, ops, retainGraph);
+    if (grad === undefined) g.dispose();
+  });
+}

@@ -1,0 +1,17 @@
+// The gradient registry: every built-in op's rule, gathered from the files that define the ops. Its type is
+// a mapped type over OpName, so leaving a rule out does not compile. Built lazily to keep imports acyclic
+// at module-evaluation time.
+
+import { elementwiseRules } from './elementwise.js';
+import { viewRules } from './views.js';
+import { reduceRules } from './reduce.js';
+import { matmulRules } from './matmul.js';
+import { indexRules } from './indexing.js';
+import type { GradRule, GradRules, OpName } from './types.js';
+
+let table: GradRules | null = null;
+
+export function ruleFor<K extends OpName>(op: K): GradRule<K> {
+  table ??= { ...elementwiseRules, ...viewRules, ...reduceRules, ...matmulRules, ...indexRules } satisfies GradRules;
+  return table[op] as GradRule<K>;
+}

@@ -1,0 +1,11 @@
+// Every test file runs against one live device with NaN-poisoned allocations, so an element that no
+// kernel writes fails the comparison.
+import * as kiln from '../src/index.js';
+import { beforeAll } from 'vitest';
+import { installMatchers } from './helpers/matchers.js';
+
+installMatchers();
+beforeAll(async () => {
+  await kiln.init();
+  kiln.setPoison(true);
+});
