@@ -29,14 +29,14 @@ function convert(value: string, from: ElementwiseKernel['result'], to: DType): s
   return `${st}(${value})`;
 }
 
-function load(k: number, dtype: DType, compute: string): string {
-  const v = `in${k}[a${k}]`;
+function load(k: number, dtype: DType, compute: string, alias: boolean): string {
+  const v = alias ? `out[a${k}]` : `in${k}[a${k}]`;
   if (dtype === 'bool') return compute === 'u32' ? v : `${compute}(${v})`;
   return `${compute}(${v})`;
 }
 
 /** WGSL for one elementwise kernel over the given input and output dtypes. */
-export function elementwiseWgsl(k: ElementwiseKernel, inputs: readonly DType[], out: DType): string {
+export function elementwiseWgsl(k: ElementwiseKernel, inputs: readonly DType[], out: DType, alias: readonly boolean[] = []): string {
   const f16 = [...inputs, out].includes('f16');
   const n = inputs.length;
   const lines: string[] = [];
@@ -46,8 +46,11 @@ export function elementwiseWgsl(k: ElementwiseKernel, inputs: readonly DType[], 
     `  shape: array<vec4<u32>, ${MAX_RANK / 4}>, st: array<vec4<u32>, ${((n + 1) * MAX_RANK) / 4}> }`,
     `@group(0) @binding(0) var<storage, read_write> out: array<${wgslStorageType(out)}>;`,
   );
-  inputs.forEach((d, i) => lines.push(`@group(0) @binding(${i + 1}) var<storage, read> in${i}: array<${wgslStorageType(d)}>;`));
-  lines.push(`@group(0) @binding(${n + 1}) var<uniform> p: P;`, mathLib.text());
+  let binding = 1;
+  inputs.forEach((d, i) => {
+    if (!alias[i]) lines.push(`@group(0) @binding(${binding++}) var<storage, read> in${i}: array<${wgslStorageType(d)}>;`);
+  });
+  lines.push(`@group(0) @binding(${binding}) var<uniform> p: P;`, mathLib.text());
   const offs = ['x', 'y', 'z', 'w'];
   lines.push(
     `fn stride(k: u32, d: u32) -> u32 { return p.st[k * ${MAX_RANK / 4}u + d / 4u][d % 4u]; }`,
@@ -66,7 +69,7 @@ export function elementwiseWgsl(k: ElementwiseKernel, inputs: readonly DType[], 
     '    o += c * stride(0u, du);',
     ...inputs.map((_, j) => `    a${j} += c * stride(${j + 1}u, du);`),
     '  }',
-    ...inputs.map((d, j) => `  let a${j}v = ${load(j, d, k.compute)};`),
+    ...inputs.map((d, j) => `  let a${j}v = ${load(j, d, k.compute, alias[j] ?? false)};`),
     `  let s0 = bitcast<${k.compute}>(p.s0);`,
     `  let s1 = bitcast<${k.compute}>(p.s1);`,
     `  out[o] = ${convert(`(${k.expr.replace(/\ba([0-2])\b/g, 'a$1v')})`, k.result, out)};`,
@@ -87,11 +90,17 @@ export function runElementwise(k: ElementwiseKernel, out: Operand, inputs: reado
   u.vecU32([out.offset, ...inputs.map((x) => x.offset)], 4);
   u.vecU32(c.shape, MAX_RANK);
   for (let j = 0; j <= inputs.length; j++) u.vecU32(c.strides[j]!, MAX_RANK);
-  const code = elementwiseWgsl(k, inputs.map((x) => x.dtype), out.dtype);
-  const bindings: ('write' | 'read')[] = ['write', ...inputs.map(() => 'read' as const)];
+  // An input in the output's buffer (an in-place op) cannot also be bound read-only: when it is read at
+  // exactly the element being written it is read through the output binding; callers copy other aliases.
+  const alias = inputs.map((x, j) => x.buffer === out.buffer && x.dtype === out.dtype && x.offset === out.offset && c.strides[j + 1]!.every((v, d) => v === c.strides[0]![d]));
+  inputs.forEach((x, j) => {
+    if (x.buffer === out.buffer && !alias[j]) throw new Error(`kiln: '${k.name}' reads its output buffer through a different layout; copy the input first`);
+  });
+  const code = elementwiseWgsl(k, inputs.map((x) => x.dtype), out.dtype, alias);
+  const reads = inputs.filter((_, j) => !alias[j]);
   dispatch({
-    kernel: { name: `elementwise:${k.name}`, code, bindings: [...bindings, 'uniform'] },
-    buffers: [whole(out), ...inputs.map(whole)],
+    kernel: { name: `elementwise:${k.name}`, code, bindings: ['write', ...reads.map(() => 'read' as const), 'uniform'] },
+    buffers: [whole(out), ...reads.map(whole)],
     uniforms: u.bytes(),
     workgroups: grid(Math.ceil(n / WG)),
   });

@@ -353,34 +353,34 @@ export class Tensor implements Disposable {
   // ---- in place ---------------------------------------------------------------------------------------
 
   add_(o: TensorOrScalar, opts?: { alpha?: number }): this {
-    return ew.inplace(this, 'add_', (x) => ew.add(x, o, opts?.alpha), [o]);
+    return ew.inplace(this, 'add_', (x) => ew.add(x, o, opts?.alpha, x), [o]);
   }
   sub_(o: TensorOrScalar, opts?: { alpha?: number }): this {
-    return ew.inplace(this, 'sub_', (x) => ew.sub(x, o, opts?.alpha), [o]);
+    return ew.inplace(this, 'sub_', (x) => ew.sub(x, o, opts?.alpha, x), [o]);
   }
   mul_(o: TensorOrScalar): this {
-    return ew.inplace(this, 'mul_', (x) => ew.mul(x, o), [o]);
+    return ew.inplace(this, 'mul_', (x) => ew.mul(x, o, x), [o]);
   }
   div_(o: TensorOrScalar): this {
-    return ew.inplace(this, 'div_', (x) => ew.div(x, o), [o]);
+    return ew.inplace(this, 'div_', (x) => ew.div(x, o, x), [o]);
   }
   pow_(o: TensorOrScalar): this {
-    return ew.inplace(this, 'pow_', (x) => ew.pow(x, o), [o]);
+    return ew.inplace(this, 'pow_', (x) => ew.pow(x, o, x), [o]);
   }
   clamp_(min?: number | null, max?: number | null): this {
-    return ew.inplace(this, 'clamp_', (x) => ew.clamp(x, min ?? undefined, max ?? undefined), []);
+    return ew.inplace(this, 'clamp_', (x) => ew.clamp(x, min ?? undefined, max ?? undefined, x), []);
   }
   neg_(): this {
-    return ew.inplace(this, 'neg_', (x) => ew.unary('neg', x), []);
+    return ew.inplace(this, 'neg_', (x) => ew.unary('neg', x, x), []);
   }
   exp_(): this {
-    return ew.inplace(this, 'exp_', (x) => ew.unary('exp', x), []);
+    return ew.inplace(this, 'exp_', (x) => ew.unary('exp', x, x), []);
   }
   relu_(): this {
-    return ew.inplace(this, 'relu_', (x) => ew.unary('relu', x), []);
+    return ew.inplace(this, 'relu_', (x) => ew.unary('relu', x, x), []);
   }
   sqrt_(): this {
-    return ew.inplace(this, 'sqrt_', (x) => ew.unary('sqrt', x), []);
+    return ew.inplace(this, 'sqrt_', (x) => ew.unary('sqrt', x, x), []);
   }
   /** Copies `src` (broadcast and cast to this tensor's dtype) into this tensor. */
   copy_(src: Tensor): this {

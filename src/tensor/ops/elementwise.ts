@@ -117,12 +117,19 @@ export function launch(
 ): Tensor {
   const out = into ?? empty(shape, outDtype, name);
   const k = kernelFor(name, computeType(compute));
-  runElementwise(
-    k,
-    into ? into.operand(name) : out.operand(name),
-    inputs.map((t) => broadcastOperand(t, shape, name)),
-    scalars,
-  );
+  const target = out.operand(name);
+  const temps: Tensor[] = [];
+  const operands = inputs.map((t) => {
+    const o = broadcastOperand(t, shape, name);
+    if (o.buffer !== target.buffer || (o.dtype === target.dtype && o.offset === target.offset && o.strides.every((v, d) => v === target.strides[d] || shape[d] === 1)))
+      return o;
+    // The input overlaps the output with another layout (x.copy_(x.t())): read from a copy.
+    const c = launch('copy', [t], t.shape, t.dtype === 'bool' ? 'u32' : t.dtype, t.dtype);
+    temps.push(c);
+    return broadcastOperand(c, shape, name);
+  });
+  runElementwise(k, target, operands, scalars);
+  for (const t of temps) t.dispose();
   return out;
 }
 
