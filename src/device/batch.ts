@@ -3,7 +3,7 @@
 // whose contents are written with queue.writeBuffer just before the submit that reads them, so a write
 // never overtakes a recorded command that still reads the old contents of a recycled buffer.
 
-import { COMPUTE_STAGE, MAP_READ_MODE, Usage } from './constants.js';
+import { MAP_READ_MODE, Usage } from './constants.js';
 import { gpu, takeUncapturedErrors } from './gpu.js';
 import { type BufferRange, type KernelSpec, checkCompiles, getBindGroup, getPipeline } from './pipelines.js';
 import { acquireBuffer, releaseBuffer } from './pool.js';
@@ -171,7 +171,15 @@ export function upload(dst: GPUBuffer, dstOffset: number, data: ArrayBufferView)
 
 /** Throws any compile, validation or device-loss error collected so far. */
 export async function checkErrors(): Promise<void> {
-  await checkCompiles();
+  try {
+    await checkCompiles();
+  } catch (e) {
+    // The batch that used the broken pipeline failed as a whole; its follow-on "invalid due to a previous
+    // error" reports say nothing more, so drop them once that batch has been processed.
+    await gpu().device.queue.onSubmittedWorkDone();
+    takeUncapturedErrors();
+    throw e;
+  }
   const errs = takeUncapturedErrors();
   if (errs.length > 0) throw new Error(`kiln: WebGPU reported errors:\n  ${errs.join('\n  ')}`);
 }

@@ -80,7 +80,7 @@ async function createContext(options: InitOptions): Promise<GpuContext> {
   const { gpu, runtime } = await getGpu(options);
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (!adapter) throw new Error(NO_ADAPTER_HELP);
-  const wanted: GPUFeatureName[] = ['timestamp-query', 'subgroups' as GPUFeatureName];
+  const wanted: GPUFeatureName[] = ['timestamp-query', 'subgroups'];
   if (options.f16 !== false) wanted.push('shader-f16');
   const features = wanted.filter((f) => adapter.features.has(f));
   const requiredLimits: Record<string, number> = {};
@@ -113,11 +113,11 @@ async function createContext(options: InitOptions): Promise<GpuContext> {
     generation,
     hasF16: device.features.has('shader-f16'),
     hasTimestamps: device.features.has('timestamp-query'),
-    hasSubgroups: device.features.has('subgroups' as GPUFeatureName),
+    hasSubgroups: device.features.has('subgroups'),
     lost: null,
   };
   device.addEventListener('uncapturederror', (ev) => {
-    const e = (ev as GPUUncapturedErrorEvent).error;
+    const e = (ev).error;
     uncaptured.push(`${e.constructor.name}: ${e.message}`);
   });
   void device.lost.then((l) => {

@@ -2,7 +2,7 @@
 // shapes travel as uniforms so one pipeline serves every size. Compile errors are collected with their
 // line:column messages and the offending source lines, and thrown at the next synchronisation point.
 
-import { COMPUTE_STAGE, MAP_READ_MODE, Usage } from './constants.js';
+import { COMPUTE_STAGE } from './constants.js';
 import { gpu } from './gpu.js';
 
 /** Binding kinds in binding order, all in @group(0): storage read_write, storage read, or the uniform block. */
@@ -96,7 +96,10 @@ export function getPipeline(spec: KernelSpec): CachedPipeline {
   pendingChecks.push(
     module.getCompilationInfo().then(async (info) => {
       const err = await scope;
-      if (info.messages.some((m) => m.type === 'error')) return formatCompileError(spec, info.messages);
+      const failed = info.messages.some((m) => m.type === 'error');
+      // A broken pipeline must not stay cached: every later use would poison its batch again.
+      if (failed || err) pipelines.delete(cacheKey);
+      if (failed) return formatCompileError(spec, info.messages);
       if (err) return `kiln: pipeline for kernel '${spec.name}' is invalid: ${err.message}`;
       return null;
     }),

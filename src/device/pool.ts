@@ -2,7 +2,7 @@
 // steady-state loop creates no new GPU buffers. Reuse while recorded commands still read a buffer is safe
 // because every later write to it is recorded in the same command stream (see batch.ts).
 
-import { COMPUTE_STAGE, MAP_READ_MODE, Usage } from './constants.js';
+import { Usage } from './constants.js';
 import { gpu } from './gpu.js';
 
 export const STORAGE_USAGE = Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST;

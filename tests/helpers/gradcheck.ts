@@ -80,7 +80,7 @@ export async function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: readonl
     }
     const err = Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-6);
     worst = Math.max(worst, err);
-    expect(err, `input ${i}: autograd ${adList.slice(0, 4).map((x) => x.toPrecision(5))} vs finite differences ${fdList.slice(0, 4).map((x) => x.toPrecision(5))}`).toBeLessThanOrEqual(rtol);
+    expect(err, `input ${i}: autograd ${adList.slice(0, 4).map((x) => x.toPrecision(5)).join(", ")} vs finite differences ${fdList.slice(0, 4).map((x) => x.toPrecision(5)).join(", ")}`).toBeLessThanOrEqual(rtol);
   }
   return worst;
 }
