@@ -6,6 +6,7 @@ import { dispatch, grid } from '../device/batch.js';
 import { type DType, computeType, wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, coalesce, whole } from './operand.js';
 import { wgslFile } from './source.js';
+import { splitForBinding } from './windows.js';
 
 export const MAX_RANK = 8;
 const WG = 256;
@@ -85,14 +86,24 @@ export function runElementwise(k: ElementwiseKernel, out: Operand, inputs: reado
   if (n === 0) return;
   const c = coalesce(out.shape, [out.strides, ...inputs.map((x) => x.strides)]);
   if (c.shape.length > MAX_RANK) throw new Error(`kiln: '${k.name}' supports at most ${MAX_RANK} non-mergeable dimensions`);
-  const u = new UniformWriter().u32(n, c.shape.length);
+  const ops = [out, ...inputs].map((o, j): Operand => ({ ...o, shape: c.shape, strides: c.strides[j]! }));
+  const pieces = splitForBinding(c.shape, ops) ?? [{ shape: c.shape, operands: ops }];
+  for (const piece of pieces) launch(k, piece.shape, piece.operands[0]!, piece.operands.slice(1), scalars);
+}
+
+/** One dispatch over coalesced operands that all fit in their bindings. */
+function launch(k: ElementwiseKernel, shape: readonly number[], out: Operand, inputs: readonly Operand[], scalars: readonly number[]): void {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const u = new UniformWriter().u32(n, shape.length);
   for (let j = 0; j < 2; j++) u.scalar(scalars[j] ?? 0, k.compute);
   u.vecU32([out.offset, ...inputs.map((x) => x.offset)], 4);
-  u.vecU32(c.shape, MAX_RANK);
-  for (let j = 0; j <= inputs.length; j++) u.vecU32(c.strides[j]!, MAX_RANK);
+  u.vecU32(shape, MAX_RANK);
+  for (const o of [out, ...inputs]) u.vecU32(o.strides, MAX_RANK);
   // An input in the output's buffer (an in-place op) cannot also be bound read-only: when it is read at
   // exactly the element being written it is read through the output binding; callers copy other aliases.
-  const alias = inputs.map((x, j) => x.buffer === out.buffer && x.dtype === out.dtype && x.offset === out.offset && c.strides[j + 1]!.every((v, d) => v === c.strides[0]![d]));
+  const alias = inputs.map(
+    (x) => x.buffer === out.buffer && x.dtype === out.dtype && x.offset === out.offset && x.window?.offset === out.window?.offset && x.strides.every((v, d) => v === out.strides[d]),
+  );
   inputs.forEach((x, j) => {
     if (x.buffer === out.buffer && !alias[j]) throw new Error(`kiln: '${k.name}' reads its output buffer through a different layout; copy the input first`);
   });

@@ -9,13 +9,15 @@ export interface Operand {
   readonly shape: readonly number[];
   /** Element strides (0 on broadcast axes). */
   readonly strides: readonly number[];
-  /** Offset in elements. */
+  /** Offset in elements (relative to `window` when one is set). */
   readonly offset: number;
+  /** Byte range of the buffer to bind, for buffers larger than a binding may be (see windows.ts). */
+  readonly window?: { readonly offset: number; readonly size: number };
 }
 
-/** The binding range of a whole operand buffer. */
+/** The binding range of an operand: its window, or the whole buffer. */
 export function whole(o: Operand): { buffer: GPUBuffer; offset: number; size: number } {
-  return { buffer: o.buffer, offset: 0, size: o.buffer.size };
+  return { buffer: o.buffer, offset: o.window?.offset ?? 0, size: o.window?.size ?? o.buffer.size };
 }
 
 export function isContiguous(o: Pick<Operand, 'shape' | 'strides'>): boolean {

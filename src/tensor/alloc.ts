@@ -2,6 +2,7 @@
 // (0xFFFFFFFF, which is also -1 / u32 max) so that an element no kernel writes shows up.
 
 import { dispatch, grid } from '../device/batch.js';
+import { gpu } from '../device/gpu.js';
 import { type DType, byteSize } from '../kernels/dtype.js';
 import { UniformWriter } from '../kernels/operand.js';
 import { checkShape, contiguousStrides, numel } from './shape.js';
@@ -28,13 +29,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
 /** Fills whole 32-bit words of a buffer with a bit pattern. */
 export function fillWords(buffer: GPUBuffer, words: number, value: number): void {
-  if (words === 0) return;
-  dispatch({
-    kernel: { name: 'fill-words', code: FILL_WORDS, bindings: ['write', 'uniform'] },
-    buffers: [{ buffer, offset: 0, size: buffer.size }],
-    uniforms: new UniformWriter().u32(words, value).bytes(),
-    workgroups: grid(Math.ceil(words / 256)),
-  });
+  // In windows of at most one binding, for buffers past maxStorageBufferBindingSize.
+  const limit = Math.floor((gpu().info.limits['maxStorageBufferBindingSize'] ?? 2 ** 27) / 256) * 256;
+  for (let start = 0; start < words * 4; start += limit) {
+    const size = Math.min(limit, buffer.size - start);
+    const n = Math.min(words - start / 4, size / 4);
+    dispatch({
+      kernel: { name: 'fill-words', code: FILL_WORDS, bindings: ['write', 'uniform'] },
+      buffers: [{ buffer, offset: start, size }],
+      uniforms: new UniformWriter().u32(n, value).bytes(),
+      workgroups: grid(Math.ceil(n / 256)),
+    });
+  }
 }
 
 /** A new contiguous tensor with unspecified contents (NaN when poisoning is on). */
