@@ -69,7 +69,9 @@ async function getGpu(options: InitOptions): Promise<{ gpu: GPU; runtime: Device
   if (keepAlive === null) {
     if (typeof process === 'undefined' || !process.versions?.node) throw new Error(NO_ADAPTER_HELP);
     if (!process.env['XDG_RUNTIME_DIR']) process.env['XDG_RUNTIME_DIR'] = '/tmp';
-    const mod = (await import('webgpu')) as { create: (o: string[]) => GPU; globals: object };
+    // A computed specifier keeps bundlers from trying to pack the Node-only Dawn addon into browser builds.
+    const pkg = 'webgpu';
+    const mod = (await import(/* @vite-ignore */ pkg)) as { create: (o: string[]) => GPU; globals: object };
     Object.assign(globalThis, mod.globals);
     keepAlive = mod.create([...(options.dawnOptions ?? [])]);
   }

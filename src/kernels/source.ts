@@ -24,7 +24,8 @@ export function wgslFile(name: string, url: URL): WgslSource {
 
 async function readUrl(url: URL): Promise<string> {
   if (url.protocol === 'file:') {
-    const fs = await import('node:fs/promises');
+    const fsName = 'node:fs/promises'; // computed, so browser bundles do not try to include it
+    const fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs/promises');
     return fs.readFile(url, 'utf8');
   }
   const res = await fetch(url);

@@ -13,5 +13,5 @@ let table: GradRules | null = null;
 
 export function ruleFor<K extends OpName>(op: K): GradRule<K> {
   table ??= { ...elementwiseRules, ...viewRules, ...reduceRules, ...matmulRules, ...indexRules } satisfies GradRules;
-  return table[op] as GradRule<K>;
+  return table[op];
 }
