@@ -37,7 +37,7 @@ function load(k: number, dtype: DType, compute: string, alias: boolean): string 
 }
 
 /** WGSL for one elementwise kernel over the given input and output dtypes. */
-export function elementwiseWgsl(k: ElementwiseKernel, inputs: readonly DType[], out: DType, alias: readonly boolean[] = []): string {
+export function elementwiseWgsl(k: ElementwiseKernel, inputs: readonly DType[], out: DType, rank: number, alias: readonly boolean[] = []): string {
   const f16 = [...inputs, out].includes('f16');
   const n = inputs.length;
   const lines: string[] = [];
@@ -53,23 +53,25 @@ export function elementwiseWgsl(k: ElementwiseKernel, inputs: readonly DType[], 
   });
   lines.push(`@group(0) @binding(${binding}) var<uniform> p: P;`, mathLib.text());
   const offs = ['x', 'y', 'z', 'w'];
+  const r4 = MAX_RANK / 4;
+  const st = (k: number, d: number): string => `p.st[${k * r4 + Math.floor(d / 4)}][${d % 4}]`;
+  // Index arithmetic unrolled for this rank (constant uniform indices; the generic loop over a dynamic
+  // rank ran ~4x slower on the software adapter).
+  const index: string[] = [];
+  if (rank > 0) index.push('  var rem = i;');
+  for (let d = rank - 1; d >= 0; d--) {
+    const size = `p.shape[${Math.floor(d / 4)}][${d % 4}]`;
+    index.push(d === 0 ? `  let c${d} = rem;` : `  let c${d} = rem % ${size};`, ...(d === 0 ? [] : [`  rem = rem / ${size};`]));
+  }
+  const sumFor = (k: number, base: string): string => [base, ...Array.from({ length: rank }, (_, d) => `c${d} * ${st(k, d)}`)].join(' + ');
   lines.push(
-    `fn stride(k: u32, d: u32) -> u32 { return p.st[k * ${MAX_RANK / 4}u + d / 4u][d % 4u]; }`,
     `@compute @workgroup_size(${WG})`,
     'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
     `  let i = gid.x + gid.y * nwg.x * ${WG}u;`,
     '  if (i >= p.n) { return; }',
-    '  var rem = i;',
-    '  var o = p.offs.x;',
-    ...inputs.map((_, j) => `  var a${j} = p.offs.${offs[j + 1]};`),
-    '  for (var d = i32(p.rank) - 1; d >= 0; d--) {',
-    '    let du = u32(d);',
-    '    let size = p.shape[du / 4u][du % 4u];',
-    '    let c = rem % size;',
-    '    rem = rem / size;',
-    '    o += c * stride(0u, du);',
-    ...inputs.map((_, j) => `    a${j} += c * stride(${j + 1}u, du);`),
-    '  }',
+    ...index,
+    `  let o = ${sumFor(0, 'p.offs.x')};`,
+    ...inputs.map((_, j) => `  let a${j} = ${sumFor(j + 1, `p.offs.${offs[j + 1]}`)};`),
     ...inputs.map((d, j) => `  let a${j}v = ${load(j, d, k.compute, alias[j] ?? false)};`),
     `  let s0 = bitcast<${k.compute}>(p.s0);`,
     `  let s1 = bitcast<${k.compute}>(p.s1);`,
@@ -107,7 +109,7 @@ function launch(k: ElementwiseKernel, shape: readonly number[], out: Operand, in
   inputs.forEach((x, j) => {
     if (x.buffer === out.buffer && !alias[j]) throw new Error(`kiln: '${k.name}' reads its output buffer through a different layout; copy the input first`);
   });
-  const code = elementwiseWgsl(k, inputs.map((x) => x.dtype), out.dtype, alias);
+  const code = elementwiseWgsl(k, inputs.map((x) => x.dtype), out.dtype, shape.length, alias);
   const reads = inputs.filter((_, j) => !alias[j]);
   dispatch({
     kernel: { name: `elementwise:${k.name}`, code, bindings: ['write', ...reads.map(() => 'read' as const), 'uniform'] },
