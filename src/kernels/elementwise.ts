@@ -81,6 +81,45 @@ export function elementwiseWgsl(k: ElementwiseKernel, inputs: readonly DType[], 
   return lines.join('\n');
 }
 
+/**
+ * WGSL for the contiguous case: every operand walks one unit-stride run, so each invocation moves a vec4
+ * of every operand and evaluates the expression per component (fewer, wider loads on every adapter).
+ */
+export function elementwiseVec4Wgsl(k: ElementwiseKernel, inputs: readonly DType[], out: DType, alias: readonly boolean[] = []): string {
+  const f16 = [...inputs, out].includes('f16');
+  const offs = ['x', 'y', 'z', 'w'];
+  const lines: string[] = [];
+  if (f16) lines.push('enable f16;');
+  lines.push(
+    'struct P { n: u32, rank: u32, s0: u32, s1: u32, offs: vec4<u32> }',
+    `@group(0) @binding(0) var<storage, read_write> out: array<vec4<${wgslStorageType(out)}>>;`,
+  );
+  let binding = 1;
+  inputs.forEach((d, i) => {
+    if (!alias[i]) lines.push(`@group(0) @binding(${binding++}) var<storage, read> in${i}: array<vec4<${wgslStorageType(d)}>>;`);
+  });
+  lines.push(`@group(0) @binding(${binding}) var<uniform> p: P;`, mathLib.text());
+  const comps = offs.map((c) => {
+    const expr = k.expr.replace(/\ba([0-2])\b/g, `a$1.${c}`);
+    return convert(`(${expr})`, k.result, out);
+  });
+  lines.push(
+    `@compute @workgroup_size(${WG})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
+    `  let i = gid.x + gid.y * nwg.x * ${WG}u;`,
+    '  if (i >= p.n) { return; }',
+    ...inputs.map((d, j) => {
+      const src = alias[j] ? `out[p.offs.x + i]` : `in${j}[p.offs.${offs[j + 1]} + i]`;
+      return `  let a${j} = vec4<${k.compute}>(${src});`;
+    }),
+    `  let s0 = bitcast<${k.compute}>(p.s0);`,
+    `  let s1 = bitcast<${k.compute}>(p.s1);`,
+    `  out[p.offs.x + i] = vec4<${wgslStorageType(out)}>(${comps.join(', ')});`,
+    '}',
+  );
+  return lines.join('\n');
+}
+
 /** Runs an elementwise kernel: `out` and `inputs` share `out.shape` (inputs already broadcast). */
 export function runElementwise(k: ElementwiseKernel, out: Operand, inputs: readonly Operand[], scalars: readonly number[] = []): void {
   if (inputs.length > 3) throw new Error(`kiln: elementwise kernel '${k.name}' takes at most 3 inputs`);
@@ -93,22 +132,24 @@ export function runElementwise(k: ElementwiseKernel, out: Operand, inputs: reado
   for (const piece of pieces) launch(k, piece.shape, piece.operands[0]!, piece.operands.slice(1), scalars);
 }
 
+/** True when every operand is one unit-stride run of whole, aligned vec4s. */
+function vec4able(shape: readonly number[], ops: readonly Operand[]): boolean {
+  return shape.length === 1 && shape[0]! % 4 === 0 && ops.every((o) => o.strides[0] === 1 && o.offset % 4 === 0);
+}
+
 /** One dispatch over coalesced operands that all fit in their bindings. */
 function launch(k: ElementwiseKernel, shape: readonly number[], out: Operand, inputs: readonly Operand[], scalars: readonly number[]): void {
+  if (vec4able(shape, [out, ...inputs])) {
+    launchVec4(k, shape[0]! / 4, out, inputs, scalars);
+    return;
+  }
   const n = shape.reduce((a, b) => a * b, 1);
   const u = new UniformWriter().u32(n, shape.length);
   for (let j = 0; j < 2; j++) u.scalar(scalars[j] ?? 0, k.compute);
   u.vecU32([out.offset, ...inputs.map((x) => x.offset)], 4);
   u.vecU32(shape, MAX_RANK);
   for (const o of [out, ...inputs]) u.vecU32(o.strides, MAX_RANK);
-  // An input in the output's buffer (an in-place op) cannot also be bound read-only: when it is read at
-  // exactly the element being written it is read through the output binding; callers copy other aliases.
-  const alias = inputs.map(
-    (x) => x.buffer === out.buffer && x.dtype === out.dtype && x.offset === out.offset && x.window?.offset === out.window?.offset && x.strides.every((v, d) => v === out.strides[d]),
-  );
-  inputs.forEach((x, j) => {
-    if (x.buffer === out.buffer && !alias[j]) throw new Error(`kiln: '${k.name}' reads its output buffer through a different layout; copy the input first`);
-  });
+  const alias = aliases(k, out, inputs);
   const code = elementwiseWgsl(k, inputs.map((x) => x.dtype), out.dtype, shape.length, alias);
   const reads = inputs.filter((_, j) => !alias[j]);
   dispatch({
@@ -116,6 +157,34 @@ function launch(k: ElementwiseKernel, shape: readonly number[], out: Operand, in
     buffers: [whole(out), ...reads.map(whole)],
     uniforms: u.bytes(),
     workgroups: grid(Math.ceil(n / WG)),
+  });
+}
+
+/**
+ * An input in the output's buffer (an in-place op) cannot also be bound read-only: when it is read at
+ * exactly the element being written it is read through the output binding; callers copy other aliases.
+ */
+function aliases(k: ElementwiseKernel, out: Operand, inputs: readonly Operand[]): boolean[] {
+  const alias = inputs.map(
+    (x) => x.buffer === out.buffer && x.dtype === out.dtype && x.offset === out.offset && x.window?.offset === out.window?.offset && x.strides.every((v, d) => v === out.strides[d]),
+  );
+  inputs.forEach((x, j) => {
+    if (x.buffer === out.buffer && !alias[j]) throw new Error(`kiln: '${k.name}' reads its output buffer through a different layout; copy the input first`);
+  });
+  return alias;
+}
+
+function launchVec4(k: ElementwiseKernel, n4: number, out: Operand, inputs: readonly Operand[], scalars: readonly number[]): void {
+  const u = new UniformWriter().u32(n4, 1);
+  for (let j = 0; j < 2; j++) u.scalar(scalars[j] ?? 0, k.compute);
+  u.vecU32([out, ...inputs].map((o) => o.offset / 4), 4);
+  const alias = aliases(k, out, inputs);
+  const reads = inputs.filter((_, j) => !alias[j]);
+  dispatch({
+    kernel: { name: `elementwise4:${k.name}`, code: elementwiseVec4Wgsl(k, inputs.map((x) => x.dtype), out.dtype, alias), bindings: ['write', ...reads.map(() => 'read' as const), 'uniform'] },
+    buffers: [whole(out), ...reads.map(whole)],
+    uniforms: u.bytes(),
+    workgroups: grid(Math.ceil(n4 / WG)),
   });
 }
 
