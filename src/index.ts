@@ -6,6 +6,7 @@ import { pipelineStats } from './device/pipelines.js';
 import { emptyPool, poolStats } from './device/pool.js';
 import { loadWgslSources } from './kernels/source.js';
 import { liveBytes } from './tensor/storage.js';
+import { empty as allocEmpty } from './tensor/alloc.js';
 import { Tensor, type TensorOrScalar, type Dims } from './tensor/tensor.js';
 import * as ew from './tensor/ops/elementwise.js';
 import * as idx from './tensor/ops/indexing.js';
@@ -180,3 +181,10 @@ export const reshape = (x: Tensor, shape: readonly number[]): Tensor => x.reshap
 export const permute = (x: Tensor, dims: readonly number[]): Tensor => x.permute(dims);
 export const transpose = (x: Tensor, d0: number, d1: number): Tensor => x.transpose(d0, d1);
 export const cast = (x: Tensor, dtype: import('./kernels/dtype.js').DType): Tensor => x.cast(dtype);
+
+/** Modules, layers and initialisers (torch.nn's names). @example const fc = new kiln.nn.Linear(3, 4); */
+export * as nn from './nn/index.js';
+/** Optimizers with parameter groups (torch.optim's update rules). @example const opt = new kiln.optim.AdamW(model.parameters(), { lr: 1e-3 }); */
+export * as optim from './optim/index.js';
+/** A tensor with unspecified contents. @example kiln.empty([2, 3]) */
+export const empty = (shape: readonly number[], opts: { dtype?: import('./kernels/dtype.js').DType } = {}): Tensor => allocEmpty(shape, opts.dtype ?? 'f32');

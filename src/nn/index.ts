@@ -1,0 +1,4 @@
+// kiln.nn: modules, layers and initialisers.
+export { Module, type StateDict, type LoadResult } from './module.js';
+export { Linear, Identity, Sequential, ModuleList, ModuleDict, type UnaryModule } from './layers.js';
+export * as init from './init.js';
