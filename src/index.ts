@@ -188,3 +188,5 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 /** A tensor with unspecified contents. @example kiln.empty([2, 3]) */
 export const empty = (shape: readonly number[], opts: { dtype?: import('./kernels/dtype.js').DType } = {}): Tensor => allocEmpty(shape, opts.dtype ?? 'f32');
+/** The functional neural-network API (same as kiln.nn.functional). @example kiln.F.softmax(x, -1) */
+export * as F from './nn/functional.js';

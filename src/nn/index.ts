@@ -1,4 +1,5 @@
-// kiln.nn: modules, layers and initialisers.
+// kiln.nn: modules, layers, initialisers and the functional API.
 export { Module, type StateDict, type LoadResult } from './module.js';
 export { Linear, Identity, Sequential, ModuleList, ModuleDict, type UnaryModule } from './layers.js';
 export * as init from './init.js';
+export * as functional from './functional.js';

@@ -7,11 +7,12 @@ import { viewRules } from './views.js';
 import { reduceRules } from './reduce.js';
 import { matmulRules } from './matmul.js';
 import { indexRules } from './indexing.js';
+import { softmaxRules } from './softmax.js';
 import type { GradRule, GradRules, OpName } from './types.js';
 
 let table: GradRules | null = null;
 
 export function ruleFor<K extends OpName>(op: K): GradRule<K> {
-  table ??= { ...elementwiseRules, ...viewRules, ...reduceRules, ...matmulRules, ...indexRules } satisfies GradRules;
+  table ??= { ...elementwiseRules, ...viewRules, ...reduceRules, ...matmulRules, ...indexRules, ...softmaxRules } satisfies GradRules;
   return table[op];
 }

@@ -1,0 +1,20 @@
+// kiln.nn.functional (also kiln.F): the functional forms of the neural-network ops. Each fused op has its
+// unfused composition beside it (`{ fused: false }` or the *Unfused function) for fusion research.
+
+import { logSoftmaxUnfused, logSoftmax as logSoftmaxFused, softmaxUnfused, softmax as softmaxFused } from '../tensor/ops/softmax.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export interface FusedOption {
+  /** false runs the composition of primitive ops instead of the fused kernel. */
+  readonly fused?: boolean;
+}
+
+/** softmax along `dim` (max-subtracted). @example kiln.F.softmax(logits, -1) */
+export function softmax(x: Tensor, dim: number, opts: FusedOption = {}): Tensor {
+  return opts.fused === false ? softmaxUnfused(x, dim) : softmaxFused(x, dim);
+}
+
+/** log-softmax along `dim`. @example kiln.F.logSoftmax(logits, -1) */
+export function logSoftmax(x: Tensor, dim: number, opts: FusedOption = {}): Tensor {
+  return opts.fused === false ? logSoftmaxUnfused(x, dim) : logSoftmaxFused(x, dim);
+}
