@@ -2,6 +2,7 @@
 // unfused composition beside it (`{ fused: false }` or the *Unfused function) for fusion research.
 
 import { logSoftmaxUnfused, logSoftmax as logSoftmaxFused, softmaxUnfused, softmax as softmaxFused } from '../tensor/ops/softmax.js';
+import { layerNorm as layerNormFused, layerNormUnfused, rmsNorm as rmsNormFused } from '../tensor/ops/norm.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export interface FusedOption {
@@ -17,4 +18,14 @@ export function softmax(x: Tensor, dim: number, opts: FusedOption = {}): Tensor 
 /** log-softmax along `dim`. @example kiln.F.logSoftmax(logits, -1) */
 export function logSoftmax(x: Tensor, dim: number, opts: FusedOption = {}): Tensor {
   return opts.fused === false ? logSoftmaxUnfused(x, dim) : logSoftmaxFused(x, dim);
+}
+
+/** LayerNorm over the trailing `normalizedShape` dims. @example kiln.F.layerNorm(x, [768], w, b, 1e-6) */
+export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5, opts: FusedOption = {}): Tensor {
+  return opts.fused === false ? layerNormUnfused(x, normalizedShape, weight, bias, eps) : layerNormFused(x, normalizedShape, weight, bias, eps);
+}
+
+/** RMSNorm over the trailing `normalizedShape` dims. @example kiln.F.rmsNorm(x, [512], w) */
+export function rmsNorm(x: Tensor, normalizedShape: readonly number[], weight: Tensor | null = null, eps = 1e-6): Tensor {
+  return rmsNormFused(x, normalizedShape, weight, eps);
 }

@@ -8,11 +8,12 @@ import { reduceRules } from './reduce.js';
 import { matmulRules } from './matmul.js';
 import { indexRules } from './indexing.js';
 import { softmaxRules } from './softmax.js';
+import { normRules } from './norm.js';
 import type { GradRule, GradRules, OpName } from './types.js';
 
 let table: GradRules | null = null;
 
 export function ruleFor<K extends OpName>(op: K): GradRule<K> {
-  table ??= { ...elementwiseRules, ...viewRules, ...reduceRules, ...matmulRules, ...indexRules, ...softmaxRules } satisfies GradRules;
+  table ??= { ...elementwiseRules, ...viewRules, ...reduceRules, ...matmulRules, ...indexRules, ...softmaxRules, ...normRules } satisfies GradRules;
   return table[op];
 }
