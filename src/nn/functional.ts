@@ -3,6 +3,7 @@
 
 import { logSoftmaxUnfused, logSoftmax as logSoftmaxFused, softmaxUnfused, softmax as softmaxFused } from '../tensor/ops/softmax.js';
 import { layerNorm as layerNormFused, layerNormUnfused, rmsNorm as rmsNormFused } from '../tensor/ops/norm.js';
+import { type CrossEntropyOptions, crossEntropy as crossEntropyFused, crossEntropyUnfused } from '../tensor/ops/cross-entropy.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export interface FusedOption {
@@ -28,4 +29,12 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight:
 /** RMSNorm over the trailing `normalizedShape` dims. @example kiln.F.rmsNorm(x, [512], w) */
 export function rmsNorm(x: Tensor, normalizedShape: readonly number[], weight: Tensor | null = null, eps = 1e-6): Tensor {
   return rmsNormFused(x, normalizedShape, weight, eps);
+}
+
+/**
+ * Cross-entropy from logits and class-index targets (i32), with labelSmoothing, ignoreIndex and reduction.
+ * @example kiln.F.crossEntropy(logits, targets, { labelSmoothing: 0.1 })
+ */
+export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions & FusedOption = {}): Tensor {
+  return opts.fused === false ? crossEntropyUnfused(logits, target, opts) : crossEntropyFused(logits, target, opts);
 }
