@@ -18,7 +18,7 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
-export abstract class Optimizer<H extends { lr: number }, S extends object> {
+export abstract class Optimizer<H extends { lr: number | Tensor }, S extends object> {
   readonly paramGroups: ParamGroup<H>[];
   protected readonly state = new Map<Tensor, S>();
 

@@ -13,11 +13,16 @@ function setGrad(p: kiln.Tensor, g: Float64Array): void {
 }
 
 describe('optimizers', () => {
-  it('AdamW matches a float64 reference of PyTorch’s update over 10 steps (rtol 1e-6), per-group lr and wd', async () => {
+  for (const variant of ['fused', 'unfused', 'fused, lr as a GPU tensor'] as const)
+  it(`AdamW (${variant}) matches a float64 reference of PyTorch’s update over 10 steps (rtol 1e-6), per-group lr and wd`, async () => {
     const init = [randomArray(N, seedBase), randomArray(7, seedBase + 1)];
     const ps = init.map((d) => kiln.tensor(Float32Array.from(d), { requiresGrad: true }));
     const groups = [{ lr: 1e-2, weightDecay: 0.1 }, { lr: 3e-3, weightDecay: 0 }];
-    const opt = new kiln.optim.AdamW([{ params: [ps[0]!], ...groups[0] }, { params: [ps[1]!], ...groups[1] }], { betas: [0.9, 0.95], eps: 1e-6 });
+    const lrs = variant === 'fused, lr as a GPU tensor' ? groups.map((g) => kiln.tensor([g.lr])) : groups.map((g) => g.lr);
+    const opt = new kiln.optim.AdamW(
+      [{ params: [ps[0]!], ...groups[0], lr: lrs[0]! }, { params: [ps[1]!], ...groups[1], lr: lrs[1]! }],
+      { betas: [0.9, 0.95], eps: 1e-6, fused: variant !== 'unfused' },
+    );
     const ref = init.map((d) => Float64Array.from(Float32Array.from(d)));
     const m = ref.map((r) => new Float64Array(r.length));
     const v = ref.map((r) => new Float64Array(r.length));
