@@ -6,6 +6,7 @@ import { UniformWriter } from './operand.js';
 import { prelude, wgslFile } from './source.js';
 
 const source = wgslFile('random', new URL('./wgsl/random.wgsl', import.meta.url));
+export const philoxLib = wgslFile('philox', new URL('./wgsl/philox.wgsl', import.meta.url));
 
 export interface Draw {
   readonly dist: 'uniform' | 'normal';
@@ -29,7 +30,7 @@ export function runRandom(out: { buffer: GPUBuffer; dtype: DType }, d: Draw): vo
   if (d.n === 0) return;
   const [k0, k1] = split(d.seed);
   const [o0, o1] = split(d.offset);
-  const code = prelude({ O: wgslStorageType(out.dtype) }, out.dtype === 'f16') + source.text();
+  const code = prelude({ O: wgslStorageType(out.dtype) }, out.dtype === 'f16') + philoxLib.text() + source.text();
   dispatch({
     kernel: { name: `random:${d.dist}`, code, bindings: ['write', 'uniform'], overrides: { DIST: d.dist === 'normal' ? 1 : 0 } },
     buffers: [{ buffer: out.buffer, offset: 0, size: out.buffer.size }],

@@ -4,6 +4,7 @@
 import { logSoftmaxUnfused, logSoftmax as logSoftmaxFused, softmaxUnfused, softmax as softmaxFused } from '../tensor/ops/softmax.js';
 import { layerNorm as layerNormFused, layerNormUnfused, rmsNorm as rmsNormFused } from '../tensor/ops/norm.js';
 import { type CrossEntropyOptions, crossEntropy as crossEntropyFused, crossEntropyUnfused } from '../tensor/ops/cross-entropy.js';
+import { dropPath as dropPathOp, dropout as dropoutOp } from '../tensor/ops/dropout.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export interface FusedOption {
@@ -37,4 +38,54 @@ export function rmsNorm(x: Tensor, normalizedShape: readonly number[], weight: T
  */
 export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions & FusedOption = {}): Tensor {
   return opts.fused === false ? crossEntropyUnfused(logits, target, opts) : crossEntropyFused(logits, target, opts);
+}
+
+/** Dropout: zeroes elements with probability p, scales the rest by 1/(1−p); the mask is regenerated in backward. */
+export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+  return dropoutOp(x, p, training);
+}
+
+/** DropPath (stochastic depth): drops whole samples along dim 0 with probability p. */
+export function dropPath(x: Tensor, p = 0, training = true): Tensor {
+  return dropPathOp(x, p, training);
+}
+
+/** GELU, exact (erf) or tanh-approximated. */
+export function gelu(x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor {
+  return x.gelu(opts);
+}
+
+/** OpenAI CLIP's QuickGELU: x·σ(1.702x). */
+export function quickGelu(x: Tensor): Tensor {
+  const s = x.mul(1.702);
+  const sig = s.sigmoid();
+  const y = x.mul(sig);
+  s.dispose();
+  sig.dispose();
+  return y;
+}
+
+/** x / max(‖x‖_p, eps) along `dim` (PyTorch's F.normalize; p = 2 by default). */
+export function normalize(x: Tensor, opts: { p?: number; dim?: number; eps?: number } = {}): Tensor {
+  const p = opts.p ?? 2;
+  const dim = opts.dim ?? 1;
+  const eps = opts.eps ?? 1e-12;
+  const a = p === 2 ? x.square() : x.abs().pow(p);
+  const s = a.sum(dim, true);
+  const n = p === 2 ? s.sqrt() : s.pow(1 / p);
+  const d = n.clamp(eps);
+  const y = x.div(d);
+  for (const t of [a, s, n, d]) t.dispose();
+  return y;
+}
+
+/** An embedding lookup: rows of `weight` [V, D] at integer `ids` (any shape) → [...ids.shape, D]. */
+export function embedding(ids: Tensor, weight: Tensor): Tensor {
+  if (weight.ndim !== 2) throw new Error(`embedding: weight must be 2-D [num_embeddings, dim], got [${weight.shape.join(',')}]`);
+  const flat = ids.reshape([-1]);
+  const rows = weight.indexSelect(0, flat);
+  const out = rows.reshape([...ids.shape, weight.shape[1]!]);
+  flat.dispose();
+  if (out !== rows) rows.dispose();
+  return out;
 }

@@ -10,11 +10,12 @@ import { indexRules } from './indexing.js';
 import { softmaxRules } from './softmax.js';
 import { normRules } from './norm.js';
 import { crossEntropyRules } from './cross-entropy.js';
+import { dropoutRules } from './dropout.js';
 import type { GradRule, GradRules, OpName } from './types.js';
 
 let table: GradRules | null = null;
 
 export function ruleFor<K extends OpName>(op: K): GradRule<K> {
-  table ??= { ...elementwiseRules, ...viewRules, ...reduceRules, ...matmulRules, ...indexRules, ...softmaxRules, ...normRules, ...crossEntropyRules } satisfies GradRules;
+  table ??= { ...elementwiseRules, ...viewRules, ...reduceRules, ...matmulRules, ...indexRules, ...softmaxRules, ...normRules, ...crossEntropyRules, ...dropoutRules } satisfies GradRules;
   return table[op];
 }
