@@ -24,7 +24,7 @@ function launch(op: ReduceOp, out: { buffer: GPUBuffer; dtype: DType }, input: O
     .u32(nRows, nInner, chunk, parts, input.offset, rows.shape.length, inner.shape.length, 0)
     .vecU32(rows.shape, 8).vecU32(rows.strides, 8).vecU32(inner.shape, 8).vecU32(inner.strides, 8);
   dispatch({
-    kernel: { name: `reduce:${op}`, code, bindings: ['write', 'read', 'uniform'], overrides: { OP: OPS[op] } },
+    kernel: { name: `reduce:${op}`, code, bindings: ['write', 'read', 'uniform'], overrides: { OP: OPS[op], FLOAT: c === 'f32' ? 1 : 0 } },
     buffers: [{ buffer: out.buffer, offset: 0, size: out.buffer.size }, whole(input)],
     uniforms: u.bytes(),
     workgroups: grid(Math.ceil((nRows * parts) / 64)),

@@ -17,6 +17,8 @@ import * as vw from './ops/views.js';
 import { backward as runTensorBackward } from './grad.js';
 
 let nextId = 1;
+/** Ops whose output shares its input's storage. */
+const VIEW_OPS: ReadonlySet<string> = new Set(['reshape', 'permute', 'expand', 'slice']);
 let liveTensors = 0;
 
 export type Scalar = number;
@@ -181,10 +183,18 @@ export class Tensor implements Disposable {
   /** @internal Throws for in-place writes that autograd cannot represent. */
   checkInplace(op: string, others: readonly TensorOrScalar[] = []): void {
     this.check(op);
+    if (this.shape.some((n, d) => n > 1 && this.strides[d] === 0))
+      throw new Error(
+        `${op}: unsupported operation: more than one element of the written-to tensor ${fmt(this.shape)} (strides ${fmt(this.strides)}) ` +
+          'refers to a single memory location; clone() it first',
+      );
     if (!isGradEnabled()) return;
     const othersNeed = others.some((o) => o instanceof Tensor && o.requiresGrad);
     if (this.requiresGrad && this.isLeaf)
       throw new Error(`${op}: a leaf tensor that requires grad is being used in an in-place operation (use kiln.noGrad)`);
+    // The base's history would not see a write through its view (there is no view tracking), so refuse it.
+    if (this._gradFn && VIEW_OPS.has(this._gradFn.name))
+      throw new Error(`${op}: in-place write into a view (${this._gradFn.name}) of a tensor that requires grad is not supported by autograd; clone() the view first`);
     if (othersNeed && this.isLeaf && !this.requiresGrad && this.storageShared())
       throw new Error(`${op}: in-place write of a tensor that requires grad into a view is not supported by autograd`);
   }
@@ -507,7 +517,10 @@ export class Tensor implements Disposable {
     return red.variance(this, dims, opts?.correction ?? 1, opts?.keepdim ?? false);
   }
   std(dims?: Dims, opts?: { correction?: number; keepdim?: boolean }): Tensor {
-    return red.variance(this, dims, opts?.correction ?? 1, opts?.keepdim ?? false).sqrt();
+    const v = red.variance(this, dims, opts?.correction ?? 1, opts?.keepdim ?? false);
+    const out = v.sqrt();
+    v.dispose();
+    return out;
   }
 
   // ---- linear algebra, indexing -------------------------------------------------------------------------

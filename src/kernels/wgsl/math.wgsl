@@ -48,6 +48,20 @@ fn kiln_sign(x: f32) -> f32 {
   return select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0);
 }
 
+// NaN test on the bits: compilers may fold `x != x` to false under fast-math assumptions.
+fn kiln_isnan(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
+// NaN-propagating min/max, as PyTorch's minimum/maximum/clamp/relu: WGSL's min/max may drop a NaN operand.
+fn kiln_min(a: f32, b: f32) -> f32 {
+  return select(min(a, b), select(b, a, kiln_isnan(a)), kiln_isnan(a) || kiln_isnan(b));
+}
+
+fn kiln_max(a: f32, b: f32) -> f32 {
+  return select(max(a, b), select(b, a, kiln_isnan(a)), kiln_isnan(a) || kiln_isnan(b));
+}
+
 fn kiln_pow(a: f32, b: f32) -> f32 {
   // WGSL pow is undefined for a < 0; PyTorch follows C's pow: integral exponents of negatives are defined.
   if (b == 0.0) { return 1.0; }

@@ -5,6 +5,7 @@
 // second pass combines in order.
 
 override OP: u32 = 0u; // 0 sum, 1 max, 2 min, 3 argmax, 4 argmin
+override FLOAT: bool = true; // C is f32 (NaN is possible)
 
 struct P {
   rows: u32, inner: u32, chunk: u32, parts: u32,
@@ -18,6 +19,9 @@ struct P {
 @group(0) @binding(2) var<uniform> p: P;
 
 fn at(v: array<vec4<u32>, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
+
+// NaN test on the bits: compilers may fold `v != v` to false under fast-math assumptions.
+fn is_nan(v: C) -> bool { return FLOAT && (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -53,8 +57,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     // NaN wins max/min/argmax/argmin, as in PyTorch; ties keep the first index.
     switch OP {
       case 0u: { acc += v; }
-      case 1u, 3u: { if (v > acc || (v != v && acc == acc)) { acc = v; best = j; } }
-      default: { if (v < acc || (v != v && acc == acc)) { acc = v; best = j; } }
+      case 1u, 3u: { if (!is_nan(acc) && (v > acc || is_nan(v))) { acc = v; best = j; } }
+      default: { if (!is_nan(acc) && (v < acc || is_nan(v))) { acc = v; best = j; } }
     }
   }
   if (OP >= 3u) { out[id] = O(best); } else { out[id] = O(acc); }

@@ -8,8 +8,8 @@ import { empty } from '../alloc.js';
 import { broadcastShapes, broadcastStrides, fmt, sameShape } from '../shape.js';
 import { Tensor, type TensorOrScalar } from '../tensor.js';
 import { gpu } from '../../device/gpu.js';
-import { needsRecord, record } from './record.js';
-import type { GradRules } from './types.js';
+import { needsRecord, record, recordOverwrite } from './record.js';
+import type { GradRules, OpAttrs, OpName } from './types.js';
 
 type Compute = 'f32' | 'i32' | 'u32';
 /** Expression per compute type; `float` marks ops that promote integer inputs to f32 (exp, log, …). */
@@ -33,7 +33,7 @@ const EXPR = {
   sign: { f: 'kiln_sign(a0)', i: 'sign(a0)', u: 'min(a0, 1u)' },
   tanh: { f: 'kiln_tanh(a0)', float: true },
   sigmoid: { f: 'kiln_sigmoid(a0)', float: true },
-  relu: { f: 'max(a0, 0.0)', i: 'max(a0, 0i)', u: 'a0' },
+  relu: { f: 'kiln_max(a0, 0.0)', i: 'max(a0, 0i)', u: 'a0' },
   gelu: { f: 'kiln_gelu(a0)', float: true },
   gelu_tanh: { f: 'kiln_gelu_tanh(a0)', float: true },
   silu: { f: 'a0 * kiln_sigmoid(a0)', float: true },
@@ -44,8 +44,8 @@ const EXPR = {
   mul: { f: 'a0 * a1', i: 'a0 * a1', u: 'a0 * a1' },
   div: { f: 'a0 / a1', float: true },
   pow: { f: 'kiln_pow(a0, a1)', i: 'kiln_ipow(a0, a1)', u: 'u32(kiln_ipow(i32(a0), i32(a1)))' },
-  minimum: { f: 'min(a0, a1)', i: 'min(a0, a1)', u: 'min(a0, a1)' },
-  maximum: { f: 'max(a0, a1)', i: 'max(a0, a1)', u: 'max(a0, a1)' },
+  minimum: { f: 'kiln_min(a0, a1)', i: 'min(a0, a1)', u: 'min(a0, a1)' },
+  maximum: { f: 'kiln_max(a0, a1)', i: 'max(a0, a1)', u: 'max(a0, a1)' },
   where: { f: 'select(a2, a1, a0 != 0.0)', i: 'select(a2, a1, a0 != 0i)', u: 'select(a2, a1, a0 != 0u)' },
   // scalar forms
   add_scalar: { f: 'a0 + s0', i: 'a0 + s0', u: 'a0 + s0' },
@@ -55,7 +55,7 @@ const EXPR = {
   rdiv_scalar: { f: 's0 / a0', float: true },
   pow_scalar: { f: 'kiln_pow(a0, s0)', i: 'kiln_ipow(a0, s0)', u: 'u32(kiln_ipow(i32(a0), i32(s0)))' },
   rpow_scalar: { f: 'kiln_pow(s0, a0)', i: 'kiln_ipow(s0, a0)', u: 'u32(kiln_ipow(i32(s0), i32(a0)))' },
-  clamp: { f: 'min(max(a0, s0), s1)', i: 'min(max(a0, s0), s1)', u: 'min(max(a0, s0), s1)' },
+  clamp: { f: 'kiln_min(kiln_max(a0, s0), s1)', i: 'min(max(a0, s0), s1)', u: 'min(max(a0, s0), s1)' },
   fill: { f: 's0', i: 's0', u: 's0' },
   // comparisons (bool results)
   eq: { f: 'a0 == a1', i: 'a0 == a1', u: 'a0 == a1', bool: true },
@@ -141,9 +141,26 @@ function checkInto(op: string, into: Tensor | undefined, shape: readonly number[
     throw new Error(`${op}_: result type ${dtype} can't be cast to the desired output type ${into.dtype}`);
 }
 
-function finishInto(into: Tensor | undefined, out: Tensor): void {
+/**
+ * Runs a forward that may write in place into `into`, then records it. A rule must read the values its
+ * inputs had, so a saved input sharing storage with `into` is saved as a copy taken before the write; the
+ * version is bumped before recording, so a saved output (exp_'s result) is saved at its new version.
+ */
+function recordWrite<K extends OpName>(
+  op: K,
+  inputs: readonly Tensor[],
+  attrs: OpAttrs[K],
+  saveInputs: readonly Tensor[],
+  into: Tensor | undefined,
+  forward: () => Tensor,
+  saveOutput = false,
+): Tensor {
+  const copies = into && needsRecord(inputs) ? saveInputs.map((t) => (t.storage === into.storage ? contiguousCopy(t) : null)) : [];
+  const out = forward();
   if (into) into.bumpVersion();
-  void out;
+  record(op, inputs, out, attrs, saveOutput ? [out] : saveInputs.map((t, i) => copies[i] ?? t));
+  for (const c of copies) c?.dispose();
+  return out;
 }
 
 // ---- unary ---------------------------------------------------------------------------------------------
@@ -157,10 +174,8 @@ export function unary(name: UnaryName, x: Tensor, into?: Tensor): Tensor {
   const def: ExprDef = EXPR[name];
   const outDtype = def.float && !isFloat(x.dtype) ? 'f32' : x.dtype;
   checkInto(name, into, x.shape, outDtype);
-  const out = launch(name, [x], x.shape, outDtype, into?.dtype ?? outDtype, [], into);
-  record(name, [x], out, {}, SAVES_OUTPUT.has(name) ? [out] : [x]);
-  finishInto(into, out);
-  return out;
+  const saveOut = SAVES_OUTPUT.has(name);
+  return recordWrite(name, [x], {}, saveOut ? [] : [x], into, () => launch(name, [x], x.shape, outDtype, into?.dtype ?? outDtype, [], into), saveOut);
 }
 
 // ---- binary --------------------------------------------------------------------------------------------
@@ -179,11 +194,8 @@ function binaryTensors(name: BinaryName, a: Tensor, b: Tensor, into?: Tensor): T
   let dtype = promoteTypes(a.dtype, b.dtype);
   if ((EXPR[name] as ExprDef).float && !isFloat(dtype)) dtype = 'f32';
   checkInto(name, into, shape, dtype);
-  const out = launch(name, [a, b], shape, dtype, into?.dtype ?? dtype, [], into);
   const saves = name === 'add' || name === 'sub' ? [] : name === 'div' && !b.requiresGrad ? [b] : [a, b];
-  record(name, [a, b], out, {}, saves);
-  finishInto(into, out);
-  return out;
+  return recordWrite(name, [a, b], {}, saves, into, () => launch(name, [a, b], shape, dtype, into?.dtype ?? dtype, [], into));
 }
 
 function scalarOp(name: ScalarName, x: Tensor, s: number, into?: Tensor): Tensor {
@@ -192,15 +204,26 @@ function scalarOp(name: ScalarName, x: Tensor, s: number, into?: Tensor): Tensor
   let dtype = promoteWithScalar(x.dtype, s);
   if ((EXPR[name] as ExprDef).float && !isFloat(dtype)) dtype = 'f32';
   checkInto(name, into, x.shape, dtype);
-  const out = launch(name, [x], x.shape, dtype, into?.dtype ?? dtype, [s], into);
-  record(name, [x], out, { s }, name === 'rpow_scalar' ? [out] : name === 'pow_scalar' || name === 'rdiv_scalar' ? [x] : []);
-  finishInto(into, out);
-  return out;
+  const forward = (): Tensor => launch(name, [x], x.shape, dtype, into?.dtype ?? dtype, [s], into);
+  const saves = name === 'pow_scalar' || name === 'rdiv_scalar' ? [x] : [];
+  return recordWrite(name, [x], { s }, saves, into, forward, name === 'rpow_scalar');
+}
+
+/** Runs `fn` on alpha·b (a temporary when b is a tensor, freed after; its node lives on in the graph). */
+function withAlpha(b: TensorOrScalar, alpha: number | undefined, fn: (b: TensorOrScalar) => Tensor): Tensor {
+  if (alpha === undefined || alpha === 1) return fn(b);
+  if (typeof b === 'number') return fn(b * alpha);
+  const scaled = mul(b, alpha);
+  try {
+    return fn(scaled);
+  } finally {
+    scaled.dispose();
+  }
 }
 
 /** a + alpha·b. */
 export function add(a: TensorOrScalar, b: TensorOrScalar, alpha?: number, into?: Tensor): Tensor {
-  if (alpha !== undefined && alpha !== 1) b = typeof b === 'number' ? b * alpha : mul(b, alpha);
+  if (alpha !== undefined && alpha !== 1) return withAlpha(b, alpha, (ab) => add(a, ab, undefined, into));
   if (a instanceof Tensor && b instanceof Tensor) return binaryTensors('add', a, b, into);
   if (a instanceof Tensor) return scalarOp('add_scalar', a, b as number, into);
   if (b instanceof Tensor) return scalarOp('add_scalar', b, a, into);
@@ -209,7 +232,7 @@ export function add(a: TensorOrScalar, b: TensorOrScalar, alpha?: number, into?:
 
 /** a − alpha·b. */
 export function sub(a: TensorOrScalar, b: TensorOrScalar, alpha?: number, into?: Tensor): Tensor {
-  if (alpha !== undefined && alpha !== 1) b = typeof b === 'number' ? b * alpha : mul(b, alpha);
+  if (alpha !== undefined && alpha !== 1) return withAlpha(b, alpha, (ab) => sub(a, ab, undefined, into));
   if (a instanceof Tensor && b instanceof Tensor) return binaryTensors('sub', a, b, into);
   if (a instanceof Tensor) return scalarOp('add_scalar', a, -(b as number), into);
   if (b instanceof Tensor) return scalarOp('rsub_scalar', b, a, into);
@@ -270,10 +293,7 @@ export function clamp(x: Tensor, min?: number, max?: number, into?: Tensor): Ten
   const lo = min ?? lowest(dtype);
   const hi = max ?? highest(dtype);
   checkInto('clamp', into, x.shape, dtype);
-  const out = launch('clamp', [x], x.shape, dtype, into?.dtype ?? dtype, [lo, hi], into);
-  record('clamp', [x], out, { min: lo, max: hi }, [x]);
-  finishInto(into, out);
-  return out;
+  return recordWrite('clamp', [x], { min: lo, max: hi }, [x], into, () => launch('clamp', [x], x.shape, dtype, into?.dtype ?? dtype, [lo, hi], into));
 }
 
 /** Elementwise comparison; the result is a bool tensor and records nothing. */
@@ -373,8 +393,9 @@ export function copyInto<T extends Tensor>(dst: T, src: Tensor): T {
   if (!sameShape(shape, dst.shape))
     throw new Error(`copy_: source of shape ${fmt(src.shape)} cannot be broadcast to destination ${fmt(dst.shape)}`);
   launch('copy', [src], dst.shape, src.dtype === 'bool' ? 'u32' : src.dtype, dst.dtype, [], dst);
-  if (needsRecord([src]) || dst.requiresGrad) record('copy', [src], dst, {});
   dst.bumpVersion();
+  if (needsRecord([src])) record('copy', [src], dst, {});
+  else recordOverwrite(dst);
   return dst;
 }
 
@@ -382,6 +403,7 @@ export function fillInPlace<T extends Tensor>(t: T, value: number, op: string): 
   t.checkInplace(op);
   runElementwise(kernelFor('fill', computeType(t.dtype)), t.operand(op), [], [value]);
   t.bumpVersion();
+  recordOverwrite(t);
   return t;
 }
 

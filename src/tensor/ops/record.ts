@@ -56,3 +56,12 @@ export function record<K extends OpName>(
   );
   out.attachGradFn(node);
 }
+
+/**
+ * An in-place overwrite with values that need no gradient (fill_, zero_, copy_ from a constant) of a tensor
+ * with history: it still requires grad, but nothing flows back to what it held before.
+ */
+export function recordOverwrite(out: Tensor): void {
+  if (!isGradEnabled() || out.isLeaf) return;
+  out.attachGradFn(new Node<Tensor>('overwrite', [], () => [], () => undefined));
+}
