@@ -3,7 +3,7 @@
 import { flush as flushBatch, sync as syncBatch, batchStats } from './device/batch.js';
 import { type DeviceInfo, type InitOptions, gpu, initGpu } from './device/gpu.js';
 import { pipelineStats } from './device/pipelines.js';
-import { emptyPool, poolStats } from './device/pool.js';
+import { emptyPool, poolStats, resetPeak } from './device/pool.js';
 import { loadWgslSources } from './kernels/source.js';
 import { liveBytes } from './tensor/storage.js';
 import { empty as allocEmpty } from './tensor/alloc.js';
@@ -61,6 +61,10 @@ export interface MemoryInfo {
   readonly buffersCreated: number;
   /** Compute pipelines compiled since start. */
   readonly pipelines: number;
+  /** Most GPU bytes in use (tensors, saved tensors, kernel scratch) since kiln.resetPeakMemory(). */
+  readonly peakBytes: number;
+  /** The largest single GPU buffer handed out since kiln.resetPeakMemory(): proves an N×N matrix was never allocated. */
+  readonly largestBufferBytes: number;
   readonly submits: number;
   readonly dispatches: number;
 }
@@ -78,9 +82,16 @@ export function memory(): MemoryInfo {
     pooledBytes: p.pooledBytes,
     buffersCreated: p.buffersCreated,
     pipelines: pipelineStats().pipelinesCreated,
+    peakBytes: p.peakInUseBytes,
+    largestBufferBytes: p.largestBufferBytes,
     submits: b.submits,
     dispatches: b.dispatches,
   };
+}
+
+/** Starts a new window for memory().peakBytes and largestBufferBytes. @example kiln.resetPeakMemory(); */
+export function resetPeakMemory(): void {
+  resetPeak();
 }
 
 /** Destroys the pool's free buffers (live tensors are unaffected). @example kiln.emptyCache(); */

@@ -14,9 +14,25 @@ export interface PoolStats {
   pooledBytes: number;
   /** Bytes handed out and not yet released. */
   inUseBytes: number;
+  /** The most inUseBytes since the last resetPeak(). */
+  peakInUseBytes: number;
+  /** The largest single buffer handed out since the last resetPeak(). */
+  largestBufferBytes: number;
 }
 
-const stats: PoolStats = { buffersCreated: 0, pooledBytes: 0, inUseBytes: 0 };
+const stats: PoolStats = { buffersCreated: 0, pooledBytes: 0, inUseBytes: 0, peakInUseBytes: 0, largestBufferBytes: 0 };
+
+function noteUse(size: number): void {
+  stats.inUseBytes += size;
+  if (stats.inUseBytes > stats.peakInUseBytes) stats.peakInUseBytes = stats.inUseBytes;
+  if (size > stats.largestBufferBytes) stats.largestBufferBytes = size;
+}
+
+/** Starts a new peak-memory window (peakInUseBytes and largestBufferBytes restart from now). */
+export function resetPeak(): void {
+  stats.peakInUseBytes = stats.inUseBytes;
+  stats.largestBufferBytes = 0;
+}
 const free = new Map<string, GPUBuffer[]>();
 let poolGeneration = -1;
 
@@ -50,7 +66,7 @@ export function acquireBuffer(bytes: number, usage: number = STORAGE_USAGE): GPU
   const reused = list?.pop();
   if (reused) {
     stats.pooledBytes -= size;
-    stats.inUseBytes += size;
+    noteUse(size);
     return reused;
   }
   const { device, info } = gpu();
@@ -58,7 +74,7 @@ export function acquireBuffer(bytes: number, usage: number = STORAGE_USAGE): GPU
   if (size > max) throw new Error(`kiln: a buffer of ${bytes} bytes exceeds the adapter's maxBufferSize (${max}).`);
   const buffer = device.createBuffer({ size, usage });
   stats.buffersCreated += 1;
-  stats.inUseBytes += size;
+  noteUse(size);
   return buffer;
 }
 
