@@ -5,6 +5,7 @@ import { type DeviceInfo, type InitOptions, gpu, initGpu } from './device/gpu.js
 import { pipelineStats } from './device/pipelines.js';
 import { emptyPool, poolStats, resetPeak } from './device/pool.js';
 import { loadWgslSources } from './kernels/source.js';
+import { loadTuningCache } from './kernels/tune.js';
 import { liveBytes } from './tensor/storage.js';
 import { empty as allocEmpty } from './tensor/alloc.js';
 import { Tensor, type TensorOrScalar, type Dims } from './tensor/tensor.js';
@@ -26,6 +27,7 @@ export type { DeviceInfo, InitOptions } from './device/gpu.js';
 export async function init(options: InitOptions = {}): Promise<DeviceInfo> {
   const ctx = await initGpu(options);
   await loadWgslSources();
+  await loadTuningCache();
   return ctx.info;
 }
 
@@ -201,3 +203,9 @@ export * as optim from './optim/index.js';
 export const empty = (shape: readonly number[], opts: { dtype?: import('./kernels/dtype.js').DType } = {}): Tensor => allocEmpty(shape, opts.dtype ?? 'f32');
 /** The functional neural-network API (same as kiln.nn.functional). @example kiln.F.softmax(x, -1) */
 export * as F from './nn/functional.js';
+/**
+ * Measures the matmul kernel's candidate configurations on this adapter and caches the fastest on disk
+ * (KILN_CACHE_DIR; KILN_TUNE=off disables). Later matmuls of that size class use it.
+ * @example await kiln.tuneMatmul({ M: 1024, K: 1024, N: 1024 });
+ */
+export { tuneMatmul } from './kernels/matmul.js';

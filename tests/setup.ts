@@ -5,6 +5,8 @@ import { beforeAll } from 'vitest';
 import { installMatchers } from './helpers/matchers.js';
 
 installMatchers();
+// Tests use each kernel's default configuration, never choices tuned earlier on this machine.
+process.env['KILN_TUNE'] ??= 'off';
 beforeAll(async () => {
   await kiln.init();
   kiln.setPoison(true);

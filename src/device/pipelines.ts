@@ -80,7 +80,7 @@ function formatCompileError(spec: KernelSpec, messages: readonly GPUCompilationM
 export function getPipeline(spec: KernelSpec): CachedPipeline {
   resetIfNewDevice();
   const ov = spec.overrides ? JSON.stringify(spec.overrides) : '';
-  const cacheKey = `${spec.name}|${ov}|${spec.code}`;
+  const cacheKey = `${spec.name}|${spec.entryPoint ?? 'main'}|${ov}|${spec.code}`;
   const hit = pipelines.get(cacheKey);
   if (hit) return hit;
   const { device } = gpu();

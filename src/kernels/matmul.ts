@@ -1,13 +1,18 @@
 // Launcher for batched matmul out[b] = a[b] @ b[b]: `out` is contiguous [batch, M, N]; `a` and `b` are
 // strided views [batch..., M, K] and [batch..., K, N] whose batch axes are already broadcast (stride 0),
-// so transposed operands are read without a copy.
+// so transposed operands are read without a copy. Picks a register-blocked kernel and its override
+// constants per adapter (tuned or default); the one-invocation-per-output kernel stays as the reference.
 
-import { dispatch } from '../device/batch.js';
+import { dispatch, grid } from '../device/batch.js';
+import { gpu } from '../device/gpu.js';
 import { wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, coalesce, whole } from './operand.js';
 import { prelude, wgslFile } from './source.js';
+import { type TuneKey, type TuneOptions, type TuneResult, sourceHash, tune, tuned } from './tune.js';
 
 const naive = wgslFile('matmul_naive', new URL('./wgsl/matmul_naive.wgsl', import.meta.url));
+const tiled = wgslFile('matmul_tiled', new URL('./wgsl/matmul_tiled.wgsl', import.meta.url));
+const subgroup = wgslFile('matmul_subgroup', new URL('./wgsl/matmul_subgroup.wgsl', import.meta.url));
 
 export interface MatmulProblem {
   readonly out: Operand;
@@ -15,32 +20,203 @@ export interface MatmulProblem {
   readonly b: Operand;
 }
 
-/** Batch axes of a and b after merging, at most 4. */
-function batchLayout(p: MatmulProblem): { shape: number[]; a: number[]; b: number[] } {
-  const k = p.a.shape.length - 2;
-  const c = coalesce(p.a.shape.slice(0, k), [p.a.strides.slice(0, k), p.b.strides.slice(0, k)]);
-  if (c.shape.length > 4) throw new Error('matmul: at most 4 non-mergeable batch dimensions are supported');
-  return { shape: c.shape, a: c.strides[0]!, b: c.strides[1]! };
+/**
+ * A kernel and its `override` constants: WG invocations per workgroup, TM rows of C per invocation, TN
+ * columns of C per workgroup. 'subgroup' (matmul_subgroup.wgsl) shares Y through subgroup broadcasts,
+ * for CPU adapters; 'tiled' (matmul_tiled.wgsl) reads Y at workgroup-uniform addresses, for GPUs;
+ * 'naive' is the reference kernel.
+ */
+export interface MatmulConfig {
+  readonly kernel: 'subgroup' | 'tiled' | 'naive';
+  readonly wg: number;
+  readonly tm: number;
+  readonly tn: number;
 }
 
-export function runMatmul(p: MatmulProblem): void {
+/** Every configuration the tuner may pick; the tests run each of them against the float64 reference. */
+export const matmulCandidates: readonly MatmulConfig[] = [
+  { kernel: 'subgroup', wg: 32, tm: 4, tn: 8 },
+  { kernel: 'subgroup', wg: 64, tm: 2, tn: 8 },
+  { kernel: 'subgroup', wg: 64, tm: 1, tn: 16 },
+  { kernel: 'tiled', wg: 64, tm: 1, tn: 8 },
+  { kernel: 'tiled', wg: 64, tm: 2, tn: 4 },
+  { kernel: 'tiled', wg: 128, tm: 1, tn: 4 },
+];
+
+/** The reference kernel, as a configuration that `runMatmul` can be forced to. */
+export const naiveMatmulConfig: MatmulConfig = { kernel: 'naive', wg: 64, tm: 1, tn: 1 };
+
+/** Whether this device can run `c` (the subgroup kernel needs subgroups of ≥ 8 lanes dividing WG). */
+export function matmulConfigUsable(c: MatmulConfig): boolean {
+  if (c.kernel !== 'subgroup') return true;
+  const ctx = gpu('matmul');
+  const info = ctx.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const min = info.subgroupMinSize ?? 0;
+  const max = info.subgroupMaxSize ?? 0;
+  return ctx.hasSubgroups && min >= 8 && max > 0 && c.wg % max === 0;
+}
+
+/** The configuration used when nothing is tuned: chosen from measurements on each adapter class. */
+export function defaultMatmulConfig(): MatmulConfig {
+  const { info } = gpu('matmul');
+  const sg = matmulCandidates[0]!;
+  // llvmpipe: per-lane gathers dominate; wg 32, 4×8 per lane loads least per FMA and measured best at
+  // n = 512–2048 (bench/NOTES.md). GPUs: the uniform-address kernel with 8 outputs per invocation.
+  if (info.architecture === 'software' || info.vendor === 'mesa' || info.description.includes('llvmpipe'))
+    return matmulConfigUsable(sg) ? sg : matmulCandidates[3]!;
+  return matmulCandidates[3]!;
+}
+
+/** Coarse shape class the tuning cache is keyed by: each of M, K, N as tiny (≤16), medium (≤256) or large. */
+export function matmulShapeClass(M: number, K: number, N: number): string {
+  const c = (v: number): string => (v <= 16 ? 's' : v <= 256 ? 'm' : 'l');
+  return `${c(M)}${c(K)}${c(N)}`;
+}
+
+/** The tuning-cache key of a problem size. */
+export function matmulTuneKey(M: number, K: number, N: number): TuneKey {
+  return { kernel: 'matmul', source: sourceHash(tiled.text(), subgroup.text()), shapeClass: matmulShapeClass(M, K, N) };
+}
+
+function isConfig(c: unknown): c is MatmulConfig {
+  return matmulCandidates.some((k) => JSON.stringify(k) === JSON.stringify(c));
+}
+
+/** Records out = a @ b with `config`, else the tuned or default configuration for this shape. */
+export function runMatmul(p: MatmulProblem, config?: MatmulConfig): void {
+  const s = sizes(p);
+  if (s.M * s.N * s.batch === 0) return;
+  let cfg = config;
+  if (cfg === undefined) {
+    const hit = tuned<unknown>(matmulTuneKey(s.M, s.K, s.N), defaultMatmulConfig);
+    cfg = isConfig(hit) && matmulConfigUsable(hit) ? hit : defaultMatmulConfig();
+  }
+  if (cfg.kernel === 'naive' || s.K === 0) runNaive(p, s);
+  else runBlocked(p, cfg, s);
+}
+
+/**
+ * Measures the usable candidates on an f32 problem of the given size and caches the fastest for its
+ * shape class (see tune.ts). Bounded: one warm-up and `runs` timed products per candidate.
+ * @example await tuneMatmul({ M: 1024, K: 1024, N: 1024 });
+ */
+export async function tuneMatmul(
+  shape: { M: number; K: number; N: number } = { M: 1024, K: 1024, N: 1024 },
+  opts: TuneOptions & { candidates?: readonly MatmulConfig[] } = {},
+): Promise<TuneResult<MatmulConfig>> {
+  const { M, K, N } = shape;
+  const { device } = gpu('tuneMatmul');
+  const usage = GPUBufferUsage.STORAGE;
+  const buf = (n: number): GPUBuffer => device.createBuffer({ size: Math.max(16, Math.ceil((n * 4) / 16) * 16), usage });
+  const [a, b, out] = [buf(M * K), buf(K * N), buf(M * N)];
+  const op = (buffer: GPUBuffer, rows: number, cols: number): Operand => ({ buffer, dtype: 'f32', shape: [rows, cols], strides: [cols, 1], offset: 0 });
+  const problem: MatmulProblem = { out: op(out, M, N), a: op(a, M, K), b: op(b, K, N) };
+  const candidates = (opts.candidates ?? matmulCandidates).filter(matmulConfigUsable);
+  try {
+    return await tune(matmulTuneKey(M, K, N), candidates, (c) => runMatmul(problem, c), opts);
+  } finally {
+    for (const x of [a, b, out]) x.destroy();
+  }
+}
+
+interface Sizes {
+  readonly M: number;
+  readonly K: number;
+  readonly N: number;
+  readonly batch: number;
+  /** Merged batch axes (at most 4) and the strides of a and b along them. */
+  readonly bshape: number[];
+  readonly abs: number[];
+  readonly bbs: number[];
+}
+
+function sizes(p: MatmulProblem): Sizes {
   const r = p.a.shape.length;
-  const M = p.a.shape[r - 2]!;
-  const K = p.a.shape[r - 1]!;
-  const N = p.b.shape[r - 1]!;
-  const bl = batchLayout(p);
-  const batch = bl.shape.reduce((x, y) => x * y, 1);
-  if (M * N * batch === 0) return;
-  const u = new UniformWriter()
-    .u32(M, N, K, batch, p.a.offset, p.a.strides[r - 2]!, p.a.strides[r - 1]!, bl.shape.length)
-    .u32(p.b.offset, p.b.strides[r - 2]!, p.b.strides[r - 1]!, 0)
-    .vecU32(bl.shape, 4).vecU32(bl.a, 4).vecU32(bl.b, 4);
+  const c = coalesce(p.a.shape.slice(0, r - 2), [p.a.strides.slice(0, r - 2), p.b.strides.slice(0, r - 2)]);
+  if (c.shape.length > 4) throw new Error('matmul: at most 4 non-mergeable batch dimensions are supported');
+  const batch = c.shape.reduce((x, y) => x * y, 1);
+  return { M: p.a.shape[r - 2]!, K: p.a.shape[r - 1]!, N: p.b.shape[r - 1]!, batch, bshape: c.shape, abs: c.strides[0]!, bbs: c.strides[1]! };
+}
+
+function typesOf(p: MatmulProblem): string {
   const f16 = p.a.dtype === 'f16' || p.out.dtype === 'f16';
-  const code = prelude({ T: wgslStorageType(p.a.dtype), O: wgslStorageType(p.out.dtype) }, f16) + naive.text();
+  return prelude({ T: wgslStorageType(p.a.dtype), O: wgslStorageType(p.out.dtype) }, f16);
+}
+
+/** A vec4 view of `o` along its k axis: stride 1 there and every other offset a multiple of 4. */
+function vec4Ok(offset: number, fast: number, slow: number, batchStrides: readonly number[]): boolean {
+  return fast === 1 && offset % 4 === 0 && slow % 4 === 0 && batchStrides.every((s) => s % 4 === 0);
+}
+
+function runBlocked(p: MatmulProblem, cfg: MatmulConfig, s: Sizes): void {
+  const r = p.a.shape.length;
+  const [ars, acs, brs, bcs] = [p.a.strides[r - 2]!, p.a.strides[r - 1]!, p.b.strides[r - 2]!, p.b.strides[r - 1]!];
+  // The kernels spread the rows of X over the lanes and read them along k, so X should be the operand
+  // that is contiguous in k: C = A·B (X = A, Y = B), or Cᵀ = Bᵀ·Aᵀ (X = Bᵀ, Y = Aᵀ) written through
+  // transposed output strides when only B is k-contiguous.
+  const swap = acs !== 1 && brs === 1;
+  const [m, n] = swap ? [s.N, s.M] : [s.M, s.N];
+  const x = swap ? { op: p.b, rs: bcs, cs: brs, bs: s.bbs } : { op: p.a, rs: ars, cs: acs, bs: s.abs };
+  const y = swap ? { op: p.a, rs: acs, cs: ars, bs: s.abs } : { op: p.b, rs: brs, cs: bcs, bs: s.bbs };
+  const xVec = s.K % 4 === 0 && vec4Ok(x.op.offset, x.cs, x.rs, x.bs);
+  const yVec = n % 4 === 0 && vec4Ok(y.op.offset, y.cs, y.rs, y.bs);
+  const tilesN = Math.ceil(n / cfg.tn);
+  const tilesM = Math.ceil(m / (cfg.wg * cfg.tm));
+  const [gx, gy, gz] = grid(tilesN * tilesM * s.batch);
+  const u = new UniformWriter()
+    .u32(m, n, s.K, s.bshape.length, x.op.offset, x.rs, x.cs, tilesN)
+    .u32(y.op.offset, y.rs, y.cs, tilesM, swap ? 1 : s.N, swap ? s.N : 1, gx, s.batch)
+    .vecU32(s.bshape, 4).vecU32(x.bs, 4).vecU32(y.bs, 4);
+  const overrides = { WG: cfg.wg, TM: cfg.tm, TN: cfg.tn };
+  if (cfg.kernel === 'subgroup') {
+    const entry = xVec && yVec ? 'main_vec4' : 'main_scalar';
+    dispatch({
+      kernel: {
+        name: `matmul:subgroup:${entry}`,
+        // Part of the one-line prelude: subgroup builtins need the extension enabled before any alias.
+        code: 'enable subgroups; ' + typesOf(p) + subgroup.text(),
+        entryPoint: entry,
+        bindings: ['write', 'read', 'read', 'read', 'read', 'uniform'],
+        overrides,
+      },
+      buffers: [whole(p.out), whole(x.op), whole(y.op), whole(x.op), whole(y.op)],
+      uniforms: u.bytes(),
+      workgroups: [gx, gy, gz],
+    });
+    return;
+  }
+  const entry = xVec ? 'main_vec4' : 'main_scalar';
   dispatch({
-    kernel: { name: 'matmul:naive', code, bindings: ['write', 'read', 'read', 'uniform'] },
-    buffers: [whole(p.out), whole(p.a), whole(p.b)],
+    kernel: {
+      name: `matmul:tiled:${entry}`,
+      code: typesOf(p) + tiled.text(),
+      entryPoint: entry,
+      bindings: ['write', 'read', 'read', 'read', 'uniform'],
+      overrides,
+    },
+    buffers: [whole(p.out), whole(x.op), whole(x.op), whole(y.op)],
     uniforms: u.bytes(),
-    workgroups: [Math.ceil(N / 8), Math.ceil(M / 8), batch],
+    workgroups: [gx, gy, gz],
   });
+}
+
+function runNaive(p: MatmulProblem, s: Sizes): void {
+  const r = p.a.shape.length;
+  // One workgroup per 8×8 outputs; batches beyond the z limit go in slices with their own offsets.
+  const maxZ = gpu('matmul').info.limits['maxComputeWorkgroupsPerDimension'] || 65535;
+  for (let z0 = 0; z0 < s.batch; z0 += maxZ) {
+    const nz = Math.min(maxZ, s.batch - z0);
+    // Slicing needs batch strides per slice: only contiguous-batch problems are sliced (z0 = 0 otherwise).
+    if (z0 > 0 && s.bshape.length > 1) throw new Error(`matmul: batch ${s.batch} of rank ${s.bshape.length} exceeds the reference kernel's grid`);
+    const u = new UniformWriter()
+      .u32(s.M, s.N, s.K, nz, p.a.offset + z0 * (s.abs[0] ?? 0), p.a.strides[r - 2]!, p.a.strides[r - 1]!, s.bshape.length)
+      .u32(p.b.offset + z0 * (s.bbs[0] ?? 0), p.b.strides[r - 2]!, p.b.strides[r - 1]!, z0 * s.M * s.N)
+      .vecU32(s.bshape, 4).vecU32(s.abs, 4).vecU32(s.bbs, 4);
+    dispatch({
+      kernel: { name: 'matmul:naive', code: typesOf(p) + naive.text(), bindings: ['write', 'read', 'read', 'uniform'] },
+      buffers: [whole(p.out), whole(p.a), whole(p.b)],
+      uniforms: u.bytes(),
+      workgroups: [Math.ceil(s.N / 8), Math.ceil(s.M / 8), nz],
+    });
+  }
 }

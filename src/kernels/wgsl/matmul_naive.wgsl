@@ -4,7 +4,7 @@
 struct P {
   M: u32, N: u32, K: u32, batch: u32,
   a_off: u32, a_rs: u32, a_cs: u32, brank: u32,
-  b_off: u32, b_rs: u32, b_cs: u32, _p0: u32,
+  b_off: u32, b_rs: u32, b_cs: u32, o_off: u32,
   bshape: vec4<u32>, a_bs: vec4<u32>, b_bs: vec4<u32>,
 }
 
@@ -33,5 +33,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var k = 0u; k < p.K; k++) {
     acc = fma(f32(a[ao + row * p.a_rs + k * p.a_cs]), f32(b[bo + k * p.b_rs + col * p.b_cs]), acc);
   }
-  out[(bz * p.M + row) * p.N + col] = O(acc);
+  out[p.o_off + (bz * p.M + row) * p.N + col] = O(acc);
 }

@@ -38,15 +38,35 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   let start = part * p.chunk;
   let end = min(start + p.chunk, p.inner);
+  // Reduced elements along one stride (the common case after merging axes) need no div/mod per element.
+  let linear = p.irank <= 1u;
+  let step = select(0u, p.istride[0][0], p.irank == 1u);
   var acc: C = C(0);
   var best = 0u;
-  for (var j = start; j < end; j++) {
-    var off = base;
-    var r = j;
-    for (var d = i32(p.irank) - 1; d >= 0; d--) {
-      let s = at(p.ishape, u32(d));
-      off += (r % s) * at(p.istride, u32(d));
-      r = r / s;
+  var j = start;
+  if (OP == 0u && linear) {
+    // Sums: four independent accumulators, so consecutive adds do not wait on each other.
+    var a0: C = C(0); var a1: C = C(0); var a2: C = C(0); var a3: C = C(0);
+    for (; j + 4u <= end; j += 4u) {
+      let o = base + j * step;
+      a0 += C(src[o]);
+      a1 += C(src[o + step]);
+      a2 += C(src[o + 2u * step]);
+      a3 += C(src[o + 3u * step]);
+    }
+    acc = (a0 + a1) + (a2 + a3);
+    for (; j < end; j++) { acc += C(src[base + j * step]); }
+  }
+  for (; j < end; j++) {
+    var off = base + j * step;
+    if (!linear) {
+      off = base;
+      var r = j;
+      for (var d = i32(p.irank) - 1; d >= 0; d--) {
+        let s = at(p.ishape, u32(d));
+        off += (r % s) * at(p.istride, u32(d));
+        r = r / s;
+      }
     }
     let v = C(src[off]);
     if (j == start) {

@@ -1,0 +1,183 @@
+// Per-adapter kernel tuning: a launcher names a few candidate configurations of its kernel; `tune()`
+// measures them once and keeps the fastest in an on-disk JSON cache, keyed by the adapter, the `webgpu`
+// package version, a hash of the kernel source and a shape class. Launchers look choices up synchronously
+// with `tuned()`. Not a search: the candidates are a short fixed list, and nothing is measured unless
+// someone calls `tune()` (bench, or a user, e.g. through `tuneMatmul`).
+
+import { sync } from '../device/batch.js';
+import { gpu } from '../device/gpu.js';
+
+/** What a kernel's tuning choice is keyed by, besides the adapter. */
+export interface TuneKey {
+  /** Kernel family, e.g. 'matmul'. */
+  readonly kernel: string;
+  /** `sourceHash()` of the kernel's WGSL: an edited kernel is measured again. */
+  readonly source: string;
+  /** Coarse problem class, e.g. 'mll' (small M, large K and N). */
+  readonly shapeClass: string;
+}
+
+export interface TuneOptions {
+  /** Timed runs per candidate after one warm-up run (default 3); the median is kept. */
+  readonly runs?: number;
+  /** Write the choice to the cache file (default true). */
+  readonly persist?: boolean;
+}
+
+interface CacheFile {
+  version: 1;
+  /** adapter identity → `kernel|source|shapeClass` → chosen configuration */
+  adapters: Record<string, Record<string, unknown>>;
+}
+
+const FILE = 'tuning.json';
+let memory: Record<string, unknown> = {};
+let loadedFor: string | null = null;
+
+/** KILN_TUNE=off: every launcher uses its defaults and `tune()` measures nothing. */
+export function tuningEnabled(): boolean {
+  return env('KILN_TUNE') !== 'off';
+}
+
+function env(name: string): string | undefined {
+  return typeof process === 'undefined' ? undefined : process.env[name];
+}
+
+/** FNV-1a of a kernel's source, as 8 hex digits. */
+export function sourceHash(...texts: readonly string[]): string {
+  let h = 0x811c9dc5;
+  for (const t of texts)
+    for (let i = 0; i < t.length; i++) {
+      h ^= t.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+  return h.toString(16).padStart(8, '0');
+}
+
+function runtimeVersion(): string {
+  const ctx = gpu('tune');
+  if (ctx.info.runtime !== 'webgpu (Dawn, Node)') return ctx.info.runtime;
+  return `webgpu@${webgpuVersion ?? 'unknown'}`;
+}
+
+let webgpuVersion: string | null = null;
+
+/** The adapter identity the cache is keyed by: vendor, architecture, device, description, runtime version. */
+export function adapterKey(): string {
+  const { info } = gpu('tune');
+  return JSON.stringify([info.vendor, info.architecture, info.device, info.description, runtimeVersion()]);
+}
+
+function entryKey(k: TuneKey): string {
+  return `${k.kernel}|${k.source}|${k.shapeClass}`;
+}
+
+/** The cache directory: KILN_CACHE_DIR, else ~/.cache/kiln; null outside Node. */
+export async function cacheDir(): Promise<string | null> {
+  const dir = env('KILN_CACHE_DIR');
+  if (dir) return dir;
+  if (typeof process === 'undefined' || !process.versions?.node) return null;
+  const os = await import('node:os');
+  const path = await import('node:path');
+  return path.join(os.homedir(), '.cache', 'kiln');
+}
+
+async function readCache(dir: string): Promise<CacheFile> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  try {
+    const parsed = JSON.parse(await fs.readFile(path.join(dir, FILE), 'utf8')) as Partial<CacheFile>;
+    if (parsed.version === 1 && typeof parsed.adapters === 'object' && parsed.adapters !== null) return parsed as CacheFile;
+  } catch {
+    // Missing or unreadable: start a new cache (a corrupt file is replaced on the next write).
+  }
+  return { version: 1, adapters: {} };
+}
+
+/**
+ * Loads this adapter's tuning choices from the cache file into memory, so launchers can look them up
+ * synchronously. Called by `kiln.init()`; harmless to call again (after a device change, say).
+ */
+export async function loadTuningCache(): Promise<void> {
+  if (typeof process !== 'undefined' && process.versions?.node && webgpuVersion === null) {
+    try {
+      const { createRequire } = await import('node:module');
+      webgpuVersion = (createRequire(import.meta.url)('webgpu/package.json') as { version: string }).version;
+    } catch {
+      webgpuVersion = 'unknown';
+    }
+  }
+  const key = adapterKey();
+  memory = {};
+  loadedFor = key;
+  const dir = await cacheDir();
+  if (dir === null || !tuningEnabled()) return;
+  memory = { ...(await readCache(dir)).adapters[key] };
+}
+
+/** The cached choice for `key` on this adapter, or `fallback()` (also when KILN_TUNE=off). */
+export function tuned<C>(key: TuneKey, fallback: () => C): C {
+  if (!tuningEnabled() || loadedFor === null) return fallback();
+  const hit = memory[entryKey(key)];
+  return hit === undefined ? fallback() : (hit as C);
+}
+
+/** Writes `file` atomically: a temporary file in the same directory, then a rename over the target. */
+async function writeAtomic(dir: string, text: string): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  await fs.mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, `${FILE}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  await fs.writeFile(tmp, text, 'utf8');
+  await fs.rename(tmp, path.join(dir, FILE));
+}
+
+async function persist(key: TuneKey, choice: unknown): Promise<void> {
+  const dir = await cacheDir();
+  if (dir === null) return;
+  const file = await readCache(dir); // merge with what other processes wrote since we loaded
+  const ak = adapterKey();
+  file.adapters[ak] = { ...file.adapters[ak], [entryKey(key)]: choice };
+  await writeAtomic(dir, JSON.stringify(file, null, 1) + '\n');
+}
+
+/** Median wall-clock milliseconds of `run()` through queue completion (the same clock for every candidate). */
+async function timeOnce(run: () => void): Promise<number> {
+  await sync();
+  const t0 = performance.now();
+  run();
+  await sync();
+  return performance.now() - t0;
+}
+
+export interface TuneResult<C> {
+  readonly choice: C;
+  /** Median milliseconds per candidate, in candidate order (empty when tuning is off). */
+  readonly times: readonly number[];
+}
+
+/**
+ * Measures each candidate on one representative problem (`run(c)` records its dispatches) and keeps the
+ * fastest for `key`. Candidates are measured in interleaved rounds so that a slow moment of a noisy
+ * machine does not land on one candidate only. Wall clock around queue completion: on a software adapter
+ * that is the kernel's time; timestamp queries would need a hook in the command batcher.
+ */
+export async function tune<C>(key: TuneKey, candidates: readonly C[], run: (c: C) => void, opts: TuneOptions = {}): Promise<TuneResult<C>> {
+  if (candidates.length === 0) throw new Error(`kiln.tune(${key.kernel}): no candidates`);
+  if (loadedFor !== adapterKey()) await loadTuningCache();
+  if (!tuningEnabled()) return { choice: candidates[0]!, times: [] };
+  const runs = Math.max(1, opts.runs ?? 3);
+  const samples: number[][] = candidates.map(() => []);
+  for (const c of candidates) await timeOnce(() => run(c)); // compile and warm up
+  for (let r = 0; r < runs; r++)
+    for (let i = 0; i < candidates.length; i++) samples[i]!.push(await timeOnce(() => run(candidates[i]!)));
+  const times = samples.map((s) => s.sort((a, b) => a - b)[Math.floor(s.length / 2)]!);
+  let best = 0;
+  times.forEach((t, i) => {
+    if (t < times[best]!) best = i;
+  });
+  const choice = candidates[best]!;
+  memory[entryKey(key)] = choice;
+  if (opts.persist !== false) await persist(key, choice);
+  return { choice, times };
+}

@@ -1,0 +1,172 @@
+// Register-blocked matmul C[i, j] = Σ_k X[i, k]·Y[k, j] that shares Y through subgroup broadcasts.
+// Each invocation owns TM rows of C and all TN columns of its workgroup's tile. Per step of 4 k, the first
+// 8 lanes of each subgroup load the 4×TN block of Y once between them (TN/2 values each) and every lane
+// takes the values it needs with subgroupBroadcast, so a lane loads TM·4 + TN/2 elements for 4·TM·TN FMAs.
+// Built for CPU adapters (llvmpipe), where every storage load inside a loop is a per-lane gather even when
+// its address is uniform. Needs subgroups of at least 8 invocations (any multiple of 8 works: lanes ≥ 8
+// repeat the loads of lane % 8). `main_vec4` reads X and Y as vec4 (both contiguous in their fast axis,
+// aligned, K % 4 = 0); `main_scalar` reads any strides and ends with one zero-padded block for K % 4.
+
+override WG: u32 = 64;  // invocations per workgroup, all along the rows of C; a multiple of the subgroup size
+override TM: u32 = 2;   // rows of C per invocation (strided by WG so neighbouring lanes read neighbouring rows)
+override TN: u32 = 8;   // columns of C per workgroup: 8 or 16
+
+struct P {
+  M: u32, N: u32, K: u32, brank: u32,
+  x_off: u32, x_rs: u32, x_cs: u32, tiles_n: u32,
+  y_off: u32, y_rs: u32, y_cs: u32, tiles_m: u32,
+  o_rs: u32, o_cs: u32, gx: u32, batch: u32,
+  bshape: vec4<u32>, x_bs: vec4<u32>, y_bs: vec4<u32>,
+}
+
+@group(0) @binding(0) var<storage, read_write> out: array<O>;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read> y: array<T>;
+@group(0) @binding(3) var<storage, read> x4: array<vec4<T>>;  // the same buffers as x and y, read as vec4
+@group(0) @binding(4) var<storage, read> y4: array<vec4<T>>;
+@group(0) @binding(5) var<uniform> p: P;
+
+struct Tile { ok: bool, m0: u32, n0: u32, xo: u32, yo: u32, oo: u32 }
+
+// Workgroups are numbered linearly (the launcher folds large grids over x and y); column tiles vary
+// fastest so consecutive workgroups reuse the same rows of X from cache.
+fn tile(wid: vec3<u32>) -> Tile {
+  var t: Tile;
+  let lin = wid.x + wid.y * p.gx;
+  let tn = lin % p.tiles_n;
+  let rest = lin / p.tiles_n;
+  let tm = rest % p.tiles_m;
+  let bz = rest / p.tiles_m;
+  t.ok = bz < p.batch;
+  t.m0 = tm * WG * TM;
+  t.n0 = tn * TN;
+  t.xo = p.x_off;
+  t.yo = p.y_off;
+  var rem = bz;
+  for (var d = i32(p.brank) - 1; d >= 0; d--) {
+    let s = p.bshape[d];
+    let c = rem % s;
+    rem = rem / s;
+    t.xo += c * p.x_bs[d];
+    t.yo += c * p.y_bs[d];
+  }
+  t.oo = bz * p.M * p.N;
+  return t;
+}
+
+const MAXTM = 4u;
+var<private> acc: array<array<vec4<f32>, 4>, MAXTM>;  // [row][column group of 4]
+var<private> xv: array<vec4<f32>, MAXTM>;             // X[row, k..k+3]
+
+// One k of the 4-step block: column groups g0..g3 of Y's row (only TN/4 of them are used).
+fn row(kk: u32, g0: vec4<f32>, g1: vec4<f32>, g2: vec4<f32>, g3: vec4<f32>) {
+  for (var r = 0u; r < TM; r++) {
+    let a = vec4<f32>(xv[r][kk]);
+    acc[r][0] = fma(a, g0, acc[r][0]);
+    acc[r][1] = fma(a, g1, acc[r][1]);
+    if (TN == 16u) {
+      acc[r][2] = fma(a, g2, acc[r][2]);
+      acc[r][3] = fma(a, g3, acc[r][3]);
+    }
+  }
+}
+
+// Row kk of the block lives in lanes 2kk (columns 0..TN/2) and 2kk+1 (the rest), TN/8 vec4s each.
+fn block(y0: vec4<f32>, y1: vec4<f32>) {
+  if (TN == 8u) {
+    row(0u, subgroupBroadcast(y0, 0u), subgroupBroadcast(y0, 1u), y0, y0);
+    row(1u, subgroupBroadcast(y0, 2u), subgroupBroadcast(y0, 3u), y0, y0);
+    row(2u, subgroupBroadcast(y0, 4u), subgroupBroadcast(y0, 5u), y0, y0);
+    row(3u, subgroupBroadcast(y0, 6u), subgroupBroadcast(y0, 7u), y0, y0);
+  } else {
+    row(0u, subgroupBroadcast(y0, 0u), subgroupBroadcast(y1, 0u), subgroupBroadcast(y0, 1u), subgroupBroadcast(y1, 1u));
+    row(1u, subgroupBroadcast(y0, 2u), subgroupBroadcast(y1, 2u), subgroupBroadcast(y0, 3u), subgroupBroadcast(y1, 3u));
+    row(2u, subgroupBroadcast(y0, 4u), subgroupBroadcast(y1, 4u), subgroupBroadcast(y0, 5u), subgroupBroadcast(y1, 5u));
+    row(3u, subgroupBroadcast(y0, 6u), subgroupBroadcast(y1, 6u), subgroupBroadcast(y0, 7u), subgroupBroadcast(y1, 7u));
+  }
+}
+
+fn store(t: Tile, lid: u32) {
+  for (var r = 0u; r < TM; r++) {
+    let i = t.m0 + lid + r * WG;
+    if (i >= p.M) { continue; }
+    for (var c = 0u; c < TN; c++) {
+      let j = t.n0 + c;
+      if (j < p.N) { out[t.oo + i * p.o_rs + j * p.o_cs] = O(acc[r][c / 4u][c % 4u]); }
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(subgroup_invocation_id) sl: u32) {
+  let t = tile(wid);
+  if (!t.ok) { return; }
+  var xrow: array<u32, MAXTM>;
+  for (var r = 0u; r < TM; r++) {
+    xrow[r] = t.xo + min(t.m0 + lid + r * WG, p.M - 1u) * p.x_rs;
+  }
+  // This lane's share of each 4×TN block of Y: row kk = lane / 2, columns half·TN/2 + (0..TN/2).
+  let l = sl % 8u;
+  let ykk = l / 2u;
+  var ycol: array<u32, 8>;
+  for (var q = 0u; q < TN / 2u; q++) {
+    ycol[q] = t.yo + min(t.n0 + (l % 2u) * (TN / 2u) + q, p.N - 1u) * p.y_cs;
+  }
+  let K4 = p.K / 4u;
+  for (var k4 = 0u; k4 < K4; k4++) {
+    let k = k4 * 4u;
+    for (var r = 0u; r < TM; r++) {
+      let xi = xrow[r] + k * p.x_cs;
+      xv[r] = vec4<f32>(f32(x[xi]), f32(x[xi + p.x_cs]), f32(x[xi + 2u * p.x_cs]), f32(x[xi + 3u * p.x_cs]));
+    }
+    let yr = (k + ykk) * p.y_rs;
+    var y0 = vec4<f32>(f32(y[yr + ycol[0]]), f32(y[yr + ycol[1]]), f32(y[yr + ycol[2]]), f32(y[yr + ycol[3]]));
+    var y1 = vec4<f32>();
+    if (TN == 16u) {
+      y1 = vec4<f32>(f32(y[yr + ycol[4]]), f32(y[yr + ycol[5]]), f32(y[yr + ycol[6]]), f32(y[yr + ycol[7]]));
+    }
+    block(y0, y1);
+  }
+  // The last K % 4 steps: the block's missing rows of X and Y read as zeros.
+  let k = K4 * 4u;
+  if (k < p.K) {
+    for (var r = 0u; r < TM; r++) {
+      for (var kk = 0u; kk < 4u; kk++) {
+        xv[r][kk] = select(0.0, f32(x[xrow[r] + min(k + kk, p.K - 1u) * p.x_cs]), k + kk < p.K);
+      }
+    }
+    let yr = min(k + ykk, p.K - 1u) * p.y_rs;
+    var y0 = vec4<f32>(f32(y[yr + ycol[0]]), f32(y[yr + ycol[1]]), f32(y[yr + ycol[2]]), f32(y[yr + ycol[3]]));
+    var y1 = vec4<f32>(f32(y[yr + ycol[4]]), f32(y[yr + ycol[5]]), f32(y[yr + ycol[6]]), f32(y[yr + ycol[7]]));
+    if (k + ykk >= p.K) { y0 = vec4<f32>(); y1 = vec4<f32>(); }
+    block(y0, y1);
+  }
+  store(t, lid);
+}
+
+@compute @workgroup_size(WG)
+fn main_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+             @builtin(subgroup_invocation_id) sl: u32) {
+  let t = tile(wid);
+  if (!t.ok) { return; }
+  var xrow: array<u32, MAXTM>;
+  for (var r = 0u; r < TM; r++) {
+    xrow[r] = (t.xo + min(t.m0 + lid + r * WG, p.M - 1u) * p.x_rs) / 4u;
+  }
+  let l = sl % 8u;
+  let ykk = l / 2u;
+  // Columns past N read the last whole vec4 again (N % 4 = 0 here); they are never stored.
+  let yc0 = t.yo + min(t.n0 + (l % 2u) * (TN / 2u), p.N - 4u);
+  let yc1 = t.yo + min(t.n0 + (l % 2u) * (TN / 2u) + 4u, p.N - 4u);
+  let K4 = p.K / 4u;
+  for (var k4 = 0u; k4 < K4; k4++) {
+    for (var r = 0u; r < TM; r++) { xv[r] = vec4<f32>(x4[xrow[r] + k4]); }
+    let yr = (k4 * 4u + ykk) * p.y_rs;
+    let y0 = vec4<f32>(y4[(yr + yc0) / 4u]);
+    var y1 = vec4<f32>();
+    if (TN == 16u) { y1 = vec4<f32>(y4[(yr + yc1) / 4u]); }
+    block(y0, y1);
+  }
+  store(t, lid);
+}

@@ -1,0 +1,61 @@
+// The tuning cache: measuring two matmul candidates on a tiny problem writes the choice atomically
+// (temporary file, then rename) under KILN_CACHE_DIR, and a reload reads it back for runMatmul.
+import fsp from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { matmulCandidates, matmulConfigUsable, matmulTuneKey, tuneMatmul } from '../../src/kernels/matmul.js';
+import { loadTuningCache, tuned } from '../../src/kernels/tune.js';
+
+const saved = { dir: process.env['KILN_CACHE_DIR'], tune: process.env['KILN_TUNE'] };
+
+function restore(name: string, v: string | undefined): void {
+  if (v === undefined) delete process.env[name];
+  else process.env[name] = v;
+}
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  syncBuiltinESMExports();
+  restore('KILN_CACHE_DIR', saved.dir);
+  restore('KILN_TUNE', saved.tune);
+  await loadTuningCache(); // back to what the rest of the suite sees
+});
+
+describe('tuning cache', () => {
+  it('tunes a tiny matmul with two candidates, writes the cache atomically, and reads it back', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kiln-tune-'));
+    process.env['KILN_CACHE_DIR'] = dir;
+    process.env['KILN_TUNE'] = 'on';
+    const rename = vi.spyOn(fsp, 'rename');
+    syncBuiltinESMExports(); // the spy must be visible through `import('node:fs/promises')` as well
+    const candidates = matmulCandidates.filter(matmulConfigUsable).slice(0, 2);
+    expect(candidates.length).toBe(2);
+
+    const res = await tuneMatmul({ M: 8, K: 8, N: 8 }, { candidates, runs: 1 });
+    expect(candidates).toContainEqual(res.choice);
+    expect(res.times).toHaveLength(2);
+
+    const file = path.join(dir, 'tuning.json');
+    expect(rename).toHaveBeenCalledTimes(1);
+    const [from, to] = rename.mock.calls[0]!;
+    expect(String(to)).toBe(file);
+    expect(path.dirname(String(from))).toBe(dir); // same directory, so the rename is atomic
+    expect(String(from)).toMatch(/\.tmp$/);
+    expect((await fsp.readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+
+    const cache = JSON.parse(await fsp.readFile(file, 'utf8')) as { version: number; adapters: Record<string, Record<string, unknown>> };
+    expect(cache.version).toBe(1);
+    const [adapter] = Object.keys(cache.adapters);
+    expect(adapter).toMatch(/webgpu@|navigator/);
+    const key = matmulTuneKey(8, 8, 8);
+    expect(cache.adapters[adapter!]![`${key.kernel}|${key.source}|${key.shapeClass}`]).toEqual(res.choice);
+
+    await loadTuningCache();
+    expect(tuned(key, () => 'fallback')).toEqual(res.choice);
+    process.env['KILN_TUNE'] = 'off';
+    expect(tuned(key, () => 'fallback')).toBe('fallback');
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+});
