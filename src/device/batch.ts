@@ -105,6 +105,13 @@ export interface Dispatch {
 
 /** Records one compute dispatch into the current batch. */
 export function dispatch(d: Dispatch): void {
+  const limit = gpu().info.limits['maxStorageBufferBindingSize'] ?? Infinity;
+  for (const r of d.buffers)
+    if (r.size > limit)
+      throw new Error(
+        `kiln: kernel '${d.kernel.name}' would bind ${r.size} bytes of one buffer, more than the adapter's ` +
+          `maxStorageBufferBindingSize (${limit}); this op does not split tensors that large yet`,
+      );
   const p = getPipeline(d.kernel);
   const ranges = [...d.buffers];
   const dynamicOffsets: number[] = [];

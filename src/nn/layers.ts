@@ -1,7 +1,9 @@
-// Basic layers and containers: Linear, Identity, Sequential, ModuleList, ModuleDict (torch.nn's names,
-// parameter names and layouts, so upstream state dicts load).
+// Basic layers and containers: Linear, LayerNorm, Embedding, Dropout, DropPath, GELU, QuickGELU, Identity,
+// Sequential, ModuleList, ModuleDict (torch.nn's names, parameter names and layouts, so upstream state dicts load).
 
 import { empty } from '../tensor/alloc.js';
+import { full as fullOf, randn } from '../tensor/create.js';
+import { dropPath, dropout, embedding, layerNorm, quickGelu } from './functional.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { linearDefault_ } from './init.js';
 import { Module } from './module.js';
@@ -121,5 +123,81 @@ export class ModuleDict<M extends Module = Module> extends Module {
   }
   keys(): string[] {
     return [...this.items.keys()];
+  }
+}
+
+/** LayerNorm over the trailing `normalizedShape` dims, with `weight` and `bias` (PyTorch's names). */
+export class LayerNorm extends Module {
+  readonly normalizedShape: readonly number[];
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  constructor(
+    normalizedShape: number | readonly number[],
+    readonly eps = 1e-5,
+    opts: { elementwiseAffine?: boolean; bias?: boolean; dtype?: 'f32' | 'f16' } = {},
+  ) {
+    super();
+    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    const affine = opts.elementwiseAffine ?? true;
+    const dtype = opts.dtype ?? 'f32';
+    this.weight = this.registerParameter('weight', affine ? fullOf(this.normalizedShape, 1, { dtype, requiresGrad: true }) : null);
+    this.bias = this.registerParameter('bias', affine && opts.bias !== false ? fullOf(this.normalizedShape, 0, { dtype, requiresGrad: true }) : null);
+  }
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
+  }
+}
+
+/** A lookup table `weight` [numEmbeddings, embeddingDim], initialised N(0, 1) like PyTorch. */
+export class Embedding extends Module {
+  readonly weight: Tensor;
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+    opts: { dtype?: 'f32' | 'f16' } = {},
+  ) {
+    super();
+    this.weight = this.registerParameter('weight', randn([numEmbeddings, embeddingDim], { dtype: opts.dtype ?? 'f32' }).requiresGrad_(true));
+  }
+  forward(ids: Tensor): Tensor {
+    return embedding(ids, this.weight);
+  }
+}
+
+/** Dropout that is active in training mode only. */
+export class Dropout extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: probability has to be between 0 and 1, but got ${p}`);
+  }
+  forward(x: Tensor): Tensor {
+    return dropout(x, this.p, this.training);
+  }
+}
+
+/** DropPath (stochastic depth), active in training mode only. */
+export class DropPath extends Module {
+  constructor(readonly p = 0) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return dropPath(x, this.p, this.training);
+  }
+}
+
+/** GELU as a module: exact (erf) or `approximate: 'tanh'`. */
+export class GELU extends Module {
+  constructor(readonly approximate: 'none' | 'tanh' = 'none') {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return x.gelu({ approximate: this.approximate });
+  }
+}
+
+/** OpenAI CLIP's QuickGELU, x·σ(1.702x). */
+export class QuickGELU extends Module {
+  forward(x: Tensor): Tensor {
+    return quickGelu(x);
   }
 }

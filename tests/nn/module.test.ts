@@ -70,3 +70,23 @@ describe('Module', () => {
     lin.dispose();
   });
 });
+
+describe('LayerNorm, Embedding, Dropout modules', () => {
+  it('keep PyTorch names and defaults, and forward through the functional ops', async () => {
+    const ln = new kiln.nn.LayerNorm(8, 1e-6);
+    expect([...ln.stateDict().keys()]).toEqual(['weight', 'bias']);
+    const x = kiln.randn([3, 8]);
+    expect(await ln.forward(x).data()).toBeAllClose(await kiln.F.layerNorm(x, [8], null, null, 1e-6).data(), { rtol: 1e-6 });
+    const emb = new kiln.nn.Embedding(10, 4);
+    expect(emb.weight.shape).toEqual([10, 4]);
+    expect(emb.forward(kiln.tensor(Int32Array.from([1, 2, 3]))).shape).toEqual([3, 4]);
+    const drop = new kiln.nn.Dropout(0.5);
+    const seq = new kiln.nn.Sequential(new kiln.nn.Linear(8, 8), new kiln.nn.GELU(), drop);
+    seq.eval();
+    const y1 = await seq.forward(x).data();
+    const y2 = await seq.forward(x).data();
+    expect(Array.from(y1)).toEqual(Array.from(y2)); // eval: dropout is the identity
+    expect(() => new kiln.nn.Dropout(2)).toThrow(/Dropout: probability has to be between 0 and 1, but got 2/);
+    for (const m of [ln, emb, seq]) m.dispose();
+  });
+});

@@ -2,11 +2,11 @@
 // element (out is contiguous, shaped like the index grid). Serves gather and indexSelect, whose index is
 // read with stride 0 over the other dimensions. A kernel cannot throw, so an out-of-range index value is
 // clamped to [0, size - 1] rather than read outside x. The prelude defines T (the stored element type)
-// and I (the index type, i32 or u32).
+// and I (the index type, i32 or u32). xoff is the offset of index value `lo` in x's binding.
 
 struct P {
   n: u32, rank: u32, dim: u32, size: u32,
-  xoff: u32, ioff: u32, _p0: u32, _p1: u32,
+  xoff: u32, ioff: u32, lo: u32, hi: u32, // [lo, hi): the index values x's binding window holds
   shape: array<vec4<u32>, 2>, xst: array<vec4<u32>, 2>, ist: array<vec4<u32>, 2>,
 }
 
@@ -36,5 +36,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (du != p.dim) { xo += c * p.xst[du / 4u][du % 4u]; }
   }
   let j = clampIndex(index[io], p.size);
-  out[i] = x[xo + j * p.xst[p.dim / 4u][p.dim % 4u]];
+  // A table past one binding is bound in windows of whole index values along dim, one dispatch each.
+  if (j < p.lo || j >= p.hi) { return; }
+  out[i] = x[xo + (j - p.lo) * p.xst[p.dim / 4u][p.dim % 4u]];
 }

@@ -2,6 +2,7 @@
 // transposed or broadcast operands are read through their strides without a copy.
 
 import { runMatmul } from '../../kernels/matmul.js';
+import { needsBlocks, runMatmulBlocks } from '../../kernels/matmul-large.js';
 import { isFloat } from '../../kernels/dtype.js';
 import { empty } from '../alloc.js';
 import { broadcastShapes, broadcastStrides, fmt } from '../shape.js';
@@ -21,7 +22,9 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
     const bs = broadcastStrides(t.shape.slice(0, -2), t.strides.slice(0, -2), batch);
     return { ...o, shape: [...batch, rows, cols], strides: [...bs, t.strides[t.ndim - 2]!, t.strides[t.ndim - 1]!] };
   };
-  runMatmul({ out: out.operand('matmul'), a: view(a, M, K), b: view(b, K, N) });
+  const problem = { out: out.operand('matmul'), a: view(a, M, K), b: view(b, K, N) };
+  if (needsBlocks(problem)) runMatmulBlocks(problem);
+  else runMatmul(problem);
   record('matmul', [a, b], out, {}, [a, b]);
   return out;
 }
