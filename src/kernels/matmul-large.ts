@@ -51,9 +51,13 @@ export function runMatmulBlocks(p: MatmulProblem): void {
     const aSpan = span(mc, kc, ars, acs);
     const bSpan = span(kc, nc, brs, bcs);
     if (aSpan <= room && bSpan <= room && mc * nc <= room) break;
-    if (aSpan > room) (mc - 1) * ars >= (kc - 1) * acs && mc > 1 ? (mc = Math.ceil(mc / 2)) : (kc = Math.ceil(kc / 2));
-    else if (bSpan > room) (nc - 1) * bcs >= (kc - 1) * brs && nc > 1 ? (nc = Math.ceil(nc / 2)) : (kc = Math.ceil(kc / 2));
-    else if (mc >= nc) mc = Math.ceil(mc / 2);
+    if (aSpan > room) {
+      if ((mc - 1) * ars >= (kc - 1) * acs && mc > 1) mc = Math.ceil(mc / 2);
+      else kc = Math.ceil(kc / 2);
+    } else if (bSpan > room) {
+      if ((nc - 1) * bcs >= (kc - 1) * brs && nc > 1) nc = Math.ceil(nc / 2);
+      else kc = Math.ceil(kc / 2);
+    } else if (mc >= nc) mc = Math.ceil(mc / 2);
     else nc = Math.ceil(nc / 2);
   }
   const bc = coalesce(p.a.shape.slice(0, r - 2), [p.a.strides.slice(0, r - 2), p.b.strides.slice(0, r - 2)]);
