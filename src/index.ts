@@ -209,3 +209,9 @@ export * as F from './nn/functional.js';
  * @example await kiln.tuneMatmul({ M: 1024, K: 1024, N: 1024 });
  */
 export { tuneMatmul } from './kernels/matmul.js';
+/**
+ * Defines an op from your own WGSL kernels and gradient rule; it joins autograd, tidy and the pipeline cache.
+ * @example const f = kiln.customOp({ name: 'bias_gelu', kernels: { fwd: { code, bindings: ['write', 'read', 'read', 'uniform'] } }, forward, backward });
+ */
+export { customOp } from './tensor/custom.js';
+export type { CustomOpSpec, CustomKernel, ForwardContext, BackwardContext, KernelContext, Launch } from './tensor/custom.js';

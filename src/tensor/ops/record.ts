@@ -16,20 +16,13 @@ export function needsRecord(inputs: readonly Tensor[]): boolean {
   return isGradEnabled() && inputs.some((t) => t.requiresGrad);
 }
 
-export function record<K extends OpName>(
-  op: K,
-  inputs: readonly Tensor[],
-  out: Tensor,
-  attrs: OpAttrs[K],
-  save: readonly Tensor[] = [],
-): void {
-  if (!needsRecord(inputs)) return;
+/** What every gradient rule sees besides its attributes: saved tensors (version-checked) and input needs. */
+export type SavedCtx = Omit<Ctx<OpName>, 'attrs'>;
+
+/** Saves tensors for backward and builds the context that reads them back. */
+function savedContext(op: string, inputs: readonly Tensor[], out: Tensor, save: readonly Tensor[]): { ctx: SavedCtx; release: () => void } {
   const saved = save.map((t) => ({ handle: t.internalView(), version: t.storage.version }));
-  const edges = inputs.map((t): Edge<Tensor> | null =>
-    t.requiresGrad ? { node: t.gradFn, leaf: t.gradFn ? null : t, shape: t.shape } : null,
-  );
-  const ctx: Ctx<K> = {
-    attrs,
+  const ctx: SavedCtx = {
     inputs: inputs.map(meta),
     out: meta(out),
     saved(i: number): Tensor {
@@ -45,16 +38,42 @@ export function record<K extends OpName>(
     },
     needs: (i) => inputs[i]?.requiresGrad ?? false,
   };
-  const rule = ruleFor(op);
-  const node = new Node<Tensor>(
-    op,
-    edges,
-    (g) => rule(g, ctx),
-    () => {
-      for (const s of saved) s.handle.dispose();
-    },
+  return { ctx, release: () => saved.forEach((s) => s.handle.dispose()) };
+}
+
+function attach(op: string, inputs: readonly Tensor[], out: Tensor, backward: (g: Tensor) => readonly (Tensor | null)[], release: () => void): void {
+  const edges = inputs.map((t): Edge<Tensor> | null =>
+    t.requiresGrad ? { node: t.gradFn, leaf: t.gradFn ? null : t, shape: t.shape } : null,
   );
-  out.attachGradFn(node);
+  out.attachGradFn(new Node<Tensor>(op, edges, backward, release));
+}
+
+/** Records a built-in op: its rule comes from the typed registry. */
+export function record<K extends OpName>(
+  op: K,
+  inputs: readonly Tensor[],
+  out: Tensor,
+  attrs: OpAttrs[K],
+  save: readonly Tensor[] = [],
+): void {
+  if (!needsRecord(inputs)) return;
+  const { ctx, release } = savedContext(op, inputs, out, save);
+  const full: Ctx<K> = { ...ctx, attrs };
+  const rule = ruleFor(op);
+  attach(op, inputs, out, (g) => rule(g, full), release);
+}
+
+/** Records a user-defined op (kiln.customOp) with the gradient rule it brings. */
+export function recordCustom(
+  name: string,
+  inputs: readonly Tensor[],
+  out: Tensor,
+  save: readonly Tensor[],
+  backward: (g: Tensor, ctx: SavedCtx) => readonly (Tensor | null)[],
+): void {
+  if (!needsRecord(inputs)) return;
+  const { ctx, release } = savedContext(name, inputs, out, save);
+  attach(name, inputs, out, (g) => backward(g, ctx), release);
 }
 
 /**
