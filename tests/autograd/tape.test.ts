@@ -1,20 +1,12 @@
 // The tape and its walker: what gets recorded (and what does not), broadcasting undone in backward, .grad
 // accumulation, retainGraph, noGrad, detach, freezing with requiresGrad_, version counters and in-place
 // rules on leaves and non-leaves.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
-import { read } from '../helpers/inputs.js';
+import { disposeAfterEach, read } from '../helpers/inputs.js';
 
-let live: Tensor[] = [];
-function keep<T extends Tensor>(t: T): T {
-  live.push(t);
-  return t;
-}
-afterEach(() => {
-  for (const t of live) t.dispose();
-  live = [];
-});
+const keep = disposeAfterEach();
 
 const leaf = (v: number[] | number[][], opts: { requiresGrad?: boolean } = { requiresGrad: true }): Tensor => keep(kiln.tensor(v, opts));
 const grad = async (t: Tensor): Promise<number[]> => Array.from(await t.grad!.data());

@@ -1,4 +1,5 @@
 // Paired test inputs: a Kiln tensor and its float64 reference holding the same (f32-rounded) values.
+import { afterEach } from 'vitest';
 import * as kiln from '../../src/index.js';
 import type { DType, Tensor } from '../../src/index.js';
 import { ND, numel, type Shape } from './reference.js';
@@ -37,4 +38,17 @@ export function pair(shape: Shape, seed: number, domain: Domain = 'normal', dtyp
 /** Reads a tensor back as float64 values. */
 export async function read(t: Tensor): Promise<Float64Array> {
   return Float64Array.from(await t.data());
+}
+
+/** Returns `keep`, which tracks a tensor a test creates; tracked tensors are disposed after each test. */
+export function disposeAfterEach(): <T extends Tensor>(t: T) => T {
+  let live: Tensor[] = [];
+  afterEach(() => {
+    for (const t of live) t.dispose();
+    live = [];
+  });
+  return <T extends Tensor>(t: T): T => {
+    live.push(t);
+    return t;
+  };
 }

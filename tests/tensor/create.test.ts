@@ -1,20 +1,11 @@
 // Creation: tensor() from nested/typed arrays, constant fills, arange, eye, and the random generator's
 // statistics, determinism and exact replay from its (seed, offset) state.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
-import type { Tensor } from '../../src/index.js';
 import { philoxNormal, philoxUniform } from '../helpers/reference.js';
-import { read } from '../helpers/inputs.js';
+import { disposeAfterEach, read } from '../helpers/inputs.js';
 
-let live: Tensor[] = [];
-function keep<T extends Tensor>(t: T): T {
-  live.push(t);
-  return t;
-}
-afterEach(() => {
-  for (const t of live) t.dispose();
-  live = [];
-});
+const keep = disposeAfterEach();
 
 describe('tensor()', () => {
   it('from nested arrays infers shape; booleans give bool; numbers give f32', async () => {

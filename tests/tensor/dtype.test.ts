@@ -1,22 +1,14 @@
 // Dtypes: PyTorch's promotion rules for tensor⊕tensor and tensor⊕number, bool comparison results, f16
 // storage and readback, casts between every pair of dtypes, and refusals of mixed dtypes.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
 import type { DType, Tensor } from '../../src/index.js';
 import { f16, gelu } from '../helpers/reference.js';
-import { read } from '../helpers/inputs.js';
+import { disposeAfterEach, read } from '../helpers/inputs.js';
 
 const hasF16 = (): boolean => kiln.deviceInfo().features.includes('shader-f16');
 
-let live: Tensor[] = [];
-function keep<T extends Tensor>(t: T): T {
-  live.push(t);
-  return t;
-}
-afterEach(() => {
-  for (const t of live) t.dispose();
-  live = [];
-});
+const keep = disposeAfterEach();
 
 describe('promotion', () => {
   it('i32 + f32 → f32, bool + i32 → i32, u32 + f32 → f32', async () => {

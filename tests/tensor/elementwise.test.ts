@@ -1,11 +1,11 @@
 // Elementwise ops against the float64 reference: every unary, binary and scalar form, clamp, where and the
 // comparisons, over sizes that straddle workgroup edges, 2-D/3-D shapes, broadcasting, strided views, and
 // the in-place forms (including writes into non-contiguous views).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
 import { ND, erf, gelu, geluTanh, sigmoid, type Shape } from '../helpers/reference.js';
-import { type Domain, type Pair, pair, read } from '../helpers/inputs.js';
+import { disposeAfterEach, pair, read, type Domain, type Pair } from '../helpers/inputs.js';
 
 const SHAPES: Shape[] = [[1], [7], [33], [130], [4, 5], [2, 3, 4]];
 
@@ -53,16 +53,7 @@ const UNARY: Record<string, UnaryCase> = {
   silu: { run: (x) => x.silu(), ref: (x) => x * sigmoid(x), domain: 'normal', rtol: 1e-5 },
 };
 
-let live: Tensor[] = [];
-/** Keeps a tensor for disposal after the test. */
-function keep<T extends Tensor>(t: T): T {
-  live.push(t);
-  return t;
-}
-afterEach(() => {
-  for (const t of live) t.dispose();
-  live = [];
-});
+const keep = disposeAfterEach();
 
 async function expectClose(t: Tensor, ref: ND, rtol: number): Promise<void> {
   expect(t.shape).toEqual(ref.shape);

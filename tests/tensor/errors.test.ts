@@ -1,18 +1,10 @@
 // Bad input: every refusal names the op and states the shapes or values involved; ops refuse synchronously,
 // readbacks (data, item) by rejecting.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
-import type { Tensor } from '../../src/index.js';
+import { disposeAfterEach } from '../helpers/inputs.js';
 
-let live: Tensor[] = [];
-function keep<T extends Tensor>(t: T): T {
-  live.push(t);
-  return t;
-}
-afterEach(() => {
-  for (const t of live) t.dispose();
-  live = [];
-});
+const keep = disposeAfterEach();
 
 describe('shape errors', () => {
   it('broadcasting mismatch names the op and both shapes', () => {

@@ -1,21 +1,13 @@
 // Reductions against the float64 reference: sum, mean, max, min, argmax, argmin and var over any set of axes
 // (negative too), with and without keepdim, full reductions, strided inputs, rows long enough to take the
 // two-pass path, NaN and tie behaviour, integer dtypes, and bit-exact determinism.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
 import { ND } from '../helpers/reference.js';
-import { type Pair, pair, read } from '../helpers/inputs.js';
+import { disposeAfterEach, pair, read, type Pair } from '../helpers/inputs.js';
 
-let live: Tensor[] = [];
-function keep<T extends Tensor>(t: T): T {
-  live.push(t);
-  return t;
-}
-afterEach(() => {
-  for (const t of live) t.dispose();
-  live = [];
-});
+const keep = disposeAfterEach();
 
 type Axes = number | number[] | undefined;
 const AXES: Axes[] = [undefined, 0, 1, 2, -1, -2, [0, 2], [-1, 0], [0, 1, 2], [1, 2]];

@@ -1,20 +1,12 @@
 // Views: values against the float64 reference, storage sharing (a write through the view changes the base),
 // and when a reshape must copy (view refuses, reshape copies).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
 import { ND } from '../helpers/reference.js';
-import { pair, read } from '../helpers/inputs.js';
+import { disposeAfterEach, pair, read } from '../helpers/inputs.js';
 
-let live: Tensor[] = [];
-function keep<T extends Tensor>(t: T): T {
-  live.push(t);
-  return t;
-}
-afterEach(() => {
-  for (const t of live) t.dispose();
-  live = [];
-});
+const keep = disposeAfterEach();
 
 async function expectValues(t: Tensor, ref: ND): Promise<void> {
   expect(t.shape).toEqual(ref.shape);
