@@ -138,9 +138,9 @@ function sizes(p: MatmulProblem): Sizes {
   return { M: p.a.shape[r - 2]!, K: p.a.shape[r - 1]!, N: p.b.shape[r - 1]!, batch, bshape: c.shape, abs: c.strides[0]!, bbs: c.strides[1]! };
 }
 
-function typesOf(p: MatmulProblem): string {
+function typesOf(p: MatmulProblem, extensions: readonly string[] = []): string {
   const f16 = p.a.dtype === 'f16' || p.out.dtype === 'f16';
-  return prelude({ T: wgslStorageType(p.a.dtype), O: wgslStorageType(p.out.dtype) }, f16);
+  return prelude({ T: wgslStorageType(p.a.dtype), O: wgslStorageType(p.out.dtype) }, f16, extensions);
 }
 
 /** A vec4 view of `o` along its k axis: stride 1 there and every other offset a multiple of 4. */
@@ -173,8 +173,7 @@ function runBlocked(p: MatmulProblem, cfg: MatmulConfig, s: Sizes): void {
     dispatch({
       kernel: {
         name: `matmul:subgroup:${entry}`,
-        // Part of the one-line prelude: subgroup builtins need the extension enabled before any alias.
-        code: 'enable subgroups; ' + typesOf(p) + subgroup.text(),
+        code: typesOf(p, ['subgroups']) + subgroup.text(),
         entryPoint: entry,
         bindings: ['write', 'read', 'read', 'read', 'read', 'uniform'],
         overrides,

@@ -41,9 +41,12 @@ export async function loadWgslSources(): Promise<void> {
   );
 }
 
-/** The one-line prelude a hand-written kernel is specialised with: `enable f16;` and type aliases. */
-export function prelude(aliases: Readonly<Record<string, string>>, f16: boolean): string {
-  const parts = f16 ? ['enable f16;'] : [];
+/**
+ * The one-line prelude a hand-written kernel is specialised with: `enable` directives (f16, and any
+ * other extension such as subgroups, which must precede every declaration) and type aliases.
+ */
+export function prelude(aliases: Readonly<Record<string, string>>, f16: boolean, extensions: readonly string[] = []): string {
+  const parts = [...(f16 ? ['f16'] : []), ...extensions].map((e) => `enable ${e};`);
   for (const [k, v] of Object.entries(aliases)) parts.push(`alias ${k} = ${v};`);
   return parts.join(' ') + '\n';
 }
