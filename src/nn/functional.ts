@@ -89,3 +89,5 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
   if (out !== rows) rows.dispose();
   return out;
 }
+
+export { conv2d, conv3d, type ConvOptions } from '../tensor/ops/conv.js';

@@ -1,5 +1,6 @@
 // kiln.nn: modules, layers, initialisers and the functional API.
 export { Module, type StateDict, type LoadResult } from './module.js';
-export { Linear, Identity, Sequential, ModuleList, ModuleDict, type UnaryModule } from './layers.js';
+export { Linear, LayerNorm, Embedding, Dropout, DropPath, GELU, QuickGELU, Identity, Sequential, ModuleList, ModuleDict, type UnaryModule } from './layers.js';
+export { Conv2d, Conv3d } from './conv.js';
 export * as init from './init.js';
 export * as functional from './functional.js';

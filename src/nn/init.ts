@@ -69,3 +69,30 @@ export function linearDefault_(weight: Tensor, bias: Tensor | null): void {
     uniform_(bias, -b, b);
   }
 }
+
+/**
+ * Normal(mean, std) truncated to [a, b] (PyTorch's trunc_normal_): inverse-CDF sampling from a uniform
+ * draw between Φ(a) and Φ(b), so no value is resampled and the draw stays reproducible.
+ */
+export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2): Tensor {
+  const phi = (x: number): number => (1 + erf(x / Math.SQRT2)) / 2;
+  const lo = phi((a - mean) / std);
+  const hi = phi((b - mean) / std);
+  return fill(t, () => {
+    const u = uniform(t.shape, 2 * lo - 1, 2 * hi - 1);
+    const z = u.erfinv();
+    const y = z.mul(std * Math.SQRT2).add(mean).clamp(a, b);
+    u.dispose();
+    z.dispose();
+    return y;
+  });
+}
+
+/** erf by Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7), for the truncation bounds on the CPU. */
+function erf(x: number): number {
+  const s = Math.sign(x);
+  const ax = Math.abs(x);
+  const t = 1 / (1 + 0.3275911 * ax);
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-ax * ax);
+  return s * y;
+}

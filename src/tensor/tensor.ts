@@ -14,11 +14,12 @@ import * as idx from './ops/indexing.js';
 import * as mm from './ops/matmul.js';
 import * as red from './ops/reduce.js';
 import * as vw from './ops/views.js';
+import { unfold as unfoldOp } from './ops/unfold.js';
 import { backward as runTensorBackward } from './grad.js';
 
 let nextId = 1;
 /** Ops whose output shares its input's storage. */
-const VIEW_OPS: ReadonlySet<string> = new Set(['reshape', 'permute', 'expand', 'slice']);
+const VIEW_OPS: ReadonlySet<string> = new Set(['reshape', 'permute', 'expand', 'slice', 'unfold']);
 let liveTensors = 0;
 
 export type Scalar = number;
@@ -326,6 +327,10 @@ export class Tensor implements Disposable {
   silu(): Tensor {
     return ew.unary('silu', this);
   }
+  /** The inverse error function on (−1, 1). */
+  erfinv(): Tensor {
+    return ew.unary('erfinv', this);
+  }
   square(): Tensor {
     return ew.mul(this, this);
   }
@@ -482,6 +487,10 @@ export class Tensor implements Disposable {
   }
   split(size: number | readonly number[], dim = 0): Tensor[] {
     return vw.split(this, size, dim);
+  }
+  /** Windows of `size` elements `step` apart along `dim`, as a view with a trailing window dim (PyTorch's unfold). */
+  unfold(dim: number, size: number, step: number): Tensor {
+    return unfoldOp(this, dim, size, step);
   }
 
   // ---- reductions ---------------------------------------------------------------------------------------

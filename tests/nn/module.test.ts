@@ -1,6 +1,7 @@
 // Module registration, names, state dicts (strict loading errors), modes, freezing, and the basic layers.
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
+import { gradcheck } from '../helpers/gradcheck.js';
 import { randomArray } from '../helpers/random.js';
 
 class Block extends kiln.nn.Module {
@@ -88,5 +89,41 @@ describe('LayerNorm, Embedding, Dropout modules', () => {
     expect(Array.from(y1)).toEqual(Array.from(y2)); // eval: dropout is the identity
     expect(() => new kiln.nn.Dropout(2)).toThrow(/Dropout: probability has to be between 0 and 1, but got 2/);
     for (const m of [ln, emb, seq]) m.dispose();
+  });
+});
+
+describe('initialisers', () => {
+  it('truncNormal_ draws N(mean, std) truncated to [a, b] (moments of the truncated normal)', async () => {
+    kiln.manualSeed(5);
+    const t = kiln.empty([50_000]);
+    kiln.nn.init.truncNormal_(t, 0.5, 1, -1, 2);
+    const d = await t.data();
+    let s = 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of d) {
+      s += v;
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    expect(lo).toBeGreaterThanOrEqual(-1);
+    expect(hi).toBeLessThanOrEqual(2);
+    // mean of N(0.5, 1) truncated to [−1, 2] = 0.5 + (φ(−1.5) − φ(1.5)) / (Φ(1.5) − Φ(−1.5)) = 0.5
+    expect(Math.abs(s / d.length - 0.5)).toBeLessThan(0.02);
+    t.dispose();
+  });
+
+  it('erfinv inverts erf and has the right gradient', async () => {
+    const x = kiln.tensor([-0.999, -0.5, 0, 0.3, 0.9, 0.99999]);
+    const y = await x.erfinv().data();
+    const erf = (v: number): number => {
+      // series-free check: erf via numeric integration of the density
+      let s = 0;
+      const n = 20000;
+      for (let i = 0; i < n; i++) s += Math.exp(-((((i + 0.5) * v) / n) ** 2));
+      return (2 / Math.sqrt(Math.PI)) * s * (v / n);
+    };
+    [-0.999, -0.5, 0, 0.3, 0.9, 0.99999].forEach((v, i) => expect(Math.abs(erf(y[i]!) - v)).toBeLessThan(2e-6));
+    await gradcheck((a) => a.erfinv(), [{ shape: [5], data: [-0.7, -0.2, 0.1, 0.4, 0.6] }], { eps: 1e-3 });
   });
 });

@@ -91,3 +91,43 @@ fn kiln_ipow(a: i32, b: i32) -> i32 {
   }
   return r;
 }
+
+// Inverse error function (M. Giles, "Approximating the erfinv function", single-precision branch),
+// refined by one Newton step on erf; ±inf at ±1, NaN outside [−1, 1].
+fn kiln_erfinv(x: f32) -> f32 {
+  if (abs(x) >= 1.0) {
+    var inf_bits = 0x7f800000u; // vars: a constant inf or NaN is rejected by the WGSL compiler
+    var nan_bits = 0x7fc00000u;
+    if (abs(x) == 1.0) { return x * bitcast<f32>(inf_bits); }
+    return bitcast<f32>(nan_bits);
+  }
+  var w = -log((1.0 - x) * (1.0 + x));
+  var p: f32;
+  if (w < 5.0) {
+    w = w - 2.5;
+    p = 2.81022636e-08;
+    p = 3.43273939e-07 + p * w;
+    p = -3.5233877e-06 + p * w;
+    p = -4.39150654e-06 + p * w;
+    p = 0.00021858087 + p * w;
+    p = -0.00125372503 + p * w;
+    p = -0.00417768164 + p * w;
+    p = 0.246640727 + p * w;
+    p = 1.50140941 + p * w;
+  } else {
+    w = sqrt(w) - 3.0;
+    p = -0.000200214257;
+    p = 0.000100950558 + p * w;
+    p = 0.00134934322 + p * w;
+    p = -0.00367342844 + p * w;
+    p = 0.00573950773 + p * w;
+    p = -0.0076224613 + p * w;
+    p = 0.00943887047 + p * w;
+    p = 1.00167406 + p * w;
+    p = 2.83297682 + p * w;
+  }
+  var y = p * x;
+  // one Newton step: y ← y − (erf(y) − x) / (2/√π · e^{−y²})
+  y = y - (kiln_erf(y) - x) / (1.1283791670955126 * exp(-y * y));
+  return y;
+}

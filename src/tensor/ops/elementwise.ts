@@ -37,6 +37,7 @@ const EXPR = {
   gelu: { f: 'kiln_gelu(a0)', float: true },
   gelu_tanh: { f: 'kiln_gelu_tanh(a0)', float: true },
   silu: { f: 'a0 * kiln_sigmoid(a0)', float: true },
+  erfinv: { f: 'kiln_erfinv(a0)', float: true },
   copy: { f: 'a0', i: 'a0', u: 'a0' },
   // binary
   add: { f: 'a0 + a1', i: 'a0 + a1', u: 'a0 + a1' },
@@ -73,6 +74,7 @@ const EXPR = {
   silu_bw: { f: 'a0 * kiln_sigmoid(a1) * (1.0 + a1 * (1.0 - kiln_sigmoid(a1)))' },
   abs_bw: { f: 'a0 * kiln_sign(a1)' },
   sqrt_bw: { f: 'a0 * 0.5 / a1' },
+  erfinv_bw: { f: 'a0 * 0.88622692545275801 * exp(a1 * a1)' },
   rsqrt_bw: { f: '-0.5 * a0 * a1 * a1 * a1' },
   clamp_bw: { f: 'select(0.0, a0, a1 >= s0 && a1 <= s1)' },
   pow_scalar_bw: { f: 'select(a0 * s0 * kiln_pow(a1, s0 - 1.0), 0.0, s0 == 0.0)' },
@@ -165,9 +167,9 @@ function recordWrite<K extends OpName>(
 
 // ---- unary ---------------------------------------------------------------------------------------------
 
-export type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'abs' | 'sign' | 'tanh' | 'sigmoid' | 'relu' | 'gelu' | 'gelu_tanh' | 'silu';
+export type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'abs' | 'sign' | 'tanh' | 'sigmoid' | 'relu' | 'gelu' | 'gelu_tanh' | 'silu' | 'erfinv';
 /** Ops whose gradient rule reads the output rather than the input. */
-const SAVES_OUTPUT = new Set<UnaryName>(['exp', 'tanh', 'sigmoid', 'sqrt', 'rsqrt']);
+const SAVES_OUTPUT = new Set<UnaryName>(['exp', 'tanh', 'sigmoid', 'sqrt', 'rsqrt', 'erfinv']);
 
 export function unary(name: UnaryName, x: Tensor, into?: Tensor): Tensor {
   x.check(name);
@@ -479,11 +481,13 @@ export const elementwiseRules = {
   gelu_tanh: (g, c) => [grad('gelu_tanh_bw', g, [c.saved(0)])],
   // d x·σ(x) = σ(x)(1 + x(1 − σ(x)))·dx
   silu: (g, c) => [grad('silu_bw', g, [c.saved(0)])],
+  // d erfinv(x) = (√π/2)·exp(y²)·dx (saved output y)
+  erfinv: (g, c) => [grad('erfinv_bw', g, [c.saved(0)])],
   // d cast(x) = cast back of dx
   cast: (g, c) => [g.dtype === c.attrs.from ? g : launch('copy', [g], g.shape, g.dtype, c.attrs.from)],
   // d copy(x) = dx
   copy: (g) => [g],
-} satisfies Pick<GradRules, 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'minimum' | 'maximum' | 'where' | 'add_scalar' | 'mul_scalar' | 'div_scalar' | 'rsub_scalar' | 'rdiv_scalar' | 'pow_scalar' | 'rpow_scalar' | 'clamp' | 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'abs' | 'sign' | 'tanh' | 'sigmoid' | 'relu' | 'gelu' | 'gelu_tanh' | 'silu' | 'cast' | 'copy'>;
+} satisfies Pick<GradRules, 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'minimum' | 'maximum' | 'where' | 'add_scalar' | 'mul_scalar' | 'div_scalar' | 'rsub_scalar' | 'rdiv_scalar' | 'pow_scalar' | 'rpow_scalar' | 'clamp' | 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'abs' | 'sign' | 'tanh' | 'sigmoid' | 'relu' | 'gelu' | 'gelu_tanh' | 'silu' | 'erfinv' | 'cast' | 'copy'>;
 
 function unaryNoRecord(name: 'neg', g: Tensor): Tensor {
   return launch(name, [g], g.shape, g.dtype, g.dtype);

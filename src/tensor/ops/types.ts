@@ -39,6 +39,7 @@ export interface OpAttrs {
   gelu: None;
   gelu_tanh: None;
   silu: None;
+  erfinv: None;
   // types and copies
   cast: { from: DType };
   copy: None;
