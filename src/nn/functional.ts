@@ -91,3 +91,27 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
 }
 
 export { conv2d, conv3d, type ConvOptions } from '../tensor/ops/conv.js';
+
+import { type InfoNCEOptions, infoNCE as infoNCEFused, infoNCELogits, infoNCEUnfused } from '../tensor/ops/infonce.js';
+
+/**
+ * Symmetric softmax-InfoNCE (CLIP) loss ½·(CE(s·a·bᵀ, labels) + CE(s·b·aᵀ, labels)), each averaged over N;
+ * a, b [N, D], labels i32 [N] (default the diagonal). `logitScale` is the multiplier s itself (a scalar
+ * tensor [] or [1], e.g. `logScale.exp().clamp(null, 100)`), not its log. Fused, the N×N logits are never
+ * stored (backward recomputes them). Returns the loss, or `{ loss, logits }` with `returnLogits: true`
+ * (logits = s·a·bᵀ [N, N], for retrieval metrics; the only case that allocates N×N).
+ * @example const loss = kiln.F.infoNCE(img, txt, logScale.exp());
+ */
+export function infoNCE(a: Tensor, b: Tensor, logitScale: Tensor, opts: InfoNCEOptions & FusedOption & { returnLogits: true }): { loss: Tensor; logits: Tensor };
+export function infoNCE(a: Tensor, b: Tensor, logitScale: Tensor, opts?: InfoNCEOptions & FusedOption & { returnLogits?: false }): Tensor;
+export function infoNCE(a: Tensor, b: Tensor, logitScale: Tensor, opts: InfoNCEOptions & FusedOption & { returnLogits?: boolean } = {}): Tensor | { loss: Tensor; logits: Tensor } {
+  if (opts.fused === false) {
+    const { loss, logits } = infoNCEUnfused(a, b, logitScale, opts);
+    if (opts.returnLogits) return { loss, logits };
+    logits.dispose();
+    return loss;
+  }
+  const loss = infoNCEFused(a, b, logitScale, opts);
+  return opts.returnLogits ? { loss, logits: infoNCELogits(a, b, logitScale) } : loss;
+}
+
