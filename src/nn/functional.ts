@@ -115,3 +115,13 @@ export function infoNCE(a: Tensor, b: Tensor, logitScale: Tensor, opts: InfoNCEO
   return opts.returnLogits ? { loss, logits: infoNCELogits(a, b, logitScale) } : loss;
 }
 
+/**
+ * Scaled dot-product attention over q [B, H, Lq, D], k and v [B, H, Lk, D] (PyTorch's semantics): fused
+ * flash kernels (no L×L matrix in memory) with mask, causal, scale, dropout and bias-kv options.
+ * @example kiln.F.scaledDotProductAttention(q, k, v, { causal: true })
+ */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions & FusedOption = {}): Tensor {
+  return opts.fused === false ? attentionUnfused(q, k, v, opts) : attentionFused(q, k, v, opts);
+}
+export type { AttentionOptions } from '../tensor/ops/attention.js';
+import { type AttentionOptions, scaledDotProductAttention as attentionFused, scaledDotProductAttentionUnfused as attentionUnfused } from '../tensor/ops/attention.js';

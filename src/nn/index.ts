@@ -2,5 +2,6 @@
 export { Module, type StateDict, type LoadResult } from './module.js';
 export { Linear, LayerNorm, Embedding, Dropout, DropPath, GELU, QuickGELU, Identity, Sequential, ModuleList, ModuleDict, type UnaryModule } from './layers.js';
 export { Conv2d, Conv3d } from './conv.js';
+export { MultiheadAttention, type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions, type MultiheadAttentionOutput } from './attention.js';
 export * as init from './init.js';
 export * as functional from './functional.js';

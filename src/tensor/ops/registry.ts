@@ -14,11 +14,12 @@ import { dropoutRules } from './dropout.js';
 import { convRules } from './conv.js';
 import { unfoldRules } from './unfold.js';
 import { infoNCERules } from './infonce.js';
+import { attentionRules } from './attention.js';
 import type { GradRule, GradRules, OpName } from './types.js';
 
 let table: GradRules | null = null;
 
 export function ruleFor<K extends OpName>(op: K): GradRule<K> {
-  table ??= { ...elementwiseRules, ...viewRules, ...reduceRules, ...matmulRules, ...indexRules, ...softmaxRules, ...normRules, ...crossEntropyRules, ...dropoutRules, ...convRules, ...unfoldRules, ...infoNCERules } satisfies GradRules;
+  table ??= { ...elementwiseRules, ...viewRules, ...reduceRules, ...matmulRules, ...indexRules, ...softmaxRules, ...normRules, ...crossEntropyRules, ...dropoutRules, ...convRules, ...unfoldRules, ...infoNCERules, ...attentionRules } satisfies GradRules;
   return table[op];
 }

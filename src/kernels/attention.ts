@@ -1,0 +1,161 @@
+// Launchers for flash attention: the forward (online softmax over key tiles, saving lse per query row) and
+// the three backward kernels (Δ = Σ dO·O, dq over query rows, dk/dv over key rows). Knows nothing of
+// Tensor or autograd; the op (src/tensor/ops/attention.ts) decides layouts and what is saved.
+
+import { dispatch, grid } from '../device/batch.js';
+import { gpu } from '../device/gpu.js';
+import { wgslStorageType } from './dtype.js';
+import { type Operand, UniformWriter, whole } from './operand.js';
+import { philoxLib } from './random.js';
+import { prelude, wgslFile } from './source.js';
+
+const common = wgslFile('attention_common', new URL('./wgsl/attention_common.wgsl', import.meta.url));
+const gradCommon = wgslFile('attention_grad_common', new URL('./wgsl/attention_grad_common.wgsl', import.meta.url));
+const forward = wgslFile('attention_forward', new URL('./wgsl/attention_forward.wgsl', import.meta.url));
+const forwardSg = wgslFile('attention_forward_sg', new URL('./wgsl/attention_forward_sg.wgsl', import.meta.url));
+const delta = wgslFile('attention_delta', new URL('./wgsl/attention_delta.wgsl', import.meta.url));
+const dqSource = wgslFile('attention_dq', new URL('./wgsl/attention_dq.wgsl', import.meta.url));
+const dkdvSource = wgslFile('attention_dkdv', new URL('./wgsl/attention_dkdv.wgsl', import.meta.url));
+
+/** Work shape per adapter: `wg` rows (one per invocation) per workgroup, `bk` keys per forward tile (≤ 32). */
+export interface AttentionConfig {
+  readonly wg: number;
+  readonly bk: number;
+  /** false: never the subgroup-broadcast forward (CPU adapters use it when they have subgroups). */
+  readonly sg?: boolean;
+}
+
+/** The candidates the benchmark measures (bench/attention.mjs). */
+export const attentionCandidates: readonly AttentionConfig[] = [
+  { wg: 8, bk: 16 },
+  { wg: 16, bk: 16 },
+  { wg: 32, bk: 16 },
+  { wg: 16, bk: 32 },
+  { wg: 64, bk: 16 },
+];
+
+let forced: AttentionConfig | null = null;
+
+/** Forces a configuration (benchmarks and tests); null restores the per-adapter default. */
+export function setAttentionConfig(c: AttentionConfig | null): void {
+  if (c && (c.bk < 1 || c.bk > 32 || c.wg < 1)) throw new Error(`attention: bk must be in 1..32 and wg ≥ 1, got ${JSON.stringify(c)}`);
+  forced = c;
+}
+
+/** llvmpipe: 16 rows (two 8-lane SIMD chunks) per workgroup measured best at L = 197–257 (bench/NOTES.md); GPUs: 64. */
+export function attentionConfig(): AttentionConfig {
+  if (forced) return forced;
+  // KILN_ATTENTION=wg:bk picks a candidate without code (bench/attention.mjs measures them this way).
+  const env = typeof process === 'undefined' ? undefined : process.env['KILN_ATTENTION'];
+  if (env) {
+    const [wg, bk, sg] = env.split(':');
+    if (Number(wg) && Number(bk) && Number(bk) <= 32) return { wg: Number(wg), bk: Number(bk), sg: sg !== 'nosg' };
+  }
+  const { info } = gpu('attention');
+  const software = info.architecture === 'software' || info.vendor === 'mesa' || info.description.includes('llvmpipe');
+  return software ? { wg: 16, bk: 16 } : { wg: 64, bk: 16 };
+}
+
+export interface AttentionProblem {
+  readonly B: number;
+  readonly H: number;
+  readonly Lq: number;
+  readonly Lk: number;
+  readonly D: number;
+  readonly scale: number;
+  readonly causal: boolean;
+  /** u32 words (f32 bits, or 0/1), read at `strides` (batch, head, query, key) from `offset`. */
+  readonly mask: { readonly operand: Operand; readonly kind: 'additive' | 'boolean'; readonly strides: readonly number[] } | null;
+  /** Packed bias-kv rows [2H, D] (keys, then values), contiguous. */
+  readonly bias: Operand | null;
+  readonly dropout: { readonly p: number; readonly seed: number; readonly offset: number } | null;
+}
+
+/** The (offset, batch, head, row) strides of a [B, H, L, D] operand whose head dim is contiguous. */
+const rowStrides = (o: Operand): number[] => [o.offset, o.strides[0]!, o.strides[1]!, o.strides[2]!];
+const split = (x: number): [number, number] => [x % 2 ** 32 >>> 0, Math.floor(x / 2 ** 32) >>> 0];
+
+function uniforms(pb: AttentionProblem, tiles: number, q: Operand, k: Operand, v: Operand, g: Operand | null): Uint8Array {
+  const d = pb.dropout;
+  const [k0, k1] = split(d?.seed ?? 0);
+  const [o0, o1] = split(d?.offset ?? 0);
+  const p = d?.p ?? 0;
+  return new UniformWriter()
+    .u32(pb.B, pb.H, pb.Lq, pb.Lk, pb.bias ? 1 : 0, tiles, pb.D, Math.ceil(pb.D / 4))
+    .f32(pb.scale, p, p >= 1 ? 0 : 1 / (1 - p), -Infinity)
+    .u32(k0, k1, o0, o1)
+    .vecU32(rowStrides(q), 4).vecU32(rowStrides(k), 4).vecU32(rowStrides(v), 4).vecU32(g ? rowStrides(g) : [0, 0, 0, 0], 4)
+    .vecU32(pb.mask?.strides ?? [0, 0, 0, 0], 4)
+    .u32(pb.mask?.operand.offset ?? 0, pb.mask ? (pb.mask.kind === 'additive' ? 1 : 2) : 0, pb.causal ? 1 : 0, pb.dropout ? 1 : 0)
+    .bytes();
+}
+
+function spec(name: string, texts: readonly string[], dtype: Operand['dtype'], c: AttentionConfig, extra: Record<string, number> = {}) {
+  // Head dim, mask kind, causal and dropout are uniforms: one pipeline per kernel serves them all (a compile
+  // of these kernels by llvmpipe takes seconds).
+  return { name, code: prelude({ T: wgslStorageType(dtype) }, dtype === 'f16') + texts.join('\n'), overrides: { WG: c.wg, ...extra } };
+}
+
+/** Binds absent optional inputs (mask, bias) to a buffer that is only read. */
+const optional = (o: Operand | null | undefined, fallback: Operand) => whole(o ?? fallback);
+
+/** Whether the subgroup-broadcast forward can run: subgroups of ≥ 8 lanes whose size divides WG. */
+function subgroupsUsable(wg: number): boolean {
+  const ctx = gpu('attention');
+  const info = ctx.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const min = info.subgroupMinSize ?? 0;
+  const max = info.subgroupMaxSize ?? 0;
+  return ctx.hasSubgroups && min >= 8 && max > 0 && wg % max === 0 && ctx.info.architecture === 'software';
+}
+
+/** out [B, H, Lq, D] and lse [B·H·Lq] (f32) from strided q, k, v. */
+export function runAttentionForward(pb: AttentionProblem, out: Operand, lse: Operand, q: Operand, k: Operand, v: Operand): void {
+  if (pb.B * pb.H * pb.Lq === 0) return;
+  const c = attentionConfig();
+  const tiles = Math.ceil(pb.Lq / c.wg);
+  const sg = c.sg !== false && subgroupsUsable(c.wg);
+  const texts = [philoxLib.text(), common.text(), (sg ? forwardSg : forward).text()];
+  const k0 = spec(sg ? 'attention_forward_sg' : 'attention_forward', texts, q.dtype, c, { BK: c.bk });
+  dispatch({
+    // subgroup builtins need the extension enabled ahead of the prelude's aliases
+    kernel: { ...k0, code: (sg ? 'enable subgroups; ' : '') + k0.code, bindings: ['write', 'write', 'read', 'read', 'read', 'read', 'read', 'uniform'] },
+    buffers: [whole(out), whole(lse), whole(q), whole(k), whole(v), optional(pb.mask?.operand, q), optional(pb.bias, q)],
+    uniforms: uniforms(pb, tiles, q, k, v, null),
+    workgroups: grid(pb.B * pb.H * tiles),
+  });
+}
+
+/**
+ * The backward: ld = (lse, Δ) [B·H·Lq, 2] (f32 scratch), dq [B, H, Lq, D] and dkv = dk ‖ dv ‖ per-(b, h)
+ * bias-kv partials, all contiguous; o is the saved (contiguous) forward output, g the strided dO.
+ */
+export function runAttentionBackward(pb: AttentionProblem, grads: { dq: Operand; dkv: Operand; ld: Operand }, q: Operand, k: Operand, v: Operand, o: Operand, lse: Operand, g: Operand): void {
+  const rows = pb.B * pb.H * pb.Lq;
+  if (rows === 0) return;
+  const c = attentionConfig();
+  dispatch({
+    kernel: { name: 'attention_delta', code: prelude({ T: wgslStorageType(o.dtype) }, o.dtype === 'f16') + delta.text(), bindings: ['write', 'read', 'read', 'read', 'uniform'] },
+    buffers: [whole(grads.ld), whole(lse), whole(o), whole(g)],
+    uniforms: new UniformWriter().u32(rows, pb.Lq, pb.H, pb.D).vecU32(rowStrides(g), 4).bytes(),
+    workgroups: grid(Math.ceil(rows / 64)),
+  });
+  const texts = [philoxLib.text(), common.text(), gradCommon.text()];
+  const bindings = ['write', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'uniform'] as const;
+  const inputs = [whole(q), whole(k), whole(v), whole(g), whole(grads.ld), optional(pb.mask?.operand, q), optional(pb.bias, q)];
+  const qTiles = Math.ceil(pb.Lq / c.wg);
+  dispatch({
+    kernel: { ...spec('attention_dq', [...texts, dqSource.text()], q.dtype, c), bindings },
+    buffers: [whole(grads.dq), ...inputs],
+    uniforms: uniforms(pb, qTiles, q, k, v, g),
+    workgroups: grid(pb.B * pb.H * qTiles),
+  });
+  const nk = pb.Lk + (pb.bias ? 1 : 0);
+  if (nk === 0) return;
+  const kTiles = Math.ceil(nk / c.wg);
+  dispatch({
+    kernel: { ...spec('attention_dkdv', [...texts, dkdvSource.text()], q.dtype, c), bindings },
+    buffers: [whole(grads.dkv), ...inputs],
+    uniforms: uniforms(pb, kTiles, q, k, v, g),
+    workgroups: grid(pb.B * pb.H * kTiles),
+  });
+}

@@ -1,0 +1,115 @@
+// Flash-attention forward, CPU-adapter variant (needs subgroups of ≥ 8 lanes dividing WG; prelude enables
+// subgroups): as attention_forward.wgsl, but each key/value row is loaded once per 8 lanes — lane l of
+// every 8 loads vec4s l, l + 8, … and the others take them with subgroupBroadcast — because llvmpipe turns
+// every storage load into a per-lane gather even at a workgroup-uniform address.
+// Base design: one query row per invocation, WG rows of one (batch, head) per workgroup, so each
+// key and value row is read at an address uniform across the workgroup. Keys come in tiles of BK: their
+// scores are kept in registers, then the running max m, the running sum l and the output accumulator are
+// rescaled once per tile (online softmax). The L×L score matrix never exists; lse = m + log l is saved per
+// row for backward (+inf for a row with no key taking part, whose output is 0).
+
+override BK: u32 = 16u; // keys per tile (≤ 32)
+
+@group(0) @binding(0) var<storage, read_write> out: array<T>;
+@group(0) @binding(1) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(2) var<storage, read> q: array<T>;
+@group(0) @binding(3) var<storage, read> k: array<T>;
+@group(0) @binding(4) var<storage, read> v: array<T>;
+@group(0) @binding(5) var<storage, read> mask: array<u32>;
+@group(0) @binding(6) var<storage, read> bias: array<T>;
+@group(0) @binding(7) var<uniform> p: P;
+
+var<private> qv: array<vec4<f32>, 32>;
+var<private> acc: array<vec4<f32>, 32>;
+
+// dot + Σ_{e<8} qv[c + e]·(lane e's vec4), and acc[c + e] += pv·(lane e's vec4): one row block of 8 vec4s.
+fn dot8(dot: vec4<f32>, c: u32, mine: vec4<f32>) -> vec4<f32> {
+  var r = fma(qv[c], subgroupBroadcast(mine, 0u), dot);
+  r = fma(qv[c + 1u], subgroupBroadcast(mine, 1u), r);
+  r = fma(qv[c + 2u], subgroupBroadcast(mine, 2u), r);
+  r = fma(qv[c + 3u], subgroupBroadcast(mine, 3u), r);
+  r = fma(qv[c + 4u], subgroupBroadcast(mine, 4u), r);
+  r = fma(qv[c + 5u], subgroupBroadcast(mine, 5u), r);
+  r = fma(qv[c + 6u], subgroupBroadcast(mine, 6u), r);
+  return fma(qv[c + 7u], subgroupBroadcast(mine, 7u), r);
+}
+fn axpy8(pv: f32, c: u32, mine: vec4<f32>) {
+  let a = vec4<f32>(pv);
+  acc[c] = fma(a, subgroupBroadcast(mine, 0u), acc[c]);
+  acc[c + 1u] = fma(a, subgroupBroadcast(mine, 1u), acc[c + 1u]);
+  acc[c + 2u] = fma(a, subgroupBroadcast(mine, 2u), acc[c + 2u]);
+  acc[c + 3u] = fma(a, subgroupBroadcast(mine, 3u), acc[c + 3u]);
+  acc[c + 4u] = fma(a, subgroupBroadcast(mine, 4u), acc[c + 4u]);
+  acc[c + 5u] = fma(a, subgroupBroadcast(mine, 5u), acc[c + 5u]);
+  acc[c + 6u] = fma(a, subgroupBroadcast(mine, 6u), acc[c + 6u]);
+  acc[c + 7u] = fma(a, subgroupBroadcast(mine, 7u), acc[c + 7u]);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sl: u32) {
+  let wid = wid3.x + wid3.y * nwg.x;
+  let bh = wid / p.tiles;
+  if (bh >= p.B * p.H) { return; }
+  let b = bh / p.H;
+  let h = bh % p.H;
+  let i0 = (wid % p.tiles) * WG;
+  let i = i0 + lid;
+  let ir = min(i, p.Lq - 1u); // lanes past the end compute on the last row and write nothing
+  let qb = row_q(b, h, ir);
+  for (var c = 0u; c < 32u; c++) {
+    qv[c] = vec4<f32>(0.0);
+    acc[c] = vec4<f32>(0.0);
+  }
+  for (var c = 0u; c < p.d4; c++) { qv[c] = ld_q(qb, c) * p.scale; }
+  let nc = (p.d4 + 7u) / 8u; // blocks of 8 vec4s
+  let lane = sl % 8u;
+  var m = -3.4028234663852886e38;
+  var l = 0.0;
+  var kend = p.Lk;
+  if (p.causal != 0u) { kend = min(p.Lk, min(i0 + WG, p.Lq)); } // no row of this tile sees a key past its last row
+  var s: array<f32, 32>;
+  for (var j0 = 0u; j0 < kend; j0 += BK) {
+    let n = min(BK, kend - j0);
+    var tmax = m;
+    for (var t = 0u; t < n; t++) {
+      let kb = row_k(b, h, j0 + t);
+      var dot = vec4<f32>(0.0);
+      for (var c8 = 0u; c8 < nc; c8++) { dot = dot8(dot, c8 * 8u, ld_k(kb, c8 * 8u + lane)); }
+      let sv = masked(hsum(dot), b, h, ir, j0 + t);
+      s[t] = sv;
+      tmax = max(tmax, sv);
+    }
+    let corr = exp(m - tmax);
+    l *= corr;
+    for (var c = 0u; c < p.d4; c++) { acc[c] *= corr; }
+    for (var t = 0u; t < n; t++) {
+      let pr = exp(s[t] - tmax);
+      l += pr;
+      let pv = pr * keep(bh, ir, j0 + t);
+      let vb = row_v(b, h, j0 + t);
+      for (var c8 = 0u; c8 < nc; c8++) { axpy8(pv, c8 * 8u, ld_v(vb, c8 * 8u + lane)); }
+    }
+    m = tmax;
+  }
+  if (p.nb != 0u) { // the extra bias key/value token: never masked
+    var dot = vec4<f32>(0.0);
+    for (var c8 = 0u; c8 < nc; c8++) { dot = dot8(dot, c8 * 8u, ld_bias(h * p.dh, c8 * 8u + lane)); }
+    let sv = hsum(dot);
+    let mn = max(m, sv);
+    let corr = exp(m - mn);
+    let pr = exp(sv - mn);
+    l = l * corr + pr;
+    let pv = pr * keep(bh, ir, p.Lk);
+    for (var c = 0u; c < p.d4; c++) { acc[c] *= corr; }
+    for (var c8 = 0u; c8 < nc; c8++) { axpy8(pv, c8 * 8u, ld_bias((p.H + h) * p.dh, c8 * 8u + lane)); }
+    m = mn;
+  }
+  if (i >= p.Lq) { return; }
+  let inv = select(0.0, 1.0 / l, l > 0.0);
+  let ob = (bh * p.Lq + i) * p.dh;
+  for (var c = 0u; c < p.d4; c++) {
+    let o = acc[c] * inv;
+    for (var e = 0u; e < 4u; e++) { if (4u * c + e < p.dh) { out[ob + 4u * c + e] = T(o[e]); } }
+  }
+  lse[bh * p.Lq + i] = select(-p.ninf, m + log(l), l > 0.0);
+}
