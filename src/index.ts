@@ -215,3 +215,5 @@ export { tuneMatmul } from './kernels/matmul.js';
  */
 export { customOp } from './tensor/custom.js';
 export type { CustomOpSpec, CustomKernel, ForwardContext, BackwardContext, KernelContext, Launch } from './tensor/custom.js';
+/** Input pipelines: WAV → ImageBind audio input, images. @example const x = kiln.data.loadAudio(bytes, { name: 'dog.wav' }); // [3, 1, 128, 204] */
+export * as data from './data/index.js';
