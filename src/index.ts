@@ -217,3 +217,5 @@ export { customOp } from './tensor/custom.js';
 export type { CustomOpSpec, CustomKernel, ForwardContext, BackwardContext, KernelContext, Launch } from './tensor/custom.js';
 /** Input pipelines: WAV → ImageBind audio input, images. @example const x = kiln.data.loadAudio(bytes, { name: 'dog.wav' }); // [3, 1, 128, 204] */
 export * as data from './data/index.js';
+/** CLIP's byte-level BPE tokeniser and a BPE trainer. @example const tok = await kiln.text.defaultTokenizer(); const ids = tok.tokenize(['a dog barking']); */
+export * as text from './text/index.js';

@@ -1,0 +1,191 @@
+// Image, depth and thermal inputs as ImageBind's encoders take them: decode, PIL-exact bicubic resize of
+// the short side (antialiased), torchvision's center crop, ToTensor and Normalize — the resampling runs as
+// two GPU passes (kernels/resize.ts). Not an augmentation pipeline (no random crops or flips).
+
+import { upload } from '../device/batch.js';
+import { empty } from '../tensor/alloc.js';
+import { tensor } from '../tensor/create.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { type Normalization, runResizeHorizontal, runResizeVertical } from '../kernels/resize.js';
+import { type DecodedImage, decodeImage, decodePngRaw, isPng } from './decode.js';
+import { type Taps, bicubicTaps, centerCropOffsets, fixedPointWeights, shortSideSize, sliceTaps } from './resize.js';
+
+/** CLIP's (OpenAI) normalisation, used by ImageBind's image and video paths. */
+export const CLIP_MEAN: readonly number[] = [0.48145466, 0.4578275, 0.40821073];
+export const CLIP_STD: readonly number[] = [0.26862954, 0.26130258, 0.27577711];
+
+/** Encoded PNG/JPEG bytes, or pixels already decoded. */
+export type ImageInput = Uint8Array | ArrayBuffer | DecodedImage;
+
+export interface ImageOptions {
+  /** Named in error messages. */
+  readonly name?: string;
+  /** Short side after resizing and side of the square center crop (default 224). */
+  readonly size?: number;
+  /** Per-channel normalisation (default CLIP's for images; none, i.e. 0 and 1, for depth and thermal). */
+  readonly mean?: readonly number[];
+  readonly std?: readonly number[];
+}
+
+/** One plane-interleaved image of 8-bit or float samples. */
+interface Pixels {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+  readonly data: Uint8Array | Float32Array;
+}
+
+function toPixels(input: ImageInput, opts: ImageOptions): DecodedImage {
+  if (input instanceof Uint8Array || input instanceof ArrayBuffer) return decodeImage(input, opts.name !== undefined ? { name: opts.name } : {});
+  if (input.data.length !== input.width * input.height * input.channels)
+    throw new Error(`loadImage: decoded image ${input.width}x${input.height}x${input.channels} has ${input.data.length} bytes`);
+  return input;
+}
+
+/** A u32 tensor holding the bytes of `data` (8-bit samples packed four to a word, or f32 bits). */
+function uploadWords(data: Uint8Array | Float32Array): Tensor {
+  const t = empty([Math.max(Math.ceil(data.byteLength / 4), 1)], 'u32', 'loadImage');
+  upload(t.storage.buffer, 0, data);
+  return t;
+}
+
+function packTaps(t: Taps, u8: boolean): Int32Array {
+  const out = new Int32Array(2 * t.outSize + t.weights.length);
+  for (let i = 0; i < t.outSize; i++) {
+    out[2 * i] = t.first[i]!;
+    out[2 * i + 1] = t.count[i]!;
+  }
+  if (u8) out.set(fixedPointWeights(t.weights), 2 * t.outSize);
+  else new Float32Array(out.buffer).set(t.weights, 2 * t.outSize);
+  return out;
+}
+
+/**
+ * Resize(size, BICUBIC) of the short side + CenterCrop(size) + (v − mean) / std, as PIL and torchvision
+ * compute it: 8-bit images are resampled in PIL's fixed point with the intermediate rounded to 8 bits
+ * (then / 255), float images in f32 (PIL's mode F, which has no rounding). Returns [channels, size, size].
+ */
+export function resizeCropNormalize(px: Pixels, size: number, norm: Normalization): Tensor {
+  const { width: w, height: h, channels: C } = px;
+  const u8 = px.data instanceof Uint8Array;
+  const r = shortSideSize(w, h, size);
+  const { left, top } = centerCropOffsets(r.width, r.height, size);
+  const ht = sliceTaps(bicubicTaps(w, r.width), left, size);
+  const vt = sliceTaps(bicubicTaps(h, r.height), top, size);
+  // Only the input rows the cropped output reads go to the GPU and through the horizontal pass.
+  let row0 = h;
+  let row1 = 0;
+  for (let y = 0; y < size; y++) {
+    row0 = Math.min(row0, vt.first[y]!);
+    row1 = Math.max(row1, vt.first[y]! + vt.count[y]!);
+  }
+  const hc = packTaps(ht, u8);
+  const coefWords = new Int32Array(hc.length + 2 * size + vt.weights.length);
+  coefWords.set(hc);
+  coefWords.set(packTaps(vt, u8), hc.length);
+  const src = uploadWords(px.data.subarray(row0 * w * C, row1 * w * C));
+  const coef = tensor(coefWords, { dtype: 'i32' });
+  const tmp = empty([(row1 - row0) * size * C], 'u32', 'loadImage');
+  const out = empty([C, size, size], 'f32', 'loadImage');
+  runResizeHorizontal(tmp.operand('loadImage'), src.operand('loadImage'), coef.operand('loadImage'), {
+    rows: row1 - row0, inW: w, outW: size, channels: C, ksize: ht.ksize, cOff: 0, u8,
+  });
+  runResizeVertical(out.operand('loadImage'), tmp.operand('loadImage'), coef.operand('loadImage'), {
+    outW: size, outH: size, channels: C, row0, ksize: vt.ksize, cOff: hc.length, oOff: 0, cStride: size * size, u8,
+  }, norm);
+  src.dispose();
+  coef.dispose();
+  tmp.dispose();
+  return out;
+}
+
+function normalization(opts: ImageOptions, mean: readonly number[], std: readonly number[], channels: number): Normalization {
+  const m = opts.mean ?? mean;
+  const s = opts.std ?? std;
+  if (m.length !== channels || s.length !== channels)
+    throw new Error(`loadImage: mean and std need ${channels} values, got ${m.length} and ${s.length}`);
+  if (s.some((v) => v === 0)) throw new Error('loadImage: std must not contain 0');
+  return { mean: m, std: s };
+}
+
+/**
+ * An image as ImageBind's (and OpenCLIP's eval) transform gives it: RGB, Resize(224, BICUBIC) on the short
+ * side, CenterCrop(224), ToTensor, Normalize(CLIP mean, std). Returns [3, 224, 224] f32.
+ * @example const x = kiln.data.loadImage(await fs.readFile('dog.jpg'), { name: 'dog.jpg' });
+ */
+export function loadImage(input: ImageInput, opts: ImageOptions = {}): Tensor {
+  const img = toPixels(input, opts);
+  if (img.channels !== 3) throw new Error(`loadImage: expected an RGB image, got ${img.channels} channels`);
+  return resizeCropNormalize(img, opts.size ?? 224, normalization(opts, CLIP_MEAN, CLIP_STD, 3));
+}
+
+/**
+ * A thermal image (ImageBind has no loader; LLVIP-style infrared stored as grey or RGB): PIL's
+ * convert('L') (ITU-R 601 luma, 8-bit), then the image path's bicubic resize and center crop, / 255.
+ * Kiln's choice: no normalisation unless `mean`/`std` are given. Returns [1, 224, 224] f32.
+ * @example const t = kiln.data.loadThermal(bytes);
+ */
+export function loadThermal(input: ImageInput, opts: ImageOptions = {}): Tensor {
+  const img = toPixels(input, opts);
+  if (img.channels !== 3) throw new Error(`loadThermal: expected a grey or RGB image, got ${img.channels} channels`);
+  const n = img.width * img.height;
+  const grey = new Uint8Array(n);
+  const d = img.data;
+  // PIL's L24: (r·19595 + g·38470 + b·7471 + 0x8000) >> 16.
+  for (let i = 0; i < n; i++) grey[i] = (d[3 * i]! * 19595 + d[3 * i + 1]! * 38470 + d[3 * i + 2]! * 7471 + 0x8000) >>> 16;
+  return resizeCropNormalize({ width: img.width, height: img.height, channels: 1, data: grey }, opts.size ?? 224, normalization(opts, [0], [1], 1));
+}
+
+/** A depth or disparity map as float values, row-major. */
+export interface DepthMap {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Float32Array;
+}
+
+export interface DepthOptions extends ImageOptions {
+  /** Camera focal length in pixels: required to turn a depth PNG into disparity. */
+  readonly focalLength?: number;
+  /** Stereo baseline in metres (default 0.075, Kinect; 0.095 for RealSense/Xtion). */
+  readonly baseline?: number;
+  /** Metres per PNG sample unit (default 0.001: millimetres). */
+  readonly depthScale?: number;
+  /** Depth clamp in metres before taking disparity (default 8). */
+  readonly maxDepth?: number;
+}
+
+/**
+ * A depth input for ImageBind's depth encoder, which expects *disparity* (ImageBind has no loader; the
+ * recipe is from IB issues #69/#134). A grey 8/16-bit PNG holds depth in `depthScale` metres: it is clamped
+ * to `maxDepth` and turned into disparity = focalLength·baseline / depth (0 where depth is 0, i.e.
+ * missing). A `DepthMap` is taken as disparity already. Then the image path's bicubic resize (in float, as
+ * PIL's mode F: no 8-bit rounding) and center crop; no normalisation unless `mean`/`std` are given.
+ * Returns [1, 224, 224] f32.
+ * @example const d = kiln.data.loadDepth(png, { focalLength: 518.857 });
+ */
+export function loadDepth(input: Uint8Array | ArrayBuffer | DepthMap, opts: DepthOptions = {}): Tensor {
+  let map: DepthMap;
+  if (input instanceof Uint8Array || input instanceof ArrayBuffer) {
+    const name = opts.name !== undefined ? `'${opts.name}'` : 'depth image';
+    const b = input instanceof Uint8Array ? input : new Uint8Array(input);
+    if (!isPng(b)) throw new Error(`loadDepth: ${name} is not a PNG (depth maps are read from grey 8- or 16-bit PNGs)`);
+    const png = decodePngRaw(b, opts.name !== undefined ? { name: opts.name } : {});
+    if (png.channels > 2) throw new Error(`loadDepth: ${name} has ${png.channels} channels; a depth PNG is grey`);
+    if (opts.focalLength === undefined)
+      throw new Error(`loadDepth: ${name}: pass { focalLength } (pixels) to turn depth into disparity, or pass a DepthMap of disparity`);
+    const f = opts.focalLength * (opts.baseline ?? 0.075);
+    const scale = opts.depthScale ?? 0.001;
+    const maxDepth = opts.maxDepth ?? 8;
+    const data = new Float32Array(png.width * png.height);
+    for (let i = 0; i < data.length; i++) {
+      const depth = Math.min(png.data[i * png.channels]! * scale, maxDepth);
+      data[i] = depth > 0 ? f / depth : 0;
+    }
+    map = { width: png.width, height: png.height, data };
+  } else {
+    if (input.data.length !== input.width * input.height)
+      throw new Error(`loadDepth: DepthMap ${input.width}x${input.height} has ${input.data.length} values`);
+    map = input;
+  }
+  return resizeCropNormalize({ ...map, channels: 1 }, opts.size ?? 224, normalization(opts, [0], [1], 1));
+}

@@ -1,0 +1,214 @@
+// Image, depth, thermal and video inputs against PIL + torchvision (tests/fixtures/gen_image.py): PNG
+// decoding exact, JPEG within a stated tolerance, resize + crop + normalise exact to the uint8 level, video
+// against torch's bilinear and a float64 reference, and clear errors for corrupt or truncated files.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import * as kiln from '../../src/index.js';
+
+const dir = new URL('../fixtures/image/', import.meta.url);
+const bytes = (f: string): Uint8Array => new Uint8Array(readFileSync(new URL(f, dir)));
+const f32 = (f: string): Float32Array => {
+  const b = readFileSync(new URL(f, dir));
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+};
+interface Manifest {
+  mean: number[];
+  std: number[];
+  images: Record<string, { width: number; height: number; rgb?: boolean; tv8?: number[] }>;
+  jpeg: { name: string; width: number; height: number };
+}
+const manifest = JSON.parse(readFileSync(new URL('manifest.json', dir), 'utf8')) as Manifest;
+const S = 224;
+const mean = kiln.data.CLIP_MEAN;
+const std = kiln.data.CLIP_STD;
+
+/** torchvision's ToTensor + Normalize of 8-bit [H, W, C] pixels, in float32 as torch rounds each step. */
+function normalized(px: Uint8Array, channels: number, m: readonly number[], s: readonly number[]): Float32Array {
+  const out = new Float32Array(channels * S * S);
+  for (let c = 0; c < channels; c++)
+    for (let i = 0; i < S * S; i++) {
+      const v = Math.fround(px[i * 3 + c]! / 255);
+      out[c * S * S + i] = Math.fround(Math.fround(v - Math.fround(m[c]!)) / Math.fround(s[c]!));
+    }
+  return out;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; at: number } {
+  let diff = 0;
+  let at = -1;
+  for (let i = 0; i < b.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (!(d <= diff)) [diff, at] = [Number.isNaN(d) ? Infinity : d, i];
+  }
+  return { diff, at };
+}
+
+/** out[:, ::8, ::8] of a [planes, 224, 224] array. */
+function every8(a: ArrayLike<number>, planes: number): Float32Array {
+  const out = new Float32Array(planes * 28 * 28);
+  for (let p = 0; p < planes; p++)
+    for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) out[(p * 28 + y) * 28 + x] = a[(p * S + 8 * y) * S + 8 * x]!;
+  return out;
+}
+
+describe('decodeImage', () => {
+  const exotic = Object.entries(manifest.images).filter(([, e]) => e.rgb === true).map(([n]) => n);
+  it.each(exotic)('decodes %s.png exactly as PIL convert("RGB")', (name) => {
+    const img = kiln.data.decodeImage(bytes(`${name}.png`), { name: `${name}.png` });
+    const e = manifest.images[name]!;
+    expect([img.width, img.height, img.channels]).toEqual([e.width, e.height, 3]);
+    expect(maxAbsDiff(img.data, bytes(`${name}.rgb`)).diff).toBe(0);
+  });
+
+  // jpeg-js and libjpeg-turbo (PIL) differ in IDCT rounding and, mostly, in chroma upsampling: jpeg-js
+  // replicates 4:2:0 chroma where libjpeg's "fancy" upsampling interpolates it. Measured on this file: mean
+  // |diff| 2.15 levels, 95th percentile 6, 99th 29, max 80 (at the red square's edge, where chroma jumps).
+  it('decodes a JPEG close to PIL (mean ≤ 2.5 levels, 95th percentile ≤ 8, max ≤ 96)', () => {
+    const { name, width, height } = manifest.jpeg;
+    const img = kiln.data.decodeImage(bytes(`${name}.jpg`));
+    expect([img.width, img.height, img.channels]).toEqual([width, height, 3]);
+    const ref = bytes(`${name}.rgb`);
+    const diffs = Array.from(ref, (v, i) => Math.abs(v - img.data[i]!)).sort((a, b) => a - b);
+    expect(diffs.reduce((a, b) => a + b, 0) / diffs.length).toBeLessThanOrEqual(2.5);
+    expect(diffs[Math.floor(diffs.length * 0.95)]).toBeLessThanOrEqual(8);
+    expect(diffs[diffs.length - 1]).toBeLessThanOrEqual(96);
+  });
+
+  it('throws naming the file for truncated, corrupt and unknown data', () => {
+    const png = bytes('gradient.png');
+    expect(() => kiln.data.decodeImage(png.subarray(0, png.length >> 1), { name: 'half.png' })).toThrow(/'half.png' is a truncated PNG/);
+    expect(() => kiln.data.decodeImage(png.subarray(0, 30), { name: 'head.png' })).toThrow(/'head.png' is a truncated PNG/);
+    const bad = png.slice();
+    bad[80] = bad[80]! ^ 0xff; // inside the first IDAT: its CRC no longer matches
+    expect(() => kiln.data.decodeImage(bad, { name: 'flip.png' })).toThrow(/'flip.png' is a corrupt PNG/);
+    const jpg = bytes('photo.jpg');
+    expect(() => kiln.data.decodeImage(jpg.subarray(0, jpg.length - 300), { name: 'cut.jpg' })).toThrow(/'cut.jpg' is a truncated JPEG/);
+    const garbage = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 4, 1, 2, 0xff, 0x42, 0, 3, 7, 0xff, 0xd9]);
+    expect(() => kiln.data.decodeImage(garbage, { name: 'junk.jpg' })).toThrow(/'junk.jpg' is a corrupt or unsupported JPEG/);
+    expect(() => kiln.data.decodeImage(new TextEncoder().encode('GIF89a...'), { name: 'a.gif' })).toThrow(/'a.gif' is neither PNG nor JPEG/);
+  });
+});
+
+describe('loadImage: Resize(224, BICUBIC) + CenterCrop + ToTensor + Normalize', () => {
+  // Exact to the uint8 level: the 8-bit crop PIL produced, normalised in float32, within 2e-6 (WGSL's
+  // division is not correctly rounded); a one-level error would be 1/255/std ≥ 0.0142.
+  it.each(Object.keys(manifest.images).filter((n) => manifest.images[n]!.tv8))('%s.png matches PIL exactly', async (name) => {
+    const x = kiln.data.loadImage(bytes(`${name}.png`), { name });
+    expect(x.shape).toEqual([3, S, S]);
+    const got = await x.data();
+    x.dispose();
+    const crop = kiln.data.decodeImage(bytes(`${name}.crop.png`));
+    const ref = normalized(crop.data, 3, mean, std);
+    const d = maxAbsDiff(got, ref);
+    expect(d.diff, `worst at ${d.at}: got ${got[d.at]}, PIL ${ref[d.at]}`).toBeLessThanOrEqual(2e-6);
+    // And torchvision's own float pipeline on a subsample.
+    expect(maxAbsDiff(every8(got, 3), f32(`${name}.tv8.f32`)).diff).toBeLessThanOrEqual(2e-6);
+  });
+
+  it('takes decoded pixels and custom normalisation; rejects a wrong mean', async () => {
+    const img = kiln.data.decodeImage(bytes('checker.png'));
+    const x = kiln.data.loadImage(img, { mean: [0, 0, 0], std: [1, 1, 1] });
+    const got = await x.data();
+    x.dispose();
+    const ref = normalized(kiln.data.decodeImage(bytes('checker.crop.png')).data, 3, [0, 0, 0], [1, 1, 1]);
+    expect(maxAbsDiff(got, ref).diff).toBeLessThanOrEqual(1e-7);
+    expect(() => kiln.data.loadImage(img, { mean: [0.5] })).toThrow(/mean and std need 3 values/);
+  });
+});
+
+describe('loadThermal and loadDepth', () => {
+  it('loadThermal of a grey PNG is PIL\'s L-mode resize / 255 ([1, 224, 224])', async () => {
+    const x = kiln.data.loadThermal(bytes('grey.png'));
+    expect(x.shape).toEqual([1, S, S]);
+    const got = await x.data();
+    x.dispose();
+    const ref = normalized(kiln.data.decodeImage(bytes('grey.crop.png')).data, 1, [0], [1]);
+    expect(maxAbsDiff(got, ref).diff).toBeLessThanOrEqual(1e-7);
+  });
+
+  it('loadDepth resamples floats without 8-bit rounding: within one level of PIL\'s 8-bit result', async () => {
+    const img = kiln.data.decodeImage(bytes('grey.png'));
+    const data = new Float32Array(img.width * img.height).map((_, i) => img.data[3 * i]!);
+    const x = kiln.data.loadDepth({ width: img.width, height: img.height, data });
+    expect(x.shape).toEqual([1, S, S]);
+    const got = await x.data();
+    x.dispose();
+    const crop = kiln.data.decodeImage(bytes('grey.crop.png')).data;
+    const ref = new Float32Array(S * S).map((_, i) => crop[3 * i]!);
+    // PIL rounds between passes and at the end (≤ 0.5 each, the first through vertical weights of total
+    // |w| up to ≈ 1.2); floats don't. Measured: 1.02.
+    expect(maxAbsDiff(got, ref).diff).toBeLessThanOrEqual(1.25);
+  });
+
+  it('loadDepth turns a 16-bit depth PNG (mm) into disparity = f·b / min(depth, 8 m)', async () => {
+    const raw = readFileSync(new URL('grey16.u16', dir));
+    const mm = new Uint16Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    const disparity = new Float32Array(mm.length).map((_, i) => (mm[i]! > 0 ? (500 * 0.075) / Math.min(mm[i]! / 1000, 8) : 0));
+    const a = kiln.data.loadDepth(bytes('grey16.png'), { focalLength: 500 });
+    const b = kiln.data.loadDepth({ width: 50, height: 40, data: disparity });
+    expect(await a.data()).toBeAllClose(await b.data(), { rtol: 1e-6 });
+    a.dispose();
+    b.dispose();
+    expect(() => kiln.data.loadDepth(bytes('grey16.png'), { name: 'd.png' })).toThrow(/'d.png': pass \{ focalLength \}/);
+    expect(() => kiln.data.loadDepth(bytes('gradient.png'), { name: 'rgb.png', focalLength: 1 })).toThrow(/'rgb.png' has 3 channels/);
+  });
+});
+
+/** float64 reference of ImageBind's video path for one frame: bilinear (align_corners = false) + crop + normalise. */
+function bilinearRef(f: kiln.data.DecodedImage, size: number, x0: number, y0: number, nw: number, nh: number): Float64Array {
+  const out = new Float64Array(3 * size * size);
+  // PyTorch computes the scale in float32 (input / output size); the rest here is float64.
+  const sx = Math.fround(f.width / nw);
+  const sy = Math.fround(f.height / nh);
+  const src = (d: number, s: number, n: number): [number, number, number] => {
+    const r = Math.max(s * (d + 0.5) - 0.5, 0);
+    const i = Math.floor(r);
+    return [i, Math.min(i + 1, n - 1), r - i];
+  };
+  for (let y = 0; y < size; y++) {
+    const [ya, yb, ly] = src(y + y0, sy, f.height);
+    for (let x = 0; x < size; x++) {
+      const [xa, xb, lx] = src(x + x0, sx, f.width);
+      for (let c = 0; c < 3; c++) {
+        const p = (yy: number, xx: number): number => f.data[(yy * f.width + xx) * 3 + c]! / 255;
+        const v = (1 - ly) * ((1 - lx) * p(ya, xa) + lx * p(ya, xb)) + ly * ((1 - lx) * p(yb, xa) + lx * p(yb, xb));
+        out[(c * size + y) * size + x] = (v - mean[c]!) / std[c]!;
+      }
+    }
+  }
+  return out;
+}
+
+describe('videoClips', () => {
+  const frames = [0, 1].map((i) => kiln.data.decodeImage(bytes(`video${i}.png`)));
+
+  // f32 source coordinates and weights (as in torch) put the error at ~1e-5 after normalisation (measured
+  // 1.3e-5 vs float64, 1.2e-5 vs torch); one uint8 level would be 1/255/std ≥ 0.0142.
+  it('matches torch (subsampled) and a float64 bilinear reference within 3e-5: [1, 3, 2, 224, 224]', async () => {
+    const v = kiln.data.videoClips(frames, { clips: 1, framesPerClip: 2 });
+    expect(v.shape).toEqual([1, 3, 2, S, S]);
+    const got = await v.data();
+    v.dispose();
+    // 96x64 → 336x224, center crop at x = ceil(112 / 2) = 56.
+    for (let t = 0; t < 2; t++) {
+      const ref = bilinearRef(frames[t]!, S, 56, 0, 336, 224);
+      const mine = new Float32Array(3 * S * S).map((_, i) => got[(Math.floor(i / (S * S)) * 2 + t) * S * S + (i % (S * S))]!);
+      expect(maxAbsDiff(mine, ref).diff).toBeLessThanOrEqual(3e-5);
+    }
+    expect(maxAbsDiff(every8(got, 6), f32('video.f32')).diff).toBeLessThanOrEqual(3e-5);
+  });
+
+  it('takes clip windows at a frame rate, subsamples uniformly, and makes 3 spatial crops', async () => {
+    // 30 constant frames at 10 fps (3 s), 3 clips of 2 s: windows [0, 2), [0.5, 2.5), [1, 3) s →
+    // frames [0, 20), [5, 25), [10, 30) → first and last of each: 0, 19, 5, 24, 10, 29.
+    const flat = Array.from({ length: 30 }, (_, k) => ({ width: 8, height: 6, channels: 3, data: new Uint8Array(8 * 6 * 3).fill(k * 8) }));
+    const v = kiln.data.videoClips(flat, { clips: 3, framesPerClip: 2, fps: 10, spatialCrops: 3 });
+    expect(v.shape).toEqual([9, 3, 2, S, S]);
+    const got = await v.data();
+    v.dispose();
+    const picked: number[] = [];
+    for (let n = 0; n < 9; n += 3) for (let t = 0; t < 2; t++) picked.push(Math.round((got[(n * 3 * 2 + t) * S * S + 1000]! * std[0]! + mean[0]!) * 255) / 8 + 0);
+    expect(picked).toEqual([0, 19, 5, 24, 10, 29]);
+    expect(() => kiln.data.videoClips([frames[0]!, flat[0]!])).toThrow(/frame 1 is 8x6x3; frame 0 is 96x64x3/);
+  });
+});
