@@ -219,3 +219,5 @@ export type { CustomOpSpec, CustomKernel, ForwardContext, BackwardContext, Kerne
 export * as data from './data/index.js';
 /** CLIP's byte-level BPE tokeniser and a BPE trainer. @example const tok = await kiln.text.defaultTokenizer(); const ids = tok.tokenize(['a dog barking']); */
 export * as text from './text/index.js';
+/** Checkpoint readers: PyTorch .pth state dicts (and safetensors). @example const sd = await kiln.io.loadPth('model.pth'); */
+export * as io from './io/index.js';

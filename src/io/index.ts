@@ -1,0 +1,4 @@
+// kiln.io: reading checkpoints into GPU tensors. PyTorch .pth/.pt (zip) state dicts live in pth.ts; the
+// safetensors reader (safetensors.ts, by its own engineer) appends its exports below this file's.
+
+export { loadPth, iteratePth, listPth, type PthSource, type LoadPthOptions, type PthTensorInfo } from './pth.js';

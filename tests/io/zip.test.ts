@@ -1,0 +1,328 @@
+// The ZIP reader against archives written here (stored, deflated, ZIP64 — including a sparse virtual
+// archive past 4 GiB) and against truncated, corrupt and hostile ones, which must throw, never hang.
+import { deflateRawSync } from 'node:zlib';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as kiln from '../../src/index.js';
+import { ZipArchive, bytesSource, crc32, fileSource, inflateWithStream, type ByteSource } from '../../src/io/zip.js';
+
+interface WriteEntry {
+  readonly name: string;
+  readonly data: Uint8Array;
+  readonly method?: 0 | 8;
+}
+
+const enc = new TextEncoder();
+
+/** A minimal ZIP writer; with zip64 every size and offset goes through the ZIP64 fields. `base` is where the archive starts. */
+function writeZip(entries: readonly WriteEntry[], opts: { zip64?: boolean; base?: number } = {}): Uint8Array {
+  const z64 = opts.zip64 ?? false;
+  const base = opts.base ?? 0;
+  const chunks: Uint8Array[] = [];
+  let pos = base;
+  const central: Uint8Array[] = [];
+  const emit = (b: Uint8Array): void => {
+    chunks.push(b);
+    pos += b.length;
+  };
+  for (const e of entries) {
+    const name = enc.encode(e.name);
+    const method = e.method ?? 0;
+    const comp = method === 8 ? new Uint8Array(deflateRawSync(e.data)) : e.data;
+    const crc = crc32(e.data);
+    const offset = pos;
+    const lh = new DataView(new ArrayBuffer(30 + name.length + (z64 ? 20 : 0)));
+    lh.setUint32(0, 0x04034b50, true);
+    lh.setUint16(4, z64 ? 45 : 20, true);
+    lh.setUint16(6, 0x800, true);
+    lh.setUint16(8, method, true);
+    lh.setUint32(14, crc, true);
+    lh.setUint32(18, z64 ? 0xffffffff : comp.length, true);
+    lh.setUint32(22, z64 ? 0xffffffff : e.data.length, true);
+    lh.setUint16(26, name.length, true);
+    lh.setUint16(28, z64 ? 20 : 0, true);
+    new Uint8Array(lh.buffer).set(name, 30);
+    if (z64) {
+      lh.setUint16(30 + name.length, 1, true);
+      lh.setUint16(32 + name.length, 16, true);
+      lh.setBigUint64(34 + name.length, BigInt(e.data.length), true);
+      lh.setBigUint64(42 + name.length, BigInt(comp.length), true);
+    }
+    emit(new Uint8Array(lh.buffer));
+    emit(comp);
+    const ch = new DataView(new ArrayBuffer(46 + name.length + (z64 ? 28 : 0)));
+    ch.setUint32(0, 0x02014b50, true);
+    ch.setUint16(4, 45, true);
+    ch.setUint16(6, z64 ? 45 : 20, true);
+    ch.setUint16(8, 0x800, true);
+    ch.setUint16(10, method, true);
+    ch.setUint32(16, crc, true);
+    ch.setUint32(20, z64 ? 0xffffffff : comp.length, true);
+    ch.setUint32(24, z64 ? 0xffffffff : e.data.length, true);
+    ch.setUint16(28, name.length, true);
+    ch.setUint16(30, z64 ? 28 : 0, true);
+    ch.setUint32(42, z64 ? 0xffffffff : offset, true);
+    new Uint8Array(ch.buffer).set(name, 46);
+    if (z64) {
+      const x = 46 + name.length;
+      ch.setUint16(x, 1, true);
+      ch.setUint16(x + 2, 24, true);
+      ch.setBigUint64(x + 4, BigInt(e.data.length), true);
+      ch.setBigUint64(x + 12, BigInt(comp.length), true);
+      ch.setBigUint64(x + 20, BigInt(offset), true);
+    }
+    central.push(new Uint8Array(ch.buffer));
+  }
+  const cdOffset = pos;
+  for (const c of central) emit(c);
+  const cdSize = pos - cdOffset;
+  if (z64) {
+    const recPos = pos;
+    const rec = new DataView(new ArrayBuffer(56));
+    rec.setUint32(0, 0x06064b50, true);
+    rec.setBigUint64(4, 44n, true);
+    rec.setUint16(12, 45, true);
+    rec.setUint16(14, 45, true);
+    rec.setBigUint64(24, BigInt(entries.length), true);
+    rec.setBigUint64(32, BigInt(entries.length), true);
+    rec.setBigUint64(40, BigInt(cdSize), true);
+    rec.setBigUint64(48, BigInt(cdOffset), true);
+    emit(new Uint8Array(rec.buffer));
+    const loc = new DataView(new ArrayBuffer(20));
+    loc.setUint32(0, 0x07064b50, true);
+    loc.setBigUint64(8, BigInt(recPos), true);
+    loc.setUint32(16, 1, true);
+    emit(new Uint8Array(loc.buffer));
+  }
+  const eocd = new DataView(new ArrayBuffer(22));
+  eocd.setUint32(0, 0x06054b50, true);
+  eocd.setUint16(8, z64 ? 0xffff : entries.length, true);
+  eocd.setUint16(10, z64 ? 0xffff : entries.length, true);
+  eocd.setUint32(12, z64 ? 0xffffffff : cdSize, true);
+  eocd.setUint32(16, z64 ? 0xffffffff : cdOffset, true);
+  emit(new Uint8Array(eocd.buffer));
+  const out = new Uint8Array(pos - base);
+  let p = 0;
+  for (const c of chunks) {
+    out.set(c, p);
+    p += c.length;
+  }
+  return out;
+}
+
+/** An archive of `base + region.length` bytes that are zero except `region` at `base`: a 5 GB file without the disk. */
+function sparseSource(base: number, region: Uint8Array): ByteSource & { maxRead: number } {
+  const s = {
+    size: base + region.length,
+    maxRead: 0,
+    read(offset: number, length: number): Promise<Uint8Array> {
+      if (offset < 0 || offset + length > s.size) return Promise.reject(new Error('out of range'));
+      s.maxRead = Math.max(s.maxRead, length);
+      const out = new Uint8Array(length);
+      const from = Math.max(offset, base);
+      const to = Math.min(offset + length, base + region.length);
+      if (to > from) out.set(region.subarray(from - base, to - base), from - offset);
+      return Promise.resolve(out);
+    },
+    close: () => Promise.resolve(),
+  };
+  return s;
+}
+
+const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+const open = (b: Uint8Array): Promise<ZipArchive> => ZipArchive.open(bytesSource(b));
+
+async function readAll(b: Uint8Array): Promise<Map<string, string>> {
+  const z = await open(b);
+  const out = new Map<string, string>();
+  for (const e of z.entries) out.set(e.name, text(await z.read(e)));
+  return out;
+}
+
+const sample: WriteEntry[] = [
+  { name: 'a/data.pkl', data: enc.encode('hello pickle') },
+  { name: 'a/data/0', data: enc.encode('x'.repeat(1000)), method: 8 },
+  { name: 'a/empty', data: new Uint8Array(0) },
+];
+
+describe('zip: reading', () => {
+  it('reads stored and deflated entries, in order', async () => {
+    const m = await readAll(writeZip(sample));
+    expect([...m.keys()]).toEqual(['a/data.pkl', 'a/data/0', 'a/empty']);
+    expect(m.get('a/data.pkl')).toBe('hello pickle');
+    expect(m.get('a/data/0')).toBe('x'.repeat(1000));
+    expect(m.get('a/empty')).toBe('');
+  });
+
+  it('reads ranges of a stored entry without reading the rest', async () => {
+    const z = await open(writeZip([{ name: 'big', data: enc.encode('0123456789') }]));
+    expect(text(await z.readStoredRange(z.get('big')!, 3, 4))).toBe('3456');
+    await expect(z.readStoredRange(z.get('big')!, 8, 4)).rejects.toThrow(/outside/);
+  });
+
+  it('inflates with DecompressionStream (the browser path) as zlib does', async () => {
+    const data = enc.encode('abc'.repeat(500));
+    const comp = new Uint8Array(deflateRawSync(data));
+    expect(text(await inflateWithStream(comp, data.length, 'x'))).toBe(text(data));
+    await expect(inflateWithStream(comp, 10, 'x')).rejects.toThrow(/inflates to more than the 10 bytes declared/);
+  });
+
+  it('reads a file on disk by ranges through a file handle', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-zip-'));
+    try {
+      const path = join(dir, 'a.zip');
+      writeFileSync(path, writeZip(sample, { zip64: true }));
+      const z = await ZipArchive.open(await fileSource(path));
+      expect(text(await z.read(z.get('a/data/0')!))).toBe('x'.repeat(1000));
+      await z.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('zip: ZIP64', () => {
+  it('reads sizes and offsets from the ZIP64 extra fields and end-of-central-directory record', async () => {
+    const b = writeZip(sample, { zip64: true });
+    const z = await open(b);
+    expect(z.entries.map((e) => [e.name, e.size])).toEqual([
+      ['a/data.pkl', 12],
+      ['a/data/0', 1000],
+      ['a/empty', 0],
+    ]);
+    expect((await readAll(b)).get('a/data/0')).toBe('x'.repeat(1000));
+  });
+
+  it('reads entries that sit past 4 GiB of a 5 GB archive, reading only small ranges', async () => {
+    const base = 5 * 2 ** 30;
+    const payload = new Uint8Array(4096).map((_, i) => (i * 7) & 0xff);
+    const region = writeZip([{ name: 'w/data/0', data: payload }, ...sample], { zip64: true, base });
+    const src = sparseSource(base, region);
+    const z = await ZipArchive.open(src);
+    const e = z.get('w/data/0')!;
+    expect(e.localHeaderOffset).toBe(base);
+    expect(await z.read(e)).toEqual(payload);
+    expect(await z.readStoredRange(e, 100, 8)).toEqual(payload.subarray(100, 108));
+    expect(text(await z.read(z.get('a/data/0')!))).toBe('x'.repeat(1000));
+    expect(src.maxRead).toBeLessThan(1 << 17);
+  });
+
+  it('refuses a ZIP64 record whose offset is past the end, and saturated fields without ZIP64', async () => {
+    const b = writeZip(sample, { zip64: true });
+    const loc = b.length - 22 - 20;
+    const bad = b.slice();
+    new DataView(bad.buffer).setBigUint64(loc + 8, 2n ** 40n, true);
+    await expect(open(bad)).rejects.toThrow(/ZIP64 end-of-central-directory offset 1099511627776 is past the end/);
+    const noLoc = b.slice();
+    noLoc[loc] = 0; // break the locator's signature
+    await expect(open(noLoc)).rejects.toThrow(/needs ZIP64 records but has no ZIP64 locator/);
+    const huge = b.slice();
+    new DataView(huge.buffer).setBigUint64(loc + 8, 2n ** 62n, true);
+    await expect(open(huge)).rejects.toThrow(/out of range/);
+  });
+
+  it('loads a torch.save checkpoint rewritten as a ZIP64 archive', async () => {
+    const src = readFileSync(join(import.meta.dirname, '../fixtures/io/views.pth'));
+    const z = await open(src);
+    const entries: WriteEntry[] = [];
+    for (const e of z.entries) entries.push({ name: e.name, data: await z.read(e), method: e.name.endsWith('.pkl') ? 8 : 0 });
+    const sd = await kiln.io.loadPth(writeZip(entries, { zip64: true }));
+    expect([...sd.keys()]).toEqual(['base', 't', 'row', 'cols', 'expand', 'slice']);
+    expect(Array.from(await sd.get('row')!.data())).toEqual([12, 13, 14, 15, 16, 17]);
+    for (const t of sd.values()) t.dispose();
+  });
+});
+
+describe('zip: malformed and hostile archives', () => {
+  const good = writeZip(sample);
+  const cdOffset = new DataView(good.buffer).getUint32(good.length - 6, true);
+
+  it('refuses every truncation of an archive with an Error', async () => {
+    for (let n = 0; n < good.length; n++) {
+      const r = await readAll(good.subarray(0, n)).then(
+        () => 'ok',
+        (e: unknown) => (e instanceof Error ? e.message : 'not an Error'),
+      );
+      expect(r, `truncated to ${n} bytes`).toMatch(/^zip: /);
+    }
+  });
+
+  it('says what is wrong', async () => {
+    await expect(open(enc.encode('not a zip at all, just some text that is long enough'))).rejects.toThrow('zip: not a ZIP archive (no end-of-central-directory record)');
+    await expect(open(good.subarray(0, good.length - 30))).rejects.toThrow('zip: no end-of-central-directory record; the archive is truncated');
+    const past = good.slice();
+    new DataView(past.buffer).setUint32(past.length - 6, 0x7fffff00, true);
+    await expect(open(past)).rejects.toThrow(/zip: central directory \[2147483392, .*\) runs past its end/);
+  });
+
+  it('refuses sizes and offsets out of range', async () => {
+    const b = good.slice();
+    const dv = new DataView(b.buffer);
+    dv.setUint32(cdOffset + 20, 0xfffffff0, true); // compressed size of the first entry
+    await expect(open(b)).rejects.toThrow(/entry "a\/data.pkl" \(4294967280 bytes at 0\) runs past the start of the central directory/);
+    const c = good.slice();
+    new DataView(c.buffer).setUint32(cdOffset + 42, cdOffset - 5, true); // local header offset
+    await expect(open(c)).rejects.toThrow(/runs past the start of the central directory/);
+  });
+
+  it('refuses a deflated entry that declares more than deflate can produce, or inflates to another size', async () => {
+    const b = good.slice();
+    const dv = new DataView(b.buffer);
+    const second = cdOffset + 46 + 'a/data.pkl'.length;
+    dv.setUint32(second + 24, 0xfffffff0, true);
+    const z = await open(b);
+    await expect(z.read(z.get('a/data/0')!)).rejects.toThrow(/declares 4294967280 bytes from \d+ compressed bytes, more than deflate can produce/);
+    dv.setUint32(second + 24, 999, true);
+    const z2 = await open(b);
+    await expect(z2.read(z2.get('a/data/0')!)).rejects.toThrow(/inflates to 1000\+ bytes, not the 999 declared/);
+    await expect(z2.read(z2.get('a/data/0')!, { maxSize: 10 })).rejects.toThrow(/over the 10-byte limit/);
+  });
+
+  it('refuses entry names that escape, duplicates, encryption and unknown methods', async () => {
+    for (const [name, why] of [
+      ['../evil', "'..' segment"],
+      ['a/../../evil', "'..' segment"],
+      ['/etc/passwd', 'absolute path'],
+      ['C:/x', 'drive letter'],
+      ['a\\b', 'backslash'],
+    ]) {
+      await expect(open(writeZip([{ name: name!, data: new Uint8Array(1) }]))).rejects.toThrow(`zip: entry name ${JSON.stringify(name)} is refused (${why})`);
+    }
+    await expect(open(writeZip([sample[0]!, sample[0]!]))).rejects.toThrow('appears twice');
+    const enc1 = good.slice();
+    enc1[cdOffset + 8] = enc1[cdOffset + 8]! | 1;
+    await expect(open(enc1)).rejects.toThrow('zip: entry "a/data.pkl" is encrypted');
+    const m = good.slice();
+    m[cdOffset + 10] = 12; // bzip2
+    const z = await open(m);
+    await expect(z.read(z.get('a/data.pkl')!)).rejects.toThrow('uses compression method 12; only stored (0) and deflate (8) are supported');
+  });
+
+  it('detects corrupt data by its CRC-32, and a missing local header', async () => {
+    const b = good.slice();
+    const first = 30 + 'a/data.pkl'.length; // first byte of the first entry's data
+    b[first] = b[first]! ^ 0xff;
+    const z = await open(b);
+    await expect(z.read(z.get('a/data.pkl')!)).rejects.toThrow(/CRC-32 mismatch in "a\/data.pkl"/);
+    expect((await z.read(z.get('a/data.pkl')!, { checkCrc: false }))[0]).toBe('h'.charCodeAt(0) ^ 0xff);
+    const c = good.slice();
+    c[0] = 0;
+    const z2 = await open(c);
+    await expect(z2.read(z2.get('a/data.pkl')!)).rejects.toThrow('zip: no local header for "a/data.pkl" at offset 0');
+  });
+
+  it('survives random corruption: every outcome is a result or an Error', async () => {
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed % n;
+    };
+    for (let trial = 0; trial < 300; trial++) {
+      const b = good.slice();
+      for (let k = 0; k < 1 + rnd(4); k++) b[rnd(b.length)] = rnd(256);
+      await readAll(b).catch((e: unknown) => expect(e).toBeInstanceOf(Error));
+    }
+  });
+});
