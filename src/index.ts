@@ -199,10 +199,18 @@ export const cast = (x: Tensor, dtype: import('./kernels/dtype.js').DType): Tens
 export * as nn from './nn/index.js';
 /** Optimizers with parameter groups (torch.optim's update rules). @example const opt = new kiln.optim.AdamW(model.parameters(), { lr: 1e-3 }); */
 export * as optim from './optim/index.js';
+/** ImageBind and CLIP with upstream state-dict names, typed configs and streamed weights. @example const m = new kiln.models.ClipModel(await kiln.models.loadClipConfig('tiny')); */
+export * as models from './models/index.js';
 /** A tensor with unspecified contents. @example kiln.empty([2, 3]) */
 export const empty = (shape: readonly number[], opts: { dtype?: import('./kernels/dtype.js').DType } = {}): Tensor => allocEmpty(shape, opts.dtype ?? 'f32');
 /** The functional neural-network API (same as kiln.nn.functional). @example kiln.F.softmax(x, -1) */
 export * as F from './nn/functional.js';
+/** Input pipelines: WAV → ImageBind audio input, images. @example const x = kiln.data.loadAudio(bytes, { name: 'dog.wav' }); // [3, 1, 128, 204] */
+export * as data from './data/index.js';
+/** Checkpoint readers: PyTorch .pth state dicts (and safetensors). @example const sd = await kiln.io.loadPth('model.pth'); */
+export * as io from './io/index.js';
+/** CLIP's byte-level BPE tokeniser and a BPE trainer. @example const tok = await kiln.text.defaultTokenizer(); const ids = tok.tokenize(['a dog barking']); */
+export * as text from './text/index.js';
 /**
  * Measures the matmul kernel's candidate configurations on this adapter and caches the fastest on disk
  * (KILN_CACHE_DIR; KILN_TUNE=off disables). Later matmuls of that size class use it.
@@ -215,9 +223,3 @@ export { tuneMatmul } from './kernels/matmul.js';
  */
 export { customOp } from './tensor/custom.js';
 export type { CustomOpSpec, CustomKernel, ForwardContext, BackwardContext, KernelContext, Launch } from './tensor/custom.js';
-/** Input pipelines: WAV → ImageBind audio input, images. @example const x = kiln.data.loadAudio(bytes, { name: 'dog.wav' }); // [3, 1, 128, 204] */
-export * as data from './data/index.js';
-/** CLIP's byte-level BPE tokeniser and a BPE trainer. @example const tok = await kiln.text.defaultTokenizer(); const ids = tok.tokenize(['a dog barking']); */
-export * as text from './text/index.js';
-/** Checkpoint readers: PyTorch .pth state dicts (and safetensors). @example const sd = await kiln.io.loadPth('model.pth'); */
-export * as io from './io/index.js';

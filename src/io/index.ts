@@ -2,3 +2,4 @@
 // safetensors reader (safetensors.ts, by its own engineer) appends its exports below this file's.
 
 export { loadPth, iteratePth, listPth, type PthSource, type LoadPthOptions, type PthTensorInfo } from './pth.js';
+export { loadSafetensors, iterateSafetensors, listSafetensors, saveSafetensors, parseHeader as parseSafetensorsHeader, type SafetensorsSource, type SafetensorsDType, type SafetensorsTensorInfo, type SafetensorsHeader, type LoadSafetensorsOptions } from './safetensors.js';
