@@ -1,0 +1,72 @@
+// Prints the bench's tables and writes its JSON; no measuring here.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fmtMs, fmtNum } from './stats.mjs';
+
+/**
+ * A plain text table, columns padded; right-aligned unless the header starts with '<'. A row given as
+ * { cells, note } prints its first cells, then the note unpadded across the remaining columns.
+ */
+export function table(headers, rows) {
+  const left = headers.map((h) => h.startsWith('<'));
+  const hs = headers.map((h) => h.replace(/^</, ''));
+  const cellsOf = (r) => (Array.isArray(r) ? r : r.cells);
+  const width = hs.map((h, i) => Math.max(h.length, ...rows.map((r) => String(cellsOf(r)[i] ?? '').length)));
+  const line = (cells) => cells.map((c, i) => (left[i] ? String(c ?? '').padEnd(width[i]) : String(c ?? '').padStart(width[i]))).join('  ').trimEnd();
+  const row = (r) => (Array.isArray(r) ? line(r) : `${r.cells.map((c, i) => String(c).padEnd(width[i])).join('  ')}  ${r.note}`);
+  return [line(hs), width.map((w) => '-'.repeat(w)).join('  '), ...rows.map(row)].join('\n');
+}
+
+export function ceilingsText(c, peak) {
+  const lines = [];
+  const f = c.fma;
+  lines.push(`FMA throughput   ${fmtNum(f.gflops, 1)} GFLOP/s (min–max ${fmtNum(f.gflopsMin, 1)}–${fmtNum(f.gflopsMax, 1)}; ` +
+    `${f.invocations} invocations × ${f.iters} trips × 16 unrolled × ${f.accumulators} accumulators; ${c.timer})`);
+  if (peak) {
+    lines.push(`  CPU peak       ${fmtNum(peak.avx2GFlops, 0)} GFLOP/s AVX2` + (peak.avx512GFlops ? ` / ${fmtNum(peak.avx512GFlops, 0)} AVX-512` : '') +
+      ` → measured FMA ceiling is ${fmtNum((100 * f.gflops) / peak.avx2GFlops, 0)}% of the AVX2 peak`);
+    lines.push(`  assumption     ${peak.assumption}; ${peak.ghzSource}; CPU "${peak.model}"`);
+  }
+  const k = c.copy;
+  const mib = k.bytes / 2 ** 20;
+  lines.push(`Buffer copy      ${fmtNum(k.kernelGBps, 1)} GB/s WGSL kernel (min–max ${fmtNum(k.kernelGBpsMin, 1)}–${fmtNum(k.kernelGBpsMax, 1)}), ` +
+    `${fmtNum(k.copyBufferToBufferGBps, 1)} GB/s copyBufferToBuffer (${mib} MiB, read + written bytes)`);
+  lines.push(`Readback         ${fmtNum(k.readbackGBps, 2)} GB/s: ${fmtMs(k.readbackMs)} ms for ${mib} MiB (copy to a mappable buffer, map, copy out)`);
+  return lines.join('\n');
+}
+
+export function matmulText(results, problems, fmaGflops) {
+  const rows = [];
+  for (const p of problems) {
+    const cell = results.filter((r) => r.shape === p.id);
+    const kilnRes = cell.find((r) => r.engine === 'kiln' && r.ms);
+    for (const r of cell) {
+      if (!r.ms) {
+        rows.push({ cells: [p.label, r.name], note: r.skipped ?? r.error ?? '' });
+        continue;
+      }
+      const ratio = kilnRes && r !== kilnRes ? `${fmtNum(r.ms.median / kilnRes.ms.median, 2)}×` : '';
+      rows.push([
+        p.label,
+        r.name,
+        r.runs,
+        fmtMs(r.ms.median),
+        `${fmtMs(r.ms.min)}–${fmtMs(r.ms.max)}`,
+        fmtNum(r.gflops, 2),
+        fmaGflops ? `${fmtNum((100 * r.gflops) / fmaGflops, 1)}%` : '–',
+        ratio,
+        `${r.check.ok ? 'ok' : 'FAIL'} ${r.check.maxErr.toExponential(1)}`,
+      ]);
+      if (r.computeMs)
+        rows.push(['', '  (op + flush only)', '', fmtMs(r.computeMs.median), `${fmtMs(r.computeMs.min)}–${fmtMs(r.computeMs.max)}`, fmtNum(r.computeGflops, 2),
+          fmaGflops ? `${fmtNum((100 * r.computeGflops) / fmaGflops, 1)}%` : '–', '', '']);
+    }
+  }
+  return table(['<shape', '<engine', 'runs', 'median ms', 'min–max ms', 'GFLOP/s', '% FMA', 'Kiln speed-up', '<check (rel. err)'], rows);
+}
+
+export function writeJson(path, data) {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(data, null, 2) + '\n');
+}

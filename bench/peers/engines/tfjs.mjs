@@ -1,0 +1,49 @@
+// TensorFlow.js with its WebGPU backend as a bench engine. Loaded after bench/run.mjs has put Dawn at
+// navigator.gpu; tfjs then creates its own GPUDevice on the same adapter.
+
+import * as tf from '@tensorflow/tfjs-core';
+// the package's "main" names a file it does not ship; its UMD bundle registers the 'webgpu' backend
+import '@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.js';
+import { shapeA, shapeB } from '../../lib/problems.mjs';
+import { pkgVersion } from './version.mjs';
+
+const version = pkgVersion('@tensorflow/tfjs-backend-webgpu');
+
+export async function load() {
+  if (!(await tf.setBackend('webgpu'))) throw new Error("tf.setBackend('webgpu') returned false");
+  await tf.ready();
+  const name = tf.getBackend();
+  if (name !== 'webgpu') throw new Error(`tf.getBackend() is '${name}', not 'webgpu'`);
+  const backend = tf.backend();
+  const device = backend.device;
+  const info = backend.adapterInfo ?? {};
+  // uploads happen lazily on first use; push the inputs to the GPU and wait, so a run times only the product
+  const upload = async (...ts) => {
+    for (const t of ts) backend.uploadToGPU(t.dataId);
+    if (backend.commandEncoder) backend.submitQueue(); // staging copies were recorded
+    await device.queue.onSubmittedWorkDone();
+  };
+  return {
+    id: 'tfjs',
+    name: 'TensorFlow.js (webgpu)',
+    version,
+    confirmed: `tf.getBackend() === '${name}' (${info.vendor ?? '?'} ${info.architecture ?? '?'})`,
+    async prepare(p, inputs) {
+      const a = tf.tensor(inputs.a, shapeA(p), 'float32');
+      const b = tf.tensor(inputs.b, shapeB(p), 'float32');
+      await upload(a, b);
+      return { p, a, b };
+    },
+    async run(h) {
+      const c = tf.matMul(h.a, h.b, false, h.p.transB);
+      const data = await c.data();
+      c.dispose();
+      return { data };
+    },
+    release(h) {
+      h.a.dispose();
+      h.b.dispose();
+    },
+    close() {},
+  };
+}
