@@ -147,11 +147,12 @@ export class Tokenizer {
 
   /**
    * Texts → ids laid out [B, contextLength]: SOT + encode(text) + EOT, zero-padded; a longer row is cut
-   * to contextLength and its last token set to EOT (so EOT-pooling models find it). An empty text gives
-   * [SOT, EOT, 0, …] as upstream.
+   * to contextLength and its last token set to EOT (so EOT-pooling models find it). A text with no tokens
+   * after cleaning is an error (it would embed as nothing but the special tokens); `allowEmpty: true` gives
+   * upstream's [SOT, EOT, 0, …] instead.
    * @example const ids = tok.encodeBatch(['a dog', 'a cat']); // Int32Array(154)
    */
-  encodeBatch(texts: string | readonly string[], contextLength = DEFAULT_CONTEXT_LENGTH): Int32Array {
+  encodeBatch(texts: string | readonly string[], contextLength = DEFAULT_CONTEXT_LENGTH, opts: { allowEmpty?: boolean } = {}): Int32Array {
     const list = typeof texts === 'string' ? [texts] : texts;
     if (!Array.isArray(list)) throw new Error(`tokenize: expected a string or an array of strings, got ${describe(texts)}`);
     if (!Number.isInteger(contextLength) || contextLength < 1)
@@ -159,7 +160,10 @@ export class Tokenizer {
     const out = new Int32Array(list.length * contextLength);
     list.forEach((text: unknown, i) => {
       if (typeof text !== 'string') throw new Error(`tokenize: text ${i} is not a string (got ${describe(text)})`);
-      const row = [this.sotTokenId, ...this.encode(text), this.eotTokenId];
+      const body = this.encode(text);
+      if (body.length === 0 && !opts.allowEmpty)
+        throw new Error(`tokenize: text ${i} is empty (no tokens after cleaning: ${JSON.stringify(text)}); pass { allowEmpty: true } for upstream's [SOT, EOT]`);
+      const row = [this.sotTokenId, ...body, this.eotTokenId];
       if (row.length > contextLength) {
         row.length = contextLength;
         row[contextLength - 1] = this.eotTokenId;
@@ -173,8 +177,8 @@ export class Tokenizer {
    * Texts → an i32 tensor [B, contextLength] of ids (see encodeBatch). Needs `await kiln.init()` first.
    * @example const ids = tok.tokenize(['a photo of a dog', 'rain on a roof']); // [2, 77] i32
    */
-  tokenize(texts: string | readonly string[], contextLength = DEFAULT_CONTEXT_LENGTH): Tensor {
-    const ids = this.encodeBatch(texts, contextLength);
+  tokenize(texts: string | readonly string[], contextLength = DEFAULT_CONTEXT_LENGTH, opts: { allowEmpty?: boolean } = {}): Tensor {
+    const ids = this.encodeBatch(texts, contextLength, opts);
     return tensor(ids, { shape: [ids.length / contextLength, contextLength], dtype: 'i32' });
   }
 }
