@@ -108,7 +108,7 @@ describe('batches: SOT/EOT, padding, truncation', () => {
     expect(Array.from(short)).toEqual([516, 515, 517]);
   });
   it('rejects an empty text by index (upstream’s [SOT, EOT] on request) and non-strings by index', () => {
-    expect(() => tiny.encodeBatch(['hello', '   '])).toThrow(/tokenize: text 1 is empty \(no tokens after cleaning: "   "\)/);
+    expect(() => tiny.encodeBatch(['hello', '   '])).toThrow(/tokenize: text 1 is empty \(no tokens after cleaning: " {3}"\)/);
     expect(Array.from(tiny.encodeBatch(['', '   '], 77, { allowEmpty: true }).slice(0, 3))).toEqual([516, 517, 0]);
     expect(Array.from(tiny.encodeBatch(['', '   '], 77, { allowEmpty: true }).slice(77, 80))).toEqual([516, 517, 0]);
     expect(() => tiny.encodeBatch(['a', 'b', 3 as unknown as string])).toThrow('tokenize: text 2 is not a string (got number)');
