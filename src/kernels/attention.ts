@@ -13,6 +13,10 @@ const common = wgslFile('attention_common', new URL('./wgsl/attention_common.wgs
 const gradCommon = wgslFile('attention_grad_common', new URL('./wgsl/attention_grad_common.wgsl', import.meta.url));
 const forward = wgslFile('attention_forward', new URL('./wgsl/attention_forward.wgsl', import.meta.url));
 const forwardSg = wgslFile('attention_forward_sg', new URL('./wgsl/attention_forward_sg.wgsl', import.meta.url));
+const regCommon = wgslFile('attention_reg_common', new URL('./wgsl/attention_reg_common.wgsl', import.meta.url));
+const forwardReg = wgslFile('attention_forward_reg', new URL('./wgsl/attention_forward_reg.wgsl', import.meta.url));
+const dqReg = wgslFile('attention_dq_reg', new URL('./wgsl/attention_dq_reg.wgsl', import.meta.url));
+const dkdvReg = wgslFile('attention_dkdv_reg', new URL('./wgsl/attention_dkdv_reg.wgsl', import.meta.url));
 const delta = wgslFile('attention_delta', new URL('./wgsl/attention_delta.wgsl', import.meta.url));
 const dqSource = wgslFile('attention_dq', new URL('./wgsl/attention_dq.wgsl', import.meta.url));
 const dkdvSource = wgslFile('attention_dkdv', new URL('./wgsl/attention_dkdv.wgsl', import.meta.url));
@@ -21,8 +25,12 @@ const dkdvSource = wgslFile('attention_dkdv', new URL('./wgsl/attention_dkdv.wgs
 export interface AttentionConfig {
   readonly wg: number;
   readonly bk: number;
-  /** false: never the subgroup-broadcast forward (CPU adapters use it when they have subgroups). */
-  readonly sg?: boolean;
+  /**
+   * The CPU-adapter kernels, when the device has subgroups: 'reg' (head dim a compile-time constant, rows
+   * in registers, keys/values shared by broadcast), 'sg' (the broadcast forward with a runtime head dim),
+   * 'none' (the plain kernels). Default 'reg' on software adapters, 'none' elsewhere.
+   */
+  readonly sg?: 'reg' | 'sg' | 'none';
 }
 
 /** The candidates the benchmark measures (bench/attention.mjs). */
@@ -42,18 +50,22 @@ export function setAttentionConfig(c: AttentionConfig | null): void {
   forced = c;
 }
 
-/** llvmpipe: 16 rows (two 8-lane SIMD chunks) per workgroup measured best at L = 197–257 (bench/NOTES.md); GPUs: 64. */
+/**
+ * llvmpipe: 16 rows (two 8-lane SIMD chunks) per workgroup and the register kernels ('reg': 5–7× less CPU
+ * time than 'sg' at B·H = 32, L = 197/257, D = 64/80; wg 8 was within noise of 16); GPUs: 64, plain kernels.
+ */
 export function attentionConfig(): AttentionConfig {
   if (forced) return forced;
   // KILN_ATTENTION=wg:bk picks a candidate without code (bench/attention.mjs measures them this way).
   const env = typeof process === 'undefined' ? undefined : process.env['KILN_ATTENTION'];
   if (env) {
     const [wg, bk, sg] = env.split(':');
-    if (Number(wg) && Number(bk) && Number(bk) <= 32) return { wg: Number(wg), bk: Number(bk), sg: sg !== 'nosg' };
+    const mode = sg === 'sg' || sg === 'none' ? sg : 'reg';
+    if (Number(wg) && Number(bk) && Number(bk) <= 32) return { wg: Number(wg), bk: Number(bk), sg: mode };
   }
   const { info } = gpu('attention');
   const software = info.architecture === 'software' || info.vendor === 'mesa' || info.description.includes('llvmpipe');
-  return software ? { wg: 16, bk: 16 } : { wg: 64, bk: 16 };
+  return software ? { wg: 16, bk: 16, sg: 'reg' } : { wg: 64, bk: 16, sg: 'none' };
 }
 
 export interface AttentionProblem {
@@ -99,6 +111,12 @@ function spec(name: string, texts: readonly string[], dtype: Operand['dtype'], c
 /** Binds absent optional inputs (mask, bias) to a buffer that is only read. */
 const optional = (o: Operand | null | undefined, fallback: Operand) => whole(o ?? fallback);
 
+/**
+ * The register kernels' D4: the head dim rounded up to a multiple of 16, in vec4s. Each value is its own
+ * pipeline (an LLVM compile of seconds, then Mesa's disk cache): 8 at most, for D ≤ 128.
+ */
+export const headVec4s = (d: number): number => Math.max(4, Math.ceil(d / 16) * 4);
+
 /** Whether the subgroup-broadcast forward can run: subgroups of ≥ 8 lanes whose size divides WG. */
 function subgroupsUsable(wg: number): boolean {
   const ctx = gpu('attention');
@@ -108,14 +126,19 @@ function subgroupsUsable(wg: number): boolean {
   return ctx.hasSubgroups && min >= 8 && max > 0 && wg % max === 0 && ctx.info.architecture === 'software';
 }
 
+/** The kernels `c` asks for, or the plain ones where this device cannot run them. */
+const kernelMode = (c: AttentionConfig): 'reg' | 'sg' | 'none' => (c.sg !== undefined && c.sg !== 'none' && subgroupsUsable(c.wg) ? c.sg : 'none');
+
 /** out [B, H, Lq, D] and lse [B·H·Lq] (f32) from strided q, k, v. */
 export function runAttentionForward(pb: AttentionProblem, out: Operand, lse: Operand, q: Operand, k: Operand, v: Operand): void {
   if (pb.B * pb.H * pb.Lq === 0) return;
   const c = attentionConfig();
   const tiles = Math.ceil(pb.Lq / c.wg);
-  const sg = c.sg !== false && subgroupsUsable(c.wg);
-  const texts = [philoxLib.text(), common.text(), (sg ? forwardSg : forward).text()];
-  const k0 = spec(sg ? 'attention_forward_sg' : 'attention_forward', texts, q.dtype, c, { BK: c.bk });
+  const mode = kernelMode(c);
+  const sg = mode !== 'none';
+  const texts = [philoxLib.text(), common.text(), ...(mode === 'reg' ? [regCommon.text(), forwardReg.text()] : [(sg ? forwardSg : forward).text()])];
+  const extra: Record<string, number> = mode === 'reg' ? { BK: c.bk, D4: headVec4s(pb.D) } : { BK: c.bk };
+  const k0 = spec(`attention_forward${mode === 'none' ? '' : '_' + mode}`, texts, q.dtype, c, extra);
   dispatch({
     // subgroup builtins need the extension enabled ahead of the prelude's aliases
     kernel: { ...k0, code: (sg ? 'enable subgroups; ' : '') + k0.code, bindings: ['write', 'write', 'read', 'read', 'read', 'read', 'read', 'uniform'] },
@@ -139,12 +162,15 @@ export function runAttentionBackward(pb: AttentionProblem, grads: { dq: Operand;
     uniforms: new UniformWriter().u32(rows, pb.Lq, pb.H, pb.D).vecU32(rowStrides(g), 4).bytes(),
     workgroups: grid(Math.ceil(rows / 64)),
   });
-  const texts = [philoxLib.text(), common.text(), gradCommon.text()];
+  const reg = kernelMode(c) === 'reg';
+  const texts = [philoxLib.text(), common.text(), gradCommon.text(), ...(reg ? [regCommon.text()] : [])];
+  const extra: Record<string, number> = reg ? { D4: headVec4s(pb.D) } : {};
+  const sgEnable = (k: ReturnType<typeof spec>) => ({ ...k, code: (reg ? 'enable subgroups; ' : '') + k.code });
   const bindings = ['write', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'uniform'] as const;
   const inputs = [whole(q), whole(k), whole(v), whole(g), whole(grads.ld), optional(pb.mask?.operand, q), optional(pb.bias, q)];
   const qTiles = Math.ceil(pb.Lq / c.wg);
   dispatch({
-    kernel: { ...spec('attention_dq', [...texts, dqSource.text()], q.dtype, c), bindings },
+    kernel: { ...sgEnable(spec(reg ? 'attention_dq_reg' : 'attention_dq', [...texts, (reg ? dqReg : dqSource).text()], q.dtype, c, extra)), bindings },
     buffers: [whole(grads.dq), ...inputs],
     uniforms: uniforms(pb, qTiles, q, k, v, g),
     workgroups: grid(pb.B * pb.H * qTiles),
@@ -153,7 +179,7 @@ export function runAttentionBackward(pb: AttentionProblem, grads: { dq: Operand;
   if (nk === 0) return;
   const kTiles = Math.ceil(nk / c.wg);
   dispatch({
-    kernel: { ...spec('attention_dkdv', [...texts, dkdvSource.text()], q.dtype, c), bindings },
+    kernel: { ...sgEnable(spec(reg ? 'attention_dkdv_reg' : 'attention_dkdv', [...texts, (reg ? dkdvReg : dkdvSource).text()], q.dtype, c, extra)), bindings },
     buffers: [whole(grads.dkv), ...inputs],
     uniforms: uniforms(pb, kTiles, q, k, v, g),
     workgroups: grid(pb.B * pb.H * kTiles),

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
+import { setAttentionConfig } from '../../src/kernels/attention.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 import { randomArray, rng } from '../helpers/random.js';
 
@@ -202,6 +203,45 @@ describe('scaledDotProductAttention (fused)', () => {
     };
     const s = [B, H, L, D];
     await gradcheck(f, [{ shape: s }, { shape: s }, { shape: s }], { mode: 'directions', directions: 2, rtol: 3e-2 });
+  });
+
+  it('every kernel variant (register, subgroup, plain) matches the unfused composition, forward and backward', async () => {
+    // head dims 20, 32, 80 cover a half block of 8 vec4s, whole blocks and padding past the head dim
+    const cases: [number, number, number, number, number, kiln.nn.functional.AttentionOptions][] = [
+      [2, 1, 9, 13, 20, {}],
+      [1, 2, 37, 37, 32, { causal: true }],
+      [1, 1, 41, 41, 80, { scale: 0.3 }],
+    ];
+    try {
+      // each (kernel, WG, D4) is its own pipeline, compiled once (Mesa caches it on disk)
+      for (const [sg, wg] of [['reg', 16], ['reg', 8], ['sg', 16], ['none', 16]] as const) {
+        {
+          setAttentionConfig({ wg, bk: 16, sg });
+          let seed = 100;
+          for (const [B, H, Lq, Lk, D, opts] of cases) {
+            const mk = (L: number): Tensor => t32(randomArray(B * H * L * D, seed++), [B, H, L, D]).requiresGrad_(true);
+            const [q, k, v] = [mk(Lq), mk(Lk), mk(Lk)];
+            const bk = t32(randomArray(H * D, seed++), [H, D]).requiresGrad_(true);
+            const bv = t32(randomArray(H * D, seed++), [H, D]).requiresGrad_(true);
+            const gy = t32(randomArray(B * H * Lq * D, seed++), [B, H, Lq, D]);
+            const run = async (fused: boolean): Promise<Float32Array[]> => {
+              for (const t of [q, k, v, bk, bv]) t.grad = null;
+              const y = kiln.F.scaledDotProductAttention(q, k, v, { ...opts, biasK: bk, biasV: bv, fused });
+              y.backward(gy);
+              const out = [await y.data(), ...(await Promise.all([q, k, v, bk, bv].map((t) => t.grad!.data())))];
+              y.dispose();
+              return out.map((x) => Float32Array.from(x));
+            };
+            const f = await run(true);
+            const u = await run(false);
+            f.forEach((x, i) => expect(x, `${sg} wg ${wg} D ${D}: ${i === 0 ? 'output' : `grad ${i - 1}`}`).toBeAllClose(u[i]!, { rtol: 1e-4 }));
+            for (const t of [q, k, v, bk, bv, gy]) t.dispose();
+          }
+        }
+      }
+    } finally {
+      setAttentionConfig(null);
+    }
   });
 
   it('allocates no L×L buffer at L = 1024 (forward + backward)', async () => {

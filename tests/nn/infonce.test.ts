@@ -99,6 +99,31 @@ describe('infoNCE (fused)', () => {
     for (let k = 0; k < 3; k++) expect(f[k]!, `gradient ${k}`).toBeAllClose(u[k]!, { rtol: 1e-4 });
   });
 
+  it('every tile variant (subgroup-broadcast and plain) matches the unfused composition, forward and backward', async () => {
+    const n = 70;
+    const d = 36;
+    const run = async (fused: boolean): Promise<Float32Array[]> => {
+      const a = t32(randomArray(n * d, 31, 0.3), [n, d], true);
+      const b = t32(randomArray(n * d, 32, 0.3), [n, d], true);
+      const s = kiln.tensor(10, { requiresGrad: true });
+      const loss = kiln.F.infoNCE(a, b, s, { fused });
+      loss.backward();
+      const out = [Float32Array.from(await loss.data()), Float32Array.from(await a.grad!.data()), Float32Array.from(await b.grad!.data()), Float32Array.from(await s.grad!.data())];
+      for (const t of [a, b, s, loss]) t.dispose();
+      return out;
+    };
+    const u = await run(false);
+    try {
+      for (const tiles of ['8,4,8,sg', '16,2,8,sg', '64,1,8,sg', '16,4,4', '64,2,8']) {
+        process.env['KILN_INFONCE_TILES'] = tiles;
+        const f = await run(true);
+        for (let k = 0; k < 4; k++) expect(f[k]!, `${tiles}: ${k === 0 ? 'loss' : `gradient ${k - 1}`}`).toBeAllClose(u[k]!, { rtol: 1e-4 });
+      }
+    } finally {
+      delete process.env['KILN_INFONCE_TILES'];
+    }
+  });
+
   it('is deterministic: two backward passes are bit-equal', async () => {
     const l = kiln.tensor(Int32Array.from(Array.from({ length: 150 }, (_, i) => (i * 7) % 150)));
     const first = await grads(150, 40, 21, l);
