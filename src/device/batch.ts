@@ -54,11 +54,26 @@ const uniforms = new Arena(UNIFORM_ARENA, Usage.UNIFORM | Usage.COPY_DST, 'kiln-
 const uploads = new Arena(UPLOAD_ARENA, Usage.COPY_SRC | Usage.COPY_DST, 'kiln-uploads');
 let encoder: GPUCommandEncoder | null = null;
 let pass: GPUComputePassEncoder | null = null;
+/** The device generation the pending commands were recorded for; a new device drops them. */
+let encoderGeneration = -1;
 let recorded = 0;
 let submits = 0;
 let dispatches = 0;
 
+/** Forgets commands recorded for a device that is gone (they can never run). */
+function dropStale(): void {
+  const g = gpu().generation;
+  if (encoderGeneration === g) return;
+  encoder = null;
+  pass = null;
+  recorded = 0;
+  uniforms.used = 0;
+  uploads.used = 0;
+  encoderGeneration = g;
+}
+
 function getEncoder(): GPUCommandEncoder {
+  dropStale();
   if (encoder === null) encoder = gpu().device.createCommandEncoder({ label: 'kiln-batch' });
   return encoder;
 }
@@ -72,6 +87,7 @@ function endPass(): void {
 
 /** Submits everything recorded so far. */
 export function flush(): void {
+  dropStale();
   if (encoder === null && uniforms.used === 0 && uploads.used === 0) return;
   const { device } = gpu();
   endPass();
@@ -105,6 +121,7 @@ export interface Dispatch {
 
 /** Records one compute dispatch into the current batch. */
 export function dispatch(d: Dispatch): void {
+  dropStale();
   const limit = gpu().info.limits['maxStorageBufferBindingSize'] ?? Infinity;
   for (const r of d.buffers)
     if (r.size > limit)
@@ -151,6 +168,7 @@ export function copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, ds
 
 /** Uploads bytes into `dst` in command order: later than every command recorded so far. */
 export function upload(dst: GPUBuffer, dstOffset: number, data: ArrayBufferView): void {
+  dropStale();
   const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
   const padded = Math.ceil(bytes.byteLength / 4) * 4;
   if (padded === 0) return;
