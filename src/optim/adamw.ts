@@ -6,6 +6,7 @@
 import { copyBuffer, upload } from '../device/batch.js';
 import { runAdamW } from '../kernels/adamw.js';
 import { empty } from '../tensor/alloc.js';
+import { dense } from '../tensor/ops/elementwise.js';
 import { zerosLike } from '../tensor/create.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Optimizer, type ParamsArg, keep } from './optimizer.js';
@@ -77,7 +78,7 @@ export class AdamW extends Optimizer<AdamWOptions, AdamWState> {
       copyBuffer(lr.storage.buffer, lr.offset * 4, buf, 0, 4);
       upload(buf, 4, Float32Array.of(st.step));
     } else upload(buf, 0, Float32Array.of(h.lr, st.step));
-    const g = grad.isContiguous() ? grad : grad.contiguous();
+    const g = dense(grad, 'AdamW');
     runAdamW(p.numel(), p.operand('AdamW'), st.expAvg.operand('AdamW'), st.expAvgSq.operand('AdamW'), g.operand('AdamW'), hyper.operand('AdamW'), {
       beta1: h.betas[0],
       beta2: h.betas[1],

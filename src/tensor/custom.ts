@@ -7,6 +7,7 @@ import type { BindingKind } from '../device/pipelines.js';
 import type { DType } from '../kernels/dtype.js';
 import { whole } from '../kernels/operand.js';
 import { empty } from './alloc.js';
+import { dense } from './ops/elementwise.js';
 import { type SavedCtx, recordCustom } from './ops/record.js';
 import { noGrad } from './scope.js';
 import type { Tensor } from './tensor.js';
@@ -82,7 +83,7 @@ export function customOp(spec: CustomOpSpec): (...inputs: Tensor[]) => Tensor {
 
   return (...inputs: Tensor[]): Tensor => {
     for (const t of inputs) t.check(spec.name);
-    const contiguous = inputs.map((t) => (t.isContiguous() && t.offset === 0 ? t : t.contiguous()));
+    const contiguous = inputs.map((t) => dense(t, spec.name));
     const saved: Tensor[] = [];
     const out = noGrad(() => spec.forward({ ...kernelCtx, save: (...ts) => void saved.push(...ts) }, ...contiguous));
     if (inputs.some((t) => t.requiresGrad) && !spec.backward)

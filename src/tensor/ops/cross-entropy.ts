@@ -7,6 +7,7 @@ import { isFloat } from '../../kernels/dtype.js';
 import { empty } from '../alloc.js';
 import { fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { dense } from './elementwise.js';
 import { record } from './record.js';
 import type { GradRules } from './types.js';
 import { tidy } from '../scope.js';
@@ -40,8 +41,8 @@ function rows(logits: Tensor, target: Tensor): { x: Tensor; t: Tensor; outShape:
   return tidy(() => {
     // the class axis last: [N, C, d…] → [N, d…, C] → [N·d…, C]
     const moved = logits.ndim > 2 ? logits.permute([0, ...logits.shape.slice(2).map((_, i) => i + 2), 1]) : logits;
-    const x = moved.reshape([-1, c]).contiguous();
-    const t = (target.dtype === 'i32' ? target : target.cast('i32')).reshape([-1]).contiguous();
+    const x = dense(moved.reshape([-1, c]), op);
+    const t = dense((target.dtype === 'i32' ? target : target.cast('i32')).reshape([-1]), op);
     return { x, t, outShape: target.shape };
   });
 }
@@ -116,7 +117,7 @@ export const crossEntropyRules = {
     const x = c.saved(0);
     const t = c.saved(1);
     const lse = c.saved(2);
-    const gc = g.dtype === 'f32' ? g.contiguous() : g.cast('f32');
+    const gc = g.dtype === 'f32' ? dense(g, 'crossEntropy') : g.cast('f32');
     const dx = empty(x.shape, x.dtype, 'crossEntropy');
     const p = { n: x.shape[0]!, c: x.shape[1]!, ignoreIndex: c.attrs.ignoreIndex, labelSmoothing: c.attrs.labelSmoothing };
     runCrossEntropyBackward(p, dx.operand('crossEntropy'), x.operand('crossEntropy'), t.operand('crossEntropy'), lse.operand('crossEntropy'), gc.operand('crossEntropy'));

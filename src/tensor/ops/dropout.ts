@@ -6,6 +6,7 @@ import { isFloat } from '../../kernels/dtype.js';
 import { empty } from '../alloc.js';
 import { takeRng } from '../create.js';
 import type { Tensor } from '../tensor.js';
+import { dense } from './elementwise.js';
 import { record } from './record.js';
 import type { GradRules } from './types.js';
 
@@ -19,7 +20,7 @@ function masked(op: string, x: Tensor, p: number, group: number): Tensor {
   x.check(op);
   if (!isFloat(x.dtype)) throw new Error(`${op}: expected a floating point tensor, got ${x.dtype}`);
   if (!(p >= 0 && p <= 1)) throw new Error(`${op}: probability has to be between 0 and 1, but got ${p}`);
-  const xc = x.contiguous();
+  const xc = dense(x, op);
   const draws = Math.ceil(x.numel() / group);
   const rng = takeRng('uniform', draws);
   const out = empty(x.shape, x.dtype, op);
@@ -46,7 +47,7 @@ export function dropPath(x: Tensor, p = 0, training = true): Tensor {
 export const dropoutRules = {
   // d(x ⊙ m/(1−p)) = dy ⊙ m/(1−p), with m regenerated from (seed, offset)
   dropout: (g, c) => {
-    const gc = g.contiguous();
+    const gc = dense(g, 'dropout');
     const dx = empty(g.shape, g.dtype, 'dropout');
     runDropout(g.numel(), dx.operand('dropout'), gc.operand('dropout'), c.attrs);
     return [dx];

@@ -374,6 +374,14 @@ export function copyOp(x: Tensor, op: string): Tensor {
   return out;
 }
 
+/**
+ * `x` itself when it is contiguous from element 0 of its buffer, else a contiguous copy (recorded, so
+ * gradients flow). For kernels that index their operands from element 0.
+ */
+export function dense(x: Tensor, op: string): Tensor {
+  return x.isContiguous() && x.offset === 0 ? x : copyOp(x, op);
+}
+
 /** A contiguous copy for readback, never recorded. */
 export function contiguousCopy(x: Tensor): Tensor {
   return launch('copy', [x], x.shape, x.dtype, x.dtype);

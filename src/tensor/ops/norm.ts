@@ -6,6 +6,7 @@ import { isFloat } from '../../kernels/dtype.js';
 import { empty } from '../alloc.js';
 import { fmt, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { dense } from './elementwise.js';
 import { record } from './record.js';
 import type { GradRules } from './types.js';
 import { mean, variance } from './reduce.js';
@@ -34,12 +35,12 @@ function check(op: string, x: Tensor, normalizedShape: readonly number[], weight
 
 function fused(op: 'layerNorm' | 'rmsNorm', x: Tensor, normalizedShape: readonly number[], weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
   const d = check(op, x, normalizedShape, weight, bias);
-  const xc = x.contiguous();
+  const xc = dense(x, op);
   const rows = d === 0 ? 0 : x.numel() / d;
   const y = empty(x.shape, x.dtype, op);
   const stats = empty([rows, 2], 'f32', op);
-  const wc = weight?.contiguous() ?? null;
-  const bc = bias?.contiguous() ?? null;
+  const wc = weight ? dense(weight, op) : null;
+  const bc = bias ? dense(bias, op) : null;
   runLayerNorm({ rows, d, rms: op === 'rmsNorm' }, y.operand(op), stats.operand(op), xc.operand(op), wc?.operand(op) ?? null, bc?.operand(op) ?? null, eps);
   const inputs = [xc, ...(wc ? [wc] : []), ...(bc ? [bc] : [])];
   record('layer_norm', inputs, y, { d, rms: op === 'rmsNorm', hasW: wc !== null, hasB: bc !== null }, [xc, stats, ...(wc ? [wc] : [])]);
@@ -87,7 +88,7 @@ export const normRules = {
     const x = c.saved(0);
     const stats = c.saved(1);
     const w = hasW ? c.saved(2) : null;
-    const gc = g.contiguous();
+    const gc = dense(g, 'layer_norm');
     const p = { rows: d === 0 ? 0 : x.numel() / d, d, rms };
     const dx = c.needs(0) ? empty(x.shape, x.dtype, 'layer_norm') : null;
     if (dx) runLayerNormBackward(p, dx.operand('layer_norm'), x.operand('layer_norm'), gc.operand('layer_norm'), w?.operand('layer_norm') ?? null, stats.operand('layer_norm'));
