@@ -1,13 +1,16 @@
 // The gradient walker: visits the graph below a root in reverse topological order, calls each node's rule,
-// sums broadcast gradients back to their input's shape (the one place broadcasting is undone), and
-// accumulates into leaves.
+// fits each gradient to its input (summed over broadcast axes, cast back to the input's dtype: the one
+// place broadcasting and promotion are undone), and accumulates into leaves.
 
 import type { Node } from './node.js';
 
 export interface GradOps<T> {
   add(a: T, b: T): T;
-  /** Sums `g` over broadcast axes so it has `shape`; returns `g` itself when it already has it. */
-  sumTo(g: T, shape: readonly number[]): T;
+  /**
+   * Makes `g` fit its input: sums it over broadcast axes to `shape` and casts it to `dtype`; returns `g`
+   * itself when it already fits.
+   */
+  fit(g: T, shape: readonly number[], dtype: string): T;
   accumulateLeaf(leaf: T, g: T): void;
   dispose(t: T): void;
   /** Runs a rule so that temporaries it creates (other than its results) are freed. */
@@ -69,7 +72,7 @@ export function runBackward<T>(root: Node<T>, rootGrad: T, ops: GradOps<T>, reta
       if (gi === null || gi === undefined) return;
       produced.add(gi);
       if (!edge) return;
-      const shaped = ops.sumTo(gi, edge.shape);
+      const shaped = ops.fit(gi, edge.shape, edge.dtype);
       if (edge.node) {
         const prev = grads.get(edge.node);
         if (prev === undefined) {

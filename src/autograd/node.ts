@@ -9,6 +9,8 @@ export interface Edge<T> {
   readonly leaf: T | null;
   /** The input's shape: an incoming gradient of a broadcast shape is summed back to it. */
   readonly shape: readonly number[];
+  /** The input's dtype: a gradient always has its input's dtype (cast back after promotion). */
+  readonly dtype: string;
 }
 
 export class Node<T> {

@@ -5,20 +5,28 @@ import { type GradOps, runBackward } from '../autograd/backward.js';
 import { fmt, sameShape } from './shape.js';
 import { noGrad, tidy, untrack } from './scope.js';
 import type { Tensor } from './tensor.js';
+import type { DType } from '../kernels/dtype.js';
 import { add, copyOp, ones } from './ops/elementwise.js';
 import { sum } from './ops/reduce.js';
 
 const ops: GradOps<Tensor> = {
   add: (a, b) => add(a, b),
-  sumTo(g, shape) {
-    if (sameShape(g.shape, shape)) return g;
-    const lead = g.ndim - shape.length;
-    const dims: number[] = [];
-    for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
-    const s = sum(g, dims, true);
-    const r = s.reshape(shape);
-    if (r !== s) s.dispose();
-    return r;
+  fit(g, shape, dtype) {
+    let out = g;
+    if (!sameShape(g.shape, shape)) {
+      const lead = g.ndim - shape.length;
+      const dims: number[] = [];
+      for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
+      const s = sum(g, dims, true);
+      out = s.reshape(shape);
+      if (out !== s) s.dispose();
+    }
+    if (out.dtype !== dtype) {
+      const cast = out.cast(dtype as DType);
+      if (out !== g) out.dispose();
+      out = cast;
+    }
+    return out;
   },
   accumulateLeaf(leaf, g) {
     const gg = g.dtype === leaf.dtype ? g : g.cast(leaf.dtype);

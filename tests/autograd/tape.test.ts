@@ -241,3 +241,15 @@ describe('version counters and in-place rules', () => {
     expect(() => keep(base.slice(0, 0, 2)).copy_(src)).toThrow(/copy_: in-place write of a tensor that requires grad into a view/);
   });
 });
+
+describe('gradient dtypes', () => {
+  it('an f16 input promoted into f32 work gets an f16 gradient with the right values', async () => {
+    if (!kiln.deviceInfo().features.includes('shader-f16')) return;
+    const a = kiln.tensor([[1, 2], [3, 4]], { dtype: 'f16', requiresGrad: true });
+    const b = kiln.tensor([[1, 1], [2, 2]], { dtype: 'f16', requiresGrad: true });
+    a.matmul(b).add(kiln.zeros([2, 2])).sum().backward(); // the f32 add promotes; its gradient is f32
+    expect(a.grad!.dtype).toBe('f16');
+    expect(Array.from(await a.grad!.data())).toEqual([2, 4, 2, 4]); // dA = 1·Bᵀ
+    expect(Array.from(await b.grad!.data())).toEqual([4, 4, 6, 6]); // dB = Aᵀ·1
+  });
+});

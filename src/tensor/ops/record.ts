@@ -43,7 +43,7 @@ function savedContext(op: string, inputs: readonly Tensor[], out: Tensor, save: 
 
 function attach(op: string, inputs: readonly Tensor[], out: Tensor, backward: (g: Tensor) => readonly (Tensor | null)[], release: () => void): void {
   const edges = inputs.map((t): Edge<Tensor> | null =>
-    t.requiresGrad ? { node: t.gradFn, leaf: t.gradFn ? null : t, shape: t.shape } : null,
+    t.requiresGrad ? { node: t.gradFn, leaf: t.gradFn ? null : t, shape: t.shape, dtype: t.dtype } : null,
   );
   out.attachGradFn(new Node<Tensor>(op, edges, backward, release));
 }
