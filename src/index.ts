@@ -2,7 +2,7 @@
 
 import { flush as flushBatch, sync as syncBatch, batchStats } from './device/batch.js';
 import { type DeviceInfo, type InitOptions, gpu, initGpu } from './device/gpu.js';
-import { pipelineStats } from './device/pipelines.js';
+import { clearBindGroups, pipelineStats } from './device/pipelines.js';
 import { emptyPool, poolStats, resetPeak } from './device/pool.js';
 import { loadWgslSources } from './kernels/source.js';
 import { loadTuningCache } from './kernels/tune.js';
@@ -96,9 +96,15 @@ export function resetPeakMemory(): void {
   resetPeak();
 }
 
-/** Destroys the pool's free buffers (live tensors are unaffected). @example kiln.emptyCache(); */
-export function emptyCache(): void {
+/**
+ * Destroys the pool's free buffers (live tensors are unaffected). Waits for recorded work first: a freed
+ * buffer may still be read by a command that has not run yet.
+ * @example await kiln.emptyCache();
+ */
+export async function emptyCache(): Promise<void> {
+  await syncBatch();
   emptyPool();
+  clearBindGroups();
 }
 
 export {

@@ -216,16 +216,19 @@ export async function readBuffer(src: GPUBuffer, offset: number, size: number): 
   const staging = acquireBuffer(padded, READ_USAGE);
   copyBuffer(src, offset, staging, 0, padded);
   flush();
+  let out: ArrayBuffer;
   try {
     await staging.mapAsync(MAP_READ_MODE, 0, padded);
+    out = staging.getMappedRange(0, padded).slice(0, size);
+    staging.unmap();
   } catch (e) {
     if (ctx.lost !== null) throw new Error(`kiln: the WebGPU device was lost (${ctx.lost}); call kiln.init() again`);
     await checkErrors();
     throw e;
+  } finally {
+    if (staging.mapState === 'mapped') staging.unmap();
+    releaseBuffer(staging, READ_USAGE, ctx.generation);
   }
-  const out = staging.getMappedRange(0, padded).slice(0, size);
-  staging.unmap();
-  releaseBuffer(staging, READ_USAGE);
   await checkErrors();
   return out;
 }

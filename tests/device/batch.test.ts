@@ -51,3 +51,15 @@ describe('command batching', () => {
     y.dispose();
   });
 });
+
+describe('emptyCache', () => {
+  it('waits for recorded work that still reads a freed buffer before destroying the pool', async () => {
+    const x = kiln.tensor(Float32Array.from([1, 2, 3]));
+    const y = x.mul(2);
+    x.dispose();
+    await kiln.emptyCache();
+    expect(kiln.memory().pooledBytes).toBe(0);
+    expect(Array.from(await y.data())).toEqual([2, 4, 6]);
+    y.dispose();
+  });
+});

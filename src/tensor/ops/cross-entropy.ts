@@ -85,9 +85,10 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
     return total;
   }
   const kept = t.ne(ignoreIndex);
-  const count = sum(kept).cast('f32');
+  const keptCount = sum(kept);
+  const count = keptCount.cast('f32');
   const out = total.div(count);
-  for (const x of [t, kept, count, total]) x.dispose();
+  for (const x of [t, kept, keptCount, count, total]) x.dispose();
   return out;
 }
 

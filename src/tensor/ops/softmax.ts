@@ -21,7 +21,14 @@ function fused(op: 'softmax' | 'log_softmax', x: Tensor, dim: number): Tensor {
   x.check(op);
   if (!isFloat(x.dtype)) throw new Error(`${op}: expected a floating point tensor, got ${x.dtype}`);
   const d = normAxis(op, dim, x.ndim);
-  if (x.ndim === 0) return fused(op, x.reshape([1]), 0).reshape([]);
+  if (x.ndim === 0) {
+    const one = x.reshape([1]);
+    const y1 = fused(op, one, 0);
+    const y = y1.reshape([]);
+    one.dispose();
+    y1.dispose();
+    return y;
+  }
   const y = empty(x.shape, x.dtype, op);
   runSoftmax(y.operand(op), x.operand(op), d, op === 'log_softmax');
   record(op, [x], y, { dim: d }, [y]);
