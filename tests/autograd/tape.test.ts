@@ -253,3 +253,14 @@ describe('gradient dtypes', () => {
     expect(Array.from(await b.grad!.data())).toEqual([4, 4, 6, 6]); // dB = Aᵀ·1
   });
 });
+
+describe('views of a tensor written in place', () => {
+  it('backward through a view whose base was modified in place throws the version error', async () => {
+    const x = kiln.tensor([1, 2, 3], { requiresGrad: true });
+    const a = x.add(1);
+    const v = a.reshape([3]);
+    a.mul_(2);
+    expect(Array.from(await v.data())).toEqual([4, 6, 8]);
+    expect(() => v.sum().backward()).toThrow(/modified by an inplace operation/);
+  });
+});

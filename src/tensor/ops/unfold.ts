@@ -39,7 +39,7 @@ export function unfold(x: Tensor, dim: number, size: number, step: number): Tens
   const strides = [...x.strides, x.strides[d]!];
   strides[d] = x.strides[d]! * step;
   const out = x.withLayout(shape, strides, x.offset);
-  record('unfold', [x], out, { dim: d, size, step });
+  record('unfold', [x], out, { dim: d, size, step }, [x]); // the base, version-checked in backward as views.ts does
   return out;
 }
 
@@ -63,6 +63,7 @@ function mergedStride(shape: readonly number[], strides: readonly number[], lo: 
 export const unfoldRules = {
   // x[i] appears in every window w with i = w·step + k: dx[i] = Σ_{w·step + k = i} dy[w, k] (col2im)
   unfold: (g, c) => {
+    c.saved(0); // throws if the base was written in place after this view was taken
     const { dim, size, step } = c.attrs;
     const inShape = c.inputs[0]!.shape;
     // dy [pre..., count, post..., size] read as [outer, inner, count, size] through its strides.

@@ -48,12 +48,12 @@ export function reshape(x: Tensor, shape: readonly number[], op: string): Tensor
   const strides = viewStrides(x.shape, x.strides, to);
   if (strides) {
     const out = makeView(x, to, strides, x.offset);
-    record('reshape', [x], out, {});
+    record('reshape', [x], out, {}, [x]);
     return out;
   }
   const c = copyOp(x, op);
   const out = makeView(c, to, viewStrides(c.shape, c.strides, to)!, 0);
-  record('reshape', [c], out, {});
+  record('reshape', [c], out, {}, [c]);
   c.dispose();
   return out;
 }
@@ -75,7 +75,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   const d = dims.map((a) => normAxis('permute', a, x.ndim));
   if (new Set(d).size !== d.length) throw new Error(`permute: repeated dim in ${fmt(dims)}`);
   const out = makeView(x, d.map((a) => x.shape[a]!), d.map((a) => x.strides[a]!), x.offset);
-  record('permute', [x], out, { dims: d });
+  record('permute', [x], out, { dims: d }, [x]);
   return out;
 }
 
@@ -105,7 +105,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
     strides.push(i < lead || (src === 1 && target !== 1) ? 0 : x.strides[i - lead]!);
   });
   const out = makeView(x, outShape, strides, x.offset);
-  record('expand', [x], out, {});
+  record('expand', [x], out, {}, [x]);
   return out;
 }
 
@@ -123,7 +123,7 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
   const strides = [...x.strides];
   strides[d] = x.strides[d]! * step;
   const out = makeView(x, shape, strides, x.offset + s * x.strides[d]!);
-  record('slice', [x], out, { dim: d, start: s, step });
+  record('slice', [x], out, { dim: d, start: s, step }, [x]);
   return out;
 }
 
@@ -198,19 +198,36 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   return split(x, Math.max(1, Math.ceil(x.shape[d]! / chunks)), d);
 }
 
+/**
+ * A view shares its base's storage, so an in-place write into the base after the view was taken changes
+ * what the view holds without its history knowing: each view saves its base and reads it back in backward,
+ * which makes that case throw the version error instead of returning a wrong gradient.
+ */
+function checkBase(c: { saved(i: number): Tensor }): void {
+  c.saved(0);
+}
+
 export const viewRules = {
   // reshape is a relabelling: dx = reshape(dy, x.shape)
-  reshape: (g, c) => [reshape(g, c.inputs[0]!.shape, 'reshape')],
+  reshape: (g, c) => {
+    checkBase(c);
+    return [reshape(g, c.inputs[0]!.shape, 'reshape')];
+  },
   // dx = permute(dy, inverse(dims))
   permute: (g, c) => {
+    checkBase(c);
     const inv = new Array<number>(c.attrs.dims.length);
     c.attrs.dims.forEach((a, i) => (inv[a] = i));
     return [permute(g, inv)];
   },
   // expand is a broadcast: the walker sums dy back to x's shape
-  expand: (g) => [g],
+  expand: (g, c) => {
+    checkBase(c);
+    return [g];
+  },
   // dx = zeros with dy written into the sliced window
   slice: (g, c) => {
+    checkBase(c);
     const dx = empty(c.inputs[0]!.shape, g.dtype, 'slice');
     noGrad(() => {
       launch('fill', [], dx.shape, g.dtype, g.dtype, [0], dx);
