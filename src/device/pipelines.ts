@@ -17,6 +17,11 @@ export interface KernelSpec {
   /** Values for `override` constants. */
   readonly overrides?: Readonly<Record<string, number>>;
   readonly entryPoint?: string;
+  /**
+   * A short key that identifies `code` (with name, entry point and overrides), for generated kernels whose
+   * text is memoised: the cache then skips hashing the whole source on every dispatch.
+   */
+  readonly key?: string;
 }
 
 export interface CachedPipeline {
@@ -80,7 +85,7 @@ function formatCompileError(spec: KernelSpec, messages: readonly GPUCompilationM
 export function getPipeline(spec: KernelSpec): CachedPipeline {
   resetIfNewDevice();
   const ov = spec.overrides ? JSON.stringify(spec.overrides) : '';
-  const cacheKey = `${spec.name}|${spec.entryPoint ?? 'main'}|${ov}|${spec.code}`;
+  const cacheKey = spec.key !== undefined ? `key:${spec.key}|${ov}` : `${spec.name}|${spec.entryPoint ?? 'main'}|${ov}|${spec.code}`;
   const hit = pipelines.get(cacheKey);
   if (hit) return hit;
   const { device } = gpu();

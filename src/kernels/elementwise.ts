@@ -150,10 +150,11 @@ function launch(k: ElementwiseKernel, shape: readonly number[], out: Operand, in
   u.vecU32(shape, MAX_RANK);
   for (const o of [out, ...inputs]) u.vecU32(o.strides, MAX_RANK);
   const alias = aliases(k, out, inputs);
-  const code = elementwiseWgsl(k, inputs.map((x) => x.dtype), out.dtype, shape.length, alias);
+  const key = `ew:${k.name}|${k.compute}>${k.result}|${k.expr}|${inputs.map((x) => x.dtype).join(',')}>${out.dtype}|r${shape.length}|${alias.map(Number).join('')}`;
+  const code = memo(key, () => elementwiseWgsl(k, inputs.map((x) => x.dtype), out.dtype, shape.length, alias));
   const reads = inputs.filter((_, j) => !alias[j]);
   dispatch({
-    kernel: { name: `elementwise:${k.name}`, code, bindings: ['write', ...reads.map(() => 'read' as const), 'uniform'] },
+    kernel: { name: `elementwise:${k.name}`, code, key, bindings: ['write', ...reads.map(() => 'read' as const), 'uniform'] },
     buffers: [whole(out), ...reads.map(whole)],
     uniforms: u.bytes(),
     workgroups: grid(Math.ceil(n / WG)),
@@ -174,14 +175,26 @@ function aliases(k: ElementwiseKernel, out: Operand, inputs: readonly Operand[])
   return alias;
 }
 
+/** Generated WGSL by kernel key: built once per (expression, dtypes, rank, aliasing). */
+const generated = new Map<string, string>();
+function memo(key: string, build: () => string): string {
+  let code = generated.get(key);
+  if (code === undefined) {
+    code = build();
+    generated.set(key, code);
+  }
+  return code;
+}
+
 function launchVec4(k: ElementwiseKernel, n4: number, out: Operand, inputs: readonly Operand[], scalars: readonly number[]): void {
   const u = new UniformWriter().u32(n4, 1);
   for (let j = 0; j < 2; j++) u.scalar(scalars[j] ?? 0, k.compute);
   u.vecU32([out, ...inputs].map((o) => o.offset / 4), 4);
   const alias = aliases(k, out, inputs);
   const reads = inputs.filter((_, j) => !alias[j]);
+  const key4 = `ew4:${k.name}|${k.compute}>${k.result}|${k.expr}|${inputs.map((x) => x.dtype).join(',')}>${out.dtype}|${alias.map(Number).join('')}`;
   dispatch({
-    kernel: { name: `elementwise4:${k.name}`, code: elementwiseVec4Wgsl(k, inputs.map((x) => x.dtype), out.dtype, alias), bindings: ['write', ...reads.map(() => 'read' as const), 'uniform'] },
+    kernel: { name: `elementwise4:${k.name}`, code: memo(key4, () => elementwiseVec4Wgsl(k, inputs.map((x) => x.dtype), out.dtype, alias)), key: key4, bindings: ['write', ...reads.map(() => 'read' as const), 'uniform'] },
     buffers: [whole(out), ...reads.map(whole)],
     uniforms: u.bytes(),
     workgroups: grid(Math.ceil(n4 / WG)),
