@@ -4,7 +4,8 @@
 
 import { dispatch, grid } from '../device/batch.js';
 import { acquireBuffer, releaseBuffer } from '../device/pool.js';
-import { computeType, wgslStorageType } from './dtype.js';
+import { gpu } from '../device/gpu.js';
+import { byteSize, computeType, wgslStorageType } from './dtype.js';
 import { MAX_INDEX_RANK, indexType } from './index-gather.js';
 import { type Operand, UniformWriter, whole } from './operand.js';
 import { prelude, wgslFile } from './source.js';
@@ -56,25 +57,34 @@ export function runScatterAdd(out: Operand, base: Operand | null, src: Operand, 
     });
   }
   const b = base ?? src;
-  const u = new UniformWriter()
-    .u32(n, rank, dim, len, size, b.offset, src.offset, index.offset, base ? 1 : 0, 0, 0, 0)
-    .vecU32(out.shape, MAX_INDEX_RANK)
-    .vecU32(base ? base.strides : [], MAX_INDEX_RANK)
-    .vecU32(src.strides, MAX_INDEX_RANK)
-    .vecU32(index.strides, MAX_INDEX_RANK)
-    .vecU32(index.shape, MAX_INDEX_RANK)
-    .vecU32(lst, MAX_INDEX_RANK);
-  dispatch({
-    kernel: {
-      name: 'index-scatter',
-      code: prelude({ T: t, C: computeType(out.dtype), I }, t === 'f16') + scatterSource.text(),
-      bindings: ['write', 'read', 'read', 'read', 'read', 'read', 'uniform'],
-      overrides: { BUCKETED: bucketed ? 1 : 0 },
-    },
-    buffers: [whole(out), whole(b), whole(src), whole(index), all(ends), all(perm)],
-    uniforms: u.bytes(),
-    workgroups: grid(Math.ceil(n / 256)),
-  });
+  // An output past one binding (an embedding table's gradient) is written in windows of whole 256-byte
+  // blocks; every output still sums its own contributions, so the windows change nothing in the result.
+  const bytes = byteSize(out.dtype);
+  const limit = gpu().info.limits['maxStorageBufferBindingSize'] ?? 2 ** 27;
+  const per = out.offset === 0 && out.buffer.size > limit ? Math.floor(limit / 256) * (256 / bytes) : n;
+  for (let first = 0; first < n; first += per) {
+    const count = Math.min(per, n - first);
+    const u = new UniformWriter()
+      .u32(n, rank, dim, len, size, b.offset, src.offset, index.offset, base ? 1 : 0, first, count, 0)
+      .vecU32(out.shape, MAX_INDEX_RANK)
+      .vecU32(base ? base.strides : [], MAX_INDEX_RANK)
+      .vecU32(src.strides, MAX_INDEX_RANK)
+      .vecU32(index.strides, MAX_INDEX_RANK)
+      .vecU32(index.shape, MAX_INDEX_RANK)
+      .vecU32(lst, MAX_INDEX_RANK);
+    const window = per === n ? whole(out) : { buffer: out.buffer, offset: first * bytes, size: Math.min(Math.ceil((count * bytes) / 4) * 4, out.buffer.size - first * bytes) };
+    dispatch({
+      kernel: {
+        name: 'index-scatter',
+        code: prelude({ T: t, C: computeType(out.dtype), I }, t === 'f16') + scatterSource.text(),
+        bindings: ['write', 'read', 'read', 'read', 'read', 'read', 'uniform'],
+        overrides: { BUCKETED: bucketed ? 1 : 0 },
+      },
+      buffers: [window, whole(b), whole(src), whole(index), all(ends), all(perm)],
+      uniforms: u.bytes(),
+      workgroups: grid(Math.ceil(count / 256)),
+    });
+  }
   if (bucketed) {
     releaseBuffer(ends);
     releaseBuffer(perm);

@@ -64,6 +64,14 @@ describe('gather from a table past one binding', () => {
     });
     // An op that cannot split yet fails synchronously, naming the kernel and the limit.
     expect(() => table.sum(1)).toThrow(/kernel 'reduce:sum' would bind \d+ bytes .* maxStorageBufferBindingSize/);
-    for (const t of [table, ids]) t.dispose();
+    // backward: the table's gradient (past one binding too) is scattered in windows
+    const leaf = table.detach().requiresGrad_(true);
+    const picks = kiln.tensor(Int32Array.from([V - 1, 3, V - 1]));
+    kiln.F.embedding(picks, leaf).sum().backward();
+    const last = await leaf.grad!.select(0, V - 1).contiguous().data();
+    const three = await leaf.grad!.select(0, 3).contiguous().data();
+    const zero = await leaf.grad!.select(0, 4).contiguous().data();
+    expect([last[0], last[D - 1], three[7], zero[0]]).toEqual([2, 2, 1, 0]);
+    for (const t of [table, ids, leaf, picks]) t.dispose();
   });
 });

@@ -12,7 +12,7 @@ override BUCKETED: bool = false;
 struct P {
   n: u32, rank: u32, dim: u32, len: u32,
   size: u32, xoff: u32, soff: u32, ioff: u32,
-  base: u32, _p0: u32, _p1: u32, _p2: u32,
+  base: u32, first: u32, count: u32, _p2: u32, // [first, first + count): this dispatch's outputs (out is bound from `first`)
   shape: array<vec4<u32>, 2>, xst: array<vec4<u32>, 2>, sst: array<vec4<u32>, 2>,
   ist: array<vec4<u32>, 2>, ext: array<vec4<u32>, 2>, lst: array<vec4<u32>, 2>,
 }
@@ -29,8 +29,9 @@ fn clampIndex(v: I, size: u32) -> u32 { return min(select(u32(v), 0u, v < I(0)),
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 256u;
-  if (i >= p.n) { return; }
+  let local = gid.x + gid.y * nwg.x * 256u;
+  if (local >= p.count) { return; }
+  let i = p.first + local;
   var rem = i;
   var xo = p.xoff;
   var so = p.soff;
@@ -75,5 +76,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       }
     }
   }
-  out[i] = T(acc);
+  out[local] = T(acc);
 }
