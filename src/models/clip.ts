@@ -2,14 +2,13 @@
 // (conv1 patch stem, class token, ln_pre … ln_post, proj) and a causal text transformer pooled at the EOT
 // token (argmax of the ids), plus the learnable logit_scale. Not the ResNet or timm/HF towers.
 
-import { Module } from '../nn/module.js';
-import { ModuleList } from '../nn/layers.js';
-import * as init from '../nn/init.js';
-import { embedding, normalize, quickGelu } from '../nn/functional.js';
-import { arange, tensor } from '../tensor/create.js';
-import { cat } from '../tensor/ops/indexing.js';
-import { tidy } from '../tensor/scope.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { F, type Tensor, arange, cat, nn, tensor, tidy } from '../public.js';
+
+// Models use only the public API.
+const { Module, ModuleList, init } = nn;
+type Module = nn.Module;
+type ModuleList<M extends nn.Module = nn.Module> = nn.ModuleList<M>;
+const { embedding, normalize, quickGelu } = F;
 import type { ClipConfig, ClipTowerConfig } from './config.js';
 import { type BuildOptions, BuildContext, Layer, LayerNorm, Linear, PatchConv, SelfAttention } from './layers.js';
 import { type LoadWeightsOptions, type LoadWeightsResult, type WeightSource, loadWeights } from './weights.js';

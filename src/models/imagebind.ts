@@ -3,14 +3,14 @@
 // trunk → preprocessors → heads → postprocessors → the model. Inference semantics and training-ready
 // autograd; no tokenizer or audio front end here (inputs are token ids, mel spectrograms, pixels).
 
-import { Module } from '../nn/module.js';
-import { ModuleDict, ModuleList } from '../nn/layers.js';
-import * as init from '../nn/init.js';
-import { dropPath, dropout, embedding, normalize } from '../nn/functional.js';
-import { arange, tensor } from '../tensor/create.js';
-import { cat } from '../tensor/ops/indexing.js';
-import { tidy } from '../tensor/scope.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { F, type Tensor, arange, cat, nn, tensor, tidy } from '../public.js';
+
+// Models use only the public API.
+const { Module, ModuleDict, ModuleList, init } = nn;
+type Module = nn.Module;
+type ModuleDict<M extends nn.Module = nn.Module> = nn.ModuleDict<M>;
+type ModuleList<M extends nn.Module = nn.Module> = nn.ModuleList<M>;
+const { dropPath, dropout, embedding, normalize } = F;
 import type { ImageBindConfig, LayerScaleConfig } from './config.js';
 import { type BuildOptions, BuildContext, Layer, LayerNorm, Linear, PatchConv, SelfAttention } from './layers.js';
 import { type LoadWeightsOptions, type LoadWeightsResult, type WeightSource, loadWeights } from './weights.js';

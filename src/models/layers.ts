@@ -2,11 +2,12 @@
 // placeholder (a stride-0 view of one shared element) until `loadWeights` streams the real tensor in.
 // Not a second nn library: only what ImageBind and CLIP need, with torch.nn's state-dict names.
 
-import { Module } from '../nn/module.js';
-import * as init from '../nn/init.js';
-import { conv2d, conv3d, layerNorm, scaledDotProductAttention } from '../nn/functional.js';
-import { full } from '../tensor/create.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { F, type Tensor, full, nn } from '../public.js';
+
+// Models use only the public API.
+const { Module, init } = nn;
+type Module = nn.Module;
+const { conv2d, conv3d, layerNorm, scaledDotProductAttention } = F;
 
 export type ParamDType = 'f32' | 'f16';
 

@@ -1,9 +1,9 @@
 // Streaming weights into a model built from Layers: each incoming [name, tensor] replaces its placeholder
 // (or its initialised tensor) by upstream name, one at a time, so a big model never holds two copies.
 
-import type { Module } from '../nn/module.js';
-import { noGrad } from '../tensor/scope.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { type Tensor, type nn, noGrad } from '../public.js';
+
+type Module = nn.Module;
 import { Layer } from './layers.js';
 
 export type WeightSource = Iterable<readonly [string, Tensor]> | AsyncIterable<readonly [string, Tensor]>;
