@@ -1,6 +1,7 @@
-// `npm run bench`: the adapter's ceilings (FMA GFLOP/s, copy GB/s), then f32 matmul timed in Kiln and in
-// the peer engines in the same process on the same adapter, printed as a table and saved as JSON.
-// Usage: node bench/run.mjs --help. Notes and measured numbers: bench/NOTES.md.
+// `npm run bench`: the adapter's ceilings (FMA GFLOP/s, copy GB/s), then the suites — f32 matmul and the
+// norm ops (softmax, layerNorm) timed in Kiln and in the peer engines in the same process on the same
+// adapter; Kiln's fused attention and infoNCE against their unfused compositions; model throughput — printed
+// as tables and saved as JSON. Usage: node bench/run.mjs --help. Notes and measured numbers: bench/NOTES.md.
 
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -11,8 +12,9 @@ import { timeShape } from './lib/harness.mjs';
 import { loadKiln } from './lib/kiln-engine.mjs';
 import { USAGE, parseOptions } from './lib/options.mjs';
 import { loadPeer, peerName } from './lib/peers.mjs';
-import { flopsOf, problemFor } from './lib/problems.mjs';
-import { ceilingsText, matmulText, writeJson } from './lib/report.mjs';
+import { normProblem } from './lib/norm-problems.mjs';
+import { matmulProblem } from './lib/problems.mjs';
+import { ceilingsText, matmulText, normText, suiteText, writeJson } from './lib/report.mjs';
 import { fmtMs, fmtNum } from './lib/stats.mjs';
 
 let opts;
@@ -41,7 +43,9 @@ Object.defineProperty(globalThis, 'navigator', {
 });
 
 const loadAtStart = os.loadavg();
-log(`kiln bench${opts.quick ? ' (--quick)' : ''}: shapes ${opts.shapes.join(', ')}; up to ${opts.runs} runs; peers: ${opts.peers.join(', ') || 'none'}`);
+const has = (suite) => opts.suites.includes(suite);
+log(`kiln bench${opts.quick ? ' (--quick)' : ''}: suites ${opts.suites.join(', ')}; matmul shapes ${opts.shapes.join(', ')}; up to ${opts.runs} runs; ` +
+  `peers: ${opts.peers.join(', ') || 'none'}`);
 log(`load average ${loadAtStart.map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs` + (loadAtStart[0] > os.cpus().length ? ' — the machine is busy: expect slow, noisy timings' : ''));
 
 // ---- ceilings, on a device of the bench's own -------------------------------------------------------------
@@ -76,10 +80,10 @@ for (const id of opts.peers) {
 }
 
 // ---- matmul ---------------------------------------------------------------------------------------------
-const problems = opts.shapes.map(problemFor);
+const problems = has('matmul') ? opts.shapes.map(matmulProblem) : [];
 const results = [];
 const lastRun = new Map(); // engine id → { ms, flops } of its last timed shape, to predict the next one
-log('\nmatmul f32 (median of product + readback; fresh inputs every run; runs round-robin across engines):');
+if (problems.length) log('\nmatmul f32 (median of product + readback; fresh inputs every run; runs round-robin across engines):');
 const tuning = [];
 for (const p of problems) {
   try {
@@ -96,7 +100,7 @@ for (const p of problems) {
   const skippedRows = [];
   for (const e of engines) {
     const prev = lastRun.get(e.id);
-    const predictedS = prev ? (prev.ms * flopsOf(p)) / prev.flops / 1000 : 0;
+    const predictedS = prev ? (prev.ms * p.flops) / prev.flops / 1000 : 0;
     if (predictedS > opts.maxRunS) {
       const skipped = `skipped: one run predicted to take ${predictedS.toFixed(1)} s (> --max-run=${opts.maxRunS})`;
       skippedRows.push({ engine: e.id, name: e.name, shape: p.id, skipped });
@@ -111,19 +115,84 @@ for (const p of problems) {
       log(`  ${p.label.padEnd(22)} ${r.name.padEnd(26)} ${r.error}`);
       continue;
     }
-    lastRun.set(r.engine, { ms: r.ms.median, flops: flopsOf(p) });
+    lastRun.set(r.engine, { ms: r.ms.median, flops: p.flops });
     log(`  ${p.label.padEnd(22)} ${r.name.padEnd(26)} ${fmtMs(r.ms.median).padStart(8)} ms  ${fmtNum(r.gflops).padStart(6)} GFLOP/s  ${r.runs} runs` +
       (r.computeMs ? `  (op + flush ${fmtMs(r.computeMs.median)} ms)` : '') + `  ${r.check.ok ? 'ok' : 'CHECK FAILED'}`);
   }
 }
-for (const e of engines) await e.close?.();
+// ---- norm: softmax and layerNorm over the last axis of 4096×1024 ------------------------------------------
+const normProblems = has('norm') ? [normProblem('softmax'), normProblem('layerNorm')] : [];
+const normResults = [];
+if (normProblems.length) log('\nnorm ops f32, last axis (median of op + readback; fresh inputs every run; runs round-robin across engines):');
+for (const p of normProblems) {
+  const timed = engines.filter((e) => e.norm);
+  for (const e of engines.filter((x) => !x.norm)) normResults.push({ engine: e.id, name: e.name, shape: p.id, skipped: 'skipped: no norm ops wired for this engine' });
+  const measured = await timeShape(timed, p, opts, log);
+  normResults.push(...measured);
+  for (const r of measured) {
+    if (r.error) log(`  ${p.label.padEnd(22)} ${r.name.padEnd(26)} ${r.error}`);
+    else
+      log(`  ${p.label.padEnd(22)} ${r.name.padEnd(26)} ${fmtMs(r.ms.median).padStart(8)} ms  ${fmtNum(r.gbps).padStart(6)} GB/s  ${r.runs} runs` +
+        (r.computeMs ? `  (op + flush ${fmtMs(r.computeMs.median)} ms)` : '') + `  ${r.check.ok ? 'ok' : 'CHECK FAILED'} ${r.check.maxErr.toExponential(1)}`);
+  }
+}
+for (const e of engines.slice(1)) await e.close?.(); // peers done; Kiln runs the remaining suites
+
+// ---- Kiln-only suites: fused kernels against their unfused compositions, model throughput -----------------
+// --quick keeps one small shape of each so a smoke run of every suite stays short.
+const kiln = kilnEngine.kiln;
+const suiteRuns = opts.quick ? 2 : Math.min(opts.runs, 5);
+const kilnSuites = {
+  attention: async () => {
+    const { benchAttention } = await import('./attention.mjs');
+    return benchAttention(kiln, { runs: suiteRuns, log: (x) => log(`  ${x}`), ...(opts.quick ? { shapes: [[32, 197, 64]] } : {}) });
+  },
+  infonce: async () => {
+    const { benchInfoNCE } = await import('./infonce.mjs');
+    return benchInfoNCE(kiln, { runs: suiteRuns, maxRunS: opts.maxRunS, log, ...(opts.quick ? { sizes: [[256, 512]] } : {}) });
+  },
+  models: async () => {
+    const { benchModels } = await import('./models.mjs');
+    return benchModels(kiln, { runs: suiteRuns, log: (x) => log(`  ${x}`), ...(opts.quick ? { sizes: ['tiny'], clip: false, batch: 2 } : {}) });
+  },
+};
+const suiteResults = {};
+for (const [name, runSuite] of Object.entries(kilnSuites)) {
+  if (!has(name)) continue;
+  log(`\n${name} (Kiln only):`);
+  const t0 = performance.now();
+  try {
+    suiteResults[name] = { rows: await runSuite(), seconds: (performance.now() - t0) / 1000 };
+  } catch (err) {
+    suiteResults[name] = { error: String(err?.message ?? err), seconds: (performance.now() - t0) / 1000 };
+    log(`  ! ${name} failed: ${String(err?.message ?? err).split('\n')[0]}`);
+  }
+}
+await kilnEngine.close?.();
 
 // ---- report ---------------------------------------------------------------------------------------------
 log('\n== Ceilings ==');
 log(ceilings ? ceilingsText(ceilings, peak) : '(skipped: --no-ceilings)');
-log('\n== Matmul f32: median of product + readback per run, fresh inputs each run; spread is min–max ==');
-log('   % FMA = share of the measured FMA ceiling; Kiln speed-up = engine median ÷ Kiln median (>1: Kiln faster)');
-log(matmulText(results, problems, fmaGflops));
+if (problems.length) {
+  log('\n== Matmul f32: median of product + readback per run, fresh inputs each run; spread is min–max ==');
+  log('   % FMA = share of the measured FMA ceiling; Kiln speed-up = engine median ÷ Kiln median (>1: Kiln faster)');
+  log(matmulText(results, problems, fmaGflops));
+}
+if (normProblems.length) {
+  log('\n== softmax / layerNorm f32 over the last axis: median of op + readback per run, fresh inputs each run ==');
+  log('   GB/s count the bytes the op must move (x read once, y written once; layerNorm also w and b);');
+  log('   % copy = share of the measured copy-kernel ceiling; Kiln speed-up = engine median ÷ Kiln median');
+  log(normText(normResults, normProblems, ceilings?.copy.kernelGBps ?? null));
+}
+const suiteTitles = {
+  attention: 'fused vs unfused scaled-dot-product attention (Kiln), median of forward and of forward + backward',
+  infonce: 'fused vs unfused InfoNCE forward + backward (Kiln)',
+  models: 'model encode with random weights (Kiln), median per batch, embedding read back',
+};
+for (const [name, r] of Object.entries(suiteResults)) {
+  log(`\n== ${suiteTitles[name]}; ${r.seconds.toFixed(0)} s ==`);
+  log(r.error ? `failed: ${r.error.split('\n')[0]}` : suiteText(name, r.rows));
+}
 if (skippedPeers.length) log('\nSkipped peers:\n' + skippedPeers.map((s) => `  ${s.name}: ${s.reason}`).join('\n'));
 const leaked = kilnEngine.kiln.memory().liveTensors;
 if (leaked !== 0) log(`\n! Kiln reports ${leaked} live tensors after the bench (expected 0)`);
@@ -153,11 +222,15 @@ writeJson(out, {
   skippedPeers,
   kiln: { version: kilnEngine.version, tuning, liveTensorsAfter: leaked },
   results,
+  norm: normResults,
+  suites: suiteResults,
   seconds: (performance.now() - started) / 1000,
 });
 log(`\nwrote ${out} (${((performance.now() - started) / 1000).toFixed(0)} s in all)`);
 // Dawn keeps handles open; end explicitly once everything is written. A wrong or failed Kiln result fails
 // the bench (a peer's is reported, not fatal).
-const kilnBad = results.filter((r) => r.engine === 'kiln' && (r.error || (r.check && !r.check.ok)));
+const kilnBad = [...results, ...normResults].filter((r) => r.engine === 'kiln' && (r.error || (r.check && !r.check.ok)));
 if (kilnBad.length) log(`\n! Kiln failed on ${kilnBad.map((r) => r.shape).join(', ')}`);
-process.exit(kilnBad.length ? 1 : 0);
+const suitesBad = Object.keys(suiteResults).filter((k) => suiteResults[k].error);
+if (suitesBad.length) log(`! suites failed: ${suitesBad.join(', ')}`);
+process.exit(kilnBad.length || suitesBad.length ? 1 : 0);

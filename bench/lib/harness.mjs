@@ -1,21 +1,27 @@
-// Times the engines on one matmul problem: each warms up, then the timed runs go round-robin across the
-// engines (run r of every engine, then run r + 1…), so load that drifts on a shared machine hits all
-// engines alike. Every run gets fresh inputs (shared by the engines), is read back, and spot-checked.
+// Times the engines on one problem (a matmul, or a row op of the norm suite): each warms up, then the timed
+// runs go round-robin across the engines (run r of every engine, then run r + 1…), so load that drifts on a
+// shared machine hits all engines alike. Every run gets fresh inputs (shared by the engines), is read back,
+// and checked against float64. A problem brings `makeInputs(run)`, `check(inputs, data)` and `flops` or
+// `bytes`; an engine serves matmul through prepare/run/release and a row op through the same three
+// methods on `engine.norm`.
 
-import { checkResult, flopsOf, makeInputs } from './problems.mjs';
 import { summarize } from './stats.mjs';
 
-/** One run: upload (untimed), the product and its readback (timed: wall clock), the float64 check. */
+/** The object whose prepare/run/release serve problems of `p`'s kind, or null when the engine has none. */
+export const implFor = (engine, p) => (p.kind === 'norm' ? engine.norm ?? null : engine);
+
+/** One run: upload (untimed), the op and its readback (timed: wall clock), the float64 check. */
 async function once(engine, p, inputs) {
-  const h = await engine.prepare(p, inputs);
+  const impl = implFor(engine, p);
+  const h = await impl.prepare(p, inputs);
   try {
     const t0 = performance.now();
-    const r = await engine.run(h);
+    const r = await impl.run(h);
     const ms = performance.now() - t0;
-    const check = checkResult(p, inputs, r.data);
+    const check = p.check(inputs, r.data);
     return { ms, computeMs: r.computeMs ?? null, check };
   } finally {
-    await engine.release(h);
+    await impl.release(h);
   }
 }
 
@@ -25,7 +31,10 @@ function summary(engine, p, runs, warm, samples) {
   const worst = all.reduce((w, s) => (s.check.maxErr > w.check.maxErr ? s : w), all[0]);
   const total = summarize(samples.map((s) => s.ms));
   const computes = samples.map((s) => s.computeMs).filter((x) => x !== null);
-  const flops = flopsOf(p);
+  const flops = p.flops ?? null;
+  const bytes = p.bytes ?? null;
+  const rate = (ms) => (flops ? flops / (ms * 1e6) : null);
+  const gbps = (ms) => (bytes ? bytes / (ms * 1e6) : null);
   return {
     engine: engine.id,
     name: engine.name,
@@ -34,11 +43,13 @@ function summary(engine, p, runs, warm, samples) {
     warmupMs: warm.map((s) => s.ms),
     ms: total,
     samplesMs: samples.map((s) => s.ms),
-    gflops: flops / (total.median * 1e6),
-    gflopsMin: flops / (total.max * 1e6),
-    gflopsMax: flops / (total.min * 1e6),
+    gflops: rate(total.median),
+    gflopsMin: rate(total.max),
+    gflopsMax: rate(total.min),
+    gbps: gbps(total.median),
     computeMs: computes.length ? summarize(computes) : null,
-    computeGflops: computes.length ? flops / (summarize(computes).median * 1e6) : null,
+    computeGflops: computes.length ? rate(summarize(computes).median) : null,
+    computeGbps: computes.length ? gbps(summarize(computes).median) : null,
     check: { ok: failed.length === 0, failedRuns: failed.length, maxErr: worst.check.maxErr, worst: worst.check.where },
   };
 }
@@ -54,8 +65,8 @@ export async function timeShape(engines, p, opts, log) {
   for (const e of engines) {
     try {
       const warm = [];
-      for (let w = 0; w < opts.warmup; w++) warm.push(await once(e, p, makeInputs(p, -1 - w)));
-      if (opts.warmup > 0 && warm[warm.length - 1].ms < 1000) warm.push(await once(e, p, makeInputs(p, -1 - opts.warmup)));
+      for (let w = 0; w < opts.warmup; w++) warm.push(await once(e, p, p.makeInputs(-1 - w)));
+      if (opts.warmup > 0 && warm[warm.length - 1].ms < 1000) warm.push(await once(e, p, p.makeInputs(-1 - opts.warmup)));
       const last = warm.length ? warm[warm.length - 1].ms : 0;
       const runs = last > 0 ? Math.min(opts.runs, Math.max(3, Math.floor((opts.budgetS * 1000) / last))) : opts.runs;
       state.set(e, { warm, runs, samples: [], error: null });
@@ -65,7 +76,7 @@ export async function timeShape(engines, p, opts, log) {
   }
   const maxRuns = Math.max(0, ...[...state.values()].map((s) => (s.error ? 0 : s.runs)));
   for (let r = 0; r < maxRuns; r++) {
-    const inputs = makeInputs(p, r);
+    const inputs = p.makeInputs(r);
     for (const e of engines) {
       const s = state.get(e);
       if (s.error || r >= s.runs) continue;

@@ -52,6 +52,28 @@ export async function loadKiln() {
       h.a.dispose();
       h.b.dispose();
     },
+    /** The norm suite: kiln.F.softmax(x, -1) and kiln.F.layerNorm(x, [d], w, b) (eps 1e-5, Kiln's default). */
+    norm: {
+      async prepare(p, inputs) {
+        const x = kiln.tensor(inputs.x, { shape: [p.rows, p.d] });
+        const w = inputs.w ? kiln.tensor(inputs.w, { shape: [p.d] }) : null;
+        const b = inputs.b ? kiln.tensor(inputs.b, { shape: [p.d] }) : null;
+        await kiln.flush();
+        return { p, x, w, b };
+      },
+      async run(h) {
+        const t0 = performance.now();
+        const y = kiln.noGrad(() => (h.p.op === 'softmax' ? kiln.F.softmax(h.x, -1) : kiln.F.layerNorm(h.x, [h.p.d], h.w, h.b, 1e-5)));
+        await kiln.flush();
+        const computeMs = performance.now() - t0;
+        const data = await y.data();
+        y.dispose();
+        return { data, computeMs };
+      },
+      release(h) {
+        for (const t of [h.x, h.w, h.b]) t?.dispose();
+      },
+    },
     close() {},
   };
 }

@@ -1,5 +1,6 @@
-// A minimal ONNX protobuf writer, enough to build the bench's MatMul graphs in memory for ONNX Runtime:
-// Y = A · B, or Y = A · Transpose(B) for the attention shape. Field numbers are those of onnx.proto.
+// A minimal ONNX protobuf writer, enough to build the bench's graphs in memory for ONNX Runtime:
+// Y = A · B, or Y = A · Transpose(B) for the attention shape; Softmax and LayerNormalization (opset 17)
+// over the last axis. Field numbers are those of onnx.proto.
 
 const enc = new TextEncoder();
 
@@ -29,7 +30,9 @@ const msg = (...fields) => concat(fields);
 
 // TensorProto.DataType.FLOAT
 const FLOAT = 1;
-// AttributeProto.AttributeType.INTS
+// AttributeProto.AttributeType: FLOAT, INT, INTS
+const FLOAT_ATTR = 1;
+const INT_ATTR = 2;
 const INTS = 7;
 
 function valueInfo(name, dims) {
@@ -49,6 +52,43 @@ function node(opType, inputs, outputs, name, attrs = []) {
 }
 
 const intsAttr = (name, values) => msg(bytes(1, name), ...values.map((v) => int(8 /* ints */, v)), int(20 /* type */, INTS));
+/** a non-negative INT attribute (the writer's varint has no negative numbers: give axes from the front) */
+const intAttr = (name, v) => msg(bytes(1, name), int(3 /* i */, v), int(20 /* type */, INT_ATTR));
+/** a FLOAT attribute: field 2 as fixed32 (wire type 5), little-endian */
+const floatAttr = (name, v) => {
+  const f = new Uint8Array(new Float32Array([v]).buffer);
+  return msg(bytes(1, name), [...varint(2 * 8 + 5), ...f], int(20 /* type */, FLOAT_ATTR));
+};
+
+/** A model from its nodes and graph inputs/outputs ([name, dims] pairs), at `opset` of the default domain. */
+function model(nodes, name, inputs, outputs, opset) {
+  const graph = msg(
+    ...nodes.map((n) => bytes(1 /* node */, n)),
+    bytes(2 /* name */, name),
+    ...inputs.map(([n, d]) => bytes(11 /* input */, valueInfo(n, d))),
+    ...outputs.map(([n, d]) => bytes(12 /* output */, valueInfo(n, d))),
+  );
+  return msg(
+    int(1 /* ir_version */, 8),
+    bytes(2 /* producer_name */, 'kiln-bench'),
+    bytes(7 /* graph */, graph),
+    bytes(8 /* opset_import */, msg(bytes(1 /* domain */, ''), int(2 /* version */, opset))),
+  );
+}
+
+/** Y = Softmax(X) over the last axis of X ([rows, d]); opset 13 (softmax over one axis, not flattened). */
+export function softmaxModel(dims) {
+  const axis = dims.length - 1;
+  return model([node('Softmax', ['X'], ['Y'], 'softmax', [intAttr('axis', axis)])], 'kiln_bench_softmax', [['X', dims]], [['Y', dims]], 13);
+}
+
+/** Y = LayerNormalization(X, W, B) over the last axis, epsilon `eps`; opset 17, W and B graph inputs. */
+export function layerNormModel(dims, eps) {
+  const axis = dims.length - 1;
+  const d = [dims[axis]];
+  const ln = node('LayerNormalization', ['X', 'W', 'B'], ['Y'], 'layer_norm', [intAttr('axis', axis), floatAttr('epsilon', eps)]);
+  return model([ln], 'kiln_bench_layer_norm', [['X', dims], ['W', d], ['B', d]], [['Y', dims]], 17);
+}
 
 /**
  * ONNX model bytes for Y = A · B (transB false) or Y = A · Bᵀ over the last two axes (transB true), with

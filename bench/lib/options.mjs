@@ -1,7 +1,12 @@
 // Command-line and environment options of bench/run.mjs (argv wins over env); no benchmarking here.
 
 export const USAGE = `node bench/run.mjs [options]          (npm run bench -- [options])
+  --suites=LIST        comma list of matmul,norm,attention,infonce,models, or all (default matmul,norm);
+                       env KILN_BENCH_SUITES. norm: softmax and layerNorm over 4096×1024 against the peers;
+                       attention, infonce: Kiln's fused kernels against their unfused compositions;
+                       models: ImageBind and CLIP encode throughput with random weights
   --quick              fast smoke run: n = 256, 512 and the attention shape, 3 runs, short ceilings
+                       (and the smallest shape of the attention, infonce and models suites)
   --sizes=LIST         comma list of square sizes and/or "attn" (default 256,512,1024,2048,attn)
                        env KILN_BENCH_SIZES
   --runs=N             timed runs per engine and shape (default 7; fewer when a run is slow, see --budget)
@@ -14,12 +19,14 @@ export const USAGE = `node bench/run.mjs [options]          (npm run bench -- [o
   --no-ceilings        skip the FMA and copy ceilings
   --no-tune            do not call kiln.tuneMatmul before timing Kiln
   --tune-max=N         call kiln.tuneMatmul only for shapes whose largest side is <= N (default 1024;
-                       tuning n = 2048 took 6 min on a busy machine); larger shapes use the choice the
-                       tuner cached for their shape class
+                       tuning n = 2048 took 5–6 min on a busy machine, 84 s once candidates over 2× the
+                       best are dropped after one timed run); larger shapes use the choice the tuner
+                       cached for their shape class
   --out=FILE           JSON path (default bench/results/<timestamp>.json)
   --help`;
 
 const PEERS = ['tfjs', 'jax', 'ort', 'gpujs'];
+export const SUITES = ['matmul', 'norm', 'attention', 'infonce', 'models'];
 
 export function parseOptions(argv = process.argv.slice(2), env = process.env) {
   const flags = new Map();
@@ -28,7 +35,7 @@ export function parseOptions(argv = process.argv.slice(2), env = process.env) {
     if (!m) throw new Error(`bench: unknown argument '${arg}'\n${USAGE}`);
     flags.set(m[1], m[2] ?? 'true');
   }
-  const known = ['quick', 'sizes', 'runs', 'warmup', 'budget', 'max-run', 'peers', 'no-peers', 'no-ceilings', 'no-tune', 'tune-max', 'out', 'help'];
+  const known = ['quick', 'sizes', 'runs', 'warmup', 'budget', 'max-run', 'peers', 'no-peers', 'no-ceilings', 'no-tune', 'tune-max', 'out', 'suites', 'help'];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`bench: unknown option --${k}\n${USAGE}`);
   const quick = flags.has('quick') || env.KILN_BENCH_QUICK === '1';
   const num = (name, envName, dflt) => {
@@ -49,8 +56,12 @@ export function parseOptions(argv = process.argv.slice(2), env = process.env) {
   if (flags.has('no-peers')) peersRaw = 'none';
   const peers = peersRaw === 'all' ? PEERS : peersRaw === 'none' ? [] : peersRaw.split(',').map((s) => s.trim());
   for (const p of peers) if (!PEERS.includes(p)) throw new Error(`bench: unknown peer '${p}' (known: ${PEERS.join(', ')})`);
+  const suitesRaw = flags.get('suites') ?? env.KILN_BENCH_SUITES ?? 'matmul,norm';
+  const suites = suitesRaw === 'all' ? SUITES : suitesRaw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of suites) if (!SUITES.includes(s)) throw new Error(`bench: unknown suite '${s}' (known: ${SUITES.join(', ')}, all)`);
   return {
     help: flags.has('help'),
+    suites,
     quick,
     shapes,
     runs: Math.max(1, Math.round(num('runs', 'KILN_BENCH_RUNS', quick ? 3 : 7))),

@@ -10,6 +10,12 @@ export function problemFor(shape) {
   return { id: String(shape), label: `${shape}×${shape}`, batch: 1, M: shape, N: shape, K: shape, transB: false };
 }
 
+/** The matmul problem for `shape`, with the inputs and check the harness calls (as for every suite's problems). */
+export function matmulProblem(shape) {
+  const p = { ...problemFor(shape), kind: 'matmul' };
+  return { ...p, flops: flopsOf(p), makeInputs: (run) => makeInputs(p, run), check: (inputs, c) => checkResult(p, inputs, c) };
+}
+
 export const flopsOf = (p) => 2 * p.batch * p.M * p.N * p.K;
 export const shapeA = (p) => (p.batch === 1 ? [p.M, p.K] : [p.batch, p.M, p.K]);
 export const shapeB = (p) => {
@@ -18,7 +24,7 @@ export const shapeB = (p) => {
 };
 
 /** xorshift128+-style generator → uniform floats in [-1, 1); seeded so all engines see the same inputs. */
-function fill(arr, seed) {
+export function fillUniform(arr, seed) {
   let s0 = (seed * 2654435761) >>> 0 || 1;
   let s1 = (seed * 40503 + 12345) >>> 0 || 7;
   for (let i = 0; i < arr.length; i++) {
@@ -37,8 +43,8 @@ function fill(arr, seed) {
 /** Fresh inputs for run `run` of problem `p` (run < 0 for warm-ups). */
 export function makeInputs(p, run) {
   const seed = (p.batch * 7919 + p.M * 104729 + p.N * 31 + p.K) ^ ((run + 17) * 2246822519);
-  const a = fill(new Float32Array(p.batch * p.M * p.K), seed >>> 0);
-  const b = fill(new Float32Array(p.batch * p.K * p.N), (seed ^ 0x9e3779b9) >>> 0);
+  const a = fillUniform(new Float32Array(p.batch * p.M * p.K), seed >>> 0);
+  const b = fillUniform(new Float32Array(p.batch * p.K * p.N), (seed ^ 0x9e3779b9) >>> 0);
   return { a, b };
 }
 

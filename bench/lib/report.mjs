@@ -70,3 +70,49 @@ export function writeJson(path, data) {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, JSON.stringify(data, null, 2) + '\n');
 }
+
+/**
+ * The norm suite's table: median ms of op + readback, GB/s against the bytes the op must move, % of the
+ * measured copy-kernel ceiling, and Kiln speed-up (engine median ÷ Kiln median).
+ */
+export function normText(results, problems, copyGBps) {
+  const rows = [];
+  for (const p of problems) {
+    const cell = results.filter((r) => r.shape === p.id);
+    const kilnRes = cell.find((r) => r.engine === 'kiln' && r.ms);
+    for (const r of cell) {
+      if (!r.ms) {
+        rows.push({ cells: [p.label, r.name], note: r.skipped ?? r.error ?? '' });
+        continue;
+      }
+      const ratio = kilnRes && r !== kilnRes ? `${fmtNum(r.ms.median / kilnRes.ms.median, 2)}×` : '';
+      const pct = (g) => (copyGBps ? `${fmtNum((100 * g) / copyGBps, 0)}%` : '–');
+      rows.push([p.label, r.name, r.runs, fmtMs(r.ms.median), `${fmtMs(r.ms.min)}–${fmtMs(r.ms.max)}`, fmtNum(r.gbps, 2), pct(r.gbps), ratio,
+        `${r.check.ok ? 'ok' : 'FAIL'} ${r.check.maxErr.toExponential(1)}`]);
+      if (r.computeMs)
+        rows.push(['', '  (op + flush only)', '', fmtMs(r.computeMs.median), `${fmtMs(r.computeMs.min)}–${fmtMs(r.computeMs.max)}`, fmtNum(r.computeGbps, 2), pct(r.computeGbps), '', '']);
+    }
+  }
+  return table(['<op', '<engine', 'runs', 'median ms', 'min–max ms', 'GB/s', '% copy', 'Kiln speed-up', '<check (rel. err)'], rows);
+}
+
+/** The rows a Kiln-only suite (attention, infonce, models) returned, as a table for the report. */
+export function suiteText(name, rows) {
+  const ms = (x) => (Number.isFinite(x) ? fmtMs(x) : '–');
+  const span = (s) => `${ms(s.min)}–${ms(s.max)}`;
+  const mib = (b) => (Number.isFinite(b) ? fmtNum(b / 2 ** 20, 1) : '–');
+  switch (name) {
+    case 'attention':
+      return table(['<B·H×L×D', '<variant', 'forward ms', 'min–max', 'fwd + bwd ms', 'min–max', 'peak MiB (fwd)', 'GFLOP/cpu-s (fwd)'],
+        rows.map((r) => [r.shape, r.variant, ms(r.fwd.median), span(r.fwd), ms(r.fwdBwd.median), span(r.fwdBwd), fmtNum(r.fwd.peakMiB, 1), fmtNum(r.fwdCpuGflops, 2)]));
+    case 'infonce':
+      return table(['<N×D', '<variant', 'fwd + bwd ms', 'min–max', 'runs', 'peak MiB', 'GFLOP/cpu-s'],
+        rows.map((r) => (r.skipped ? { cells: [`${r.n}×${r.d}`, r.variant], note: r.skipped }
+          : [`${r.n}×${r.d}`, r.variant, ms(r.medianMs), `${ms(r.minMs)}–${ms(r.maxMs)}`, r.runs, mib(r.peakBytes), fmtNum(r.cpuGflops, 2)])));
+    case 'models':
+      return table(['<model', '<input', 'batch', 'median ms', 'min–max', 'samples/s'],
+        rows.map((r) => [r.model, r.modality, r.batch, ms(r.medianMs), `${ms(r.minMs)}–${ms(r.maxMs)}`, fmtNum(r.samplesPerS, 1)]));
+    default:
+      return rows.map((r) => JSON.stringify(r)).join('\n');
+  }
+}

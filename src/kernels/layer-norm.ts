@@ -1,5 +1,6 @@
 // Launchers for fused LayerNorm / RMSNorm: forward (saving mean and 1/σ per row), input backward, and the
-// deterministic column sums for the weight and bias gradients. Inputs are contiguous [rows, D].
+// deterministic column sums for the weight and bias gradients. Inputs are contiguous [rows, D]; the forward
+// takes a vec4 path (layer_norm_vec4.wgsl) when D is a multiple of 4.
 
 import { dispatch, grid } from '../device/batch.js';
 import { wgslStorageType } from './dtype.js';
@@ -7,6 +8,7 @@ import { type Operand, UniformWriter, whole } from './operand.js';
 import { prelude, wgslFile } from './source.js';
 
 const fwd = wgslFile('layer_norm', new URL('./wgsl/layer_norm.wgsl', import.meta.url));
+const fwdVec4 = wgslFile('layer_norm_vec4', new URL('./wgsl/layer_norm_vec4.wgsl', import.meta.url));
 const bwd = wgslFile('layer_norm_backward', new URL('./wgsl/layer_norm_backward.wgsl', import.meta.url));
 const params = wgslFile('layer_norm_params', new URL('./wgsl/layer_norm_params.wgsl', import.meta.url));
 
@@ -23,10 +25,12 @@ function code(src: { text(): string }, o: Operand): string {
 /** y, stats ([rows, 2] f32) ← norm(x)·w + b. Missing w or b bind x as a placeholder, never read. */
 export function runLayerNorm(p: NormProblem, y: Operand, stats: Operand, x: Operand, w: Operand | null, b: Operand | null, eps: number): void {
   if (p.rows === 0) return;
+  // the kernels index x, y, w and b from element 0 of their bindings, so only D decides the vec4 path
+  const vec4 = p.d % 4 === 0;
   dispatch({
     kernel: {
-      name: p.rms ? 'rms_norm' : 'layer_norm',
-      code: code(fwd, x),
+      name: `${p.rms ? 'rms_norm' : 'layer_norm'}${vec4 ? '_vec4' : ''}`,
+      code: code(vec4 ? fwdVec4 : fwd, x),
       bindings: ['write', 'write', 'read', 'read', 'read', 'uniform'],
       overrides: { RMS: p.rms ? 1 : 0, HAS_W: w ? 1 : 0, HAS_B: b ? 1 : 0 },
     },

@@ -152,15 +152,24 @@ async function timeOnce(run: () => void): Promise<number> {
 
 export interface TuneResult<C> {
   readonly choice: C;
-  /** Median milliseconds per candidate, in candidate order (empty when tuning is off). */
+  /**
+   * Median milliseconds per candidate, in candidate order (empty when tuning is off); a candidate dropped
+   * after its first timed run (over `DROP_FACTOR` × the best so far) has that one run.
+   */
   readonly times: readonly number[];
 }
 
+/** A candidate whose first timed run is this many times the best run so far gets no more runs. */
+export const DROP_FACTOR = 2;
+
 /**
  * Measures each candidate on one representative problem (`run(c)` records its dispatches) and keeps the
- * fastest for `key`. Candidates are measured in interleaved rounds so that a slow moment of a noisy
- * machine does not land on one candidate only. Wall clock around queue completion: on a software adapter
- * that is the kernel's time; timestamp queries would need a hook in the command batcher.
+ * fastest for `key`. Every candidate is warmed up (compile, first run) once; then the timed runs go in
+ * interleaved rounds so that a slow moment of a noisy machine does not land on one candidate only. A
+ * candidate whose first timed run is over `DROP_FACTOR` × the best timed run so far is dropped from the
+ * later rounds (checked as each first run lands and again when the first round ends): at n = 2048 a slow
+ * candidate's runs take seconds each and cannot win. Wall clock around queue completion: on a software
+ * adapter that is the kernel's time; timestamp queries would need a hook in the command batcher.
  */
 export async function tune<C>(key: TuneKey, candidates: readonly C[], run: (c: C) => void, opts: TuneOptions = {}): Promise<TuneResult<C>> {
   if (candidates.length === 0) throw new Error(`kiln.tune(${key.kernel}): no candidates`);
@@ -168,9 +177,20 @@ export async function tune<C>(key: TuneKey, candidates: readonly C[], run: (c: C
   if (!tuningEnabled()) return { choice: candidates[0]!, times: [] };
   const runs = Math.max(1, opts.runs ?? 3);
   const samples: number[][] = candidates.map(() => []);
+  const live = candidates.map(() => true);
+  let fastest = Infinity;
   for (const c of candidates) await timeOnce(() => run(c)); // compile and warm up
-  for (let r = 0; r < runs; r++)
-    for (let i = 0; i < candidates.length; i++) samples[i]!.push(await timeOnce(() => run(candidates[i]!)));
+  for (let r = 0; r < runs; r++) {
+    for (let i = 0; i < candidates.length; i++) {
+      if (!live[i]) continue;
+      const t = await timeOnce(() => run(candidates[i]!));
+      samples[i]!.push(t);
+      fastest = Math.min(fastest, t);
+      if (r === 0 && t > DROP_FACTOR * fastest) live[i] = false;
+    }
+    // candidates timed before a faster one landed in the first round
+    if (r === 0) samples.forEach((s, i) => (live[i] = live[i]! && s[0]! <= DROP_FACTOR * fastest));
+  }
   const times = samples.map((s) => s.sort((a, b) => a - b)[Math.floor(s.length / 2)]!);
   let best = 0;
   times.forEach((t, i) => {

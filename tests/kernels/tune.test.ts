@@ -1,12 +1,13 @@
 // The tuning cache: measuring two matmul candidates on a tiny problem writes the choice atomically
-// (temporary file, then rename) under KILN_CACHE_DIR, and a reload reads it back for runMatmul.
+// (temporary file, then rename) under KILN_CACHE_DIR, and a reload reads it back for runMatmul. tune()
+// drops a candidate after one timed run when it is DROP_FACTOR× slower than the best so far.
 import fsp from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { matmulCandidates, matmulConfigUsable, matmulTuneKey, tuneMatmul } from '../../src/kernels/matmul.js';
-import { loadTuningCache, tuned } from '../../src/kernels/tune.js';
+import { DROP_FACTOR, loadTuningCache, tune, tuned } from '../../src/kernels/tune.js';
 
 const saved = { dir: process.env['KILN_CACHE_DIR'], tune: process.env['KILN_TUNE'] };
 
@@ -57,5 +58,28 @@ describe('tuning cache', () => {
     process.env['KILN_TUNE'] = 'off';
     expect(tuned(key, () => 'fallback')).toBe('fallback');
     await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  it('drops a candidate after its first timed run when it is over DROP_FACTOR× the best, whichever came first', async () => {
+    process.env['KILN_TUNE'] = 'on';
+    const busy = (ms: number): void => {
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        /* a candidate's "kernel": wall time the timer sees */
+      }
+    };
+    for (const order of [[30, 300, 33], [300, 30, 33]]) {
+      const calls = new Map<number, number>();
+      const res = await tune({ kernel: 'test', source: 'x', shapeClass: 'y' }, order, (ms) => {
+        calls.set(ms, (calls.get(ms) ?? 0) + 1);
+        busy(ms);
+      }, { runs: 3, persist: false });
+      expect(DROP_FACTOR).toBe(2);
+      expect(calls.get(300)).toBe(2); // the warm-up and one timed run
+      expect(calls.get(30)).toBe(4); // the warm-up and three timed runs
+      expect(calls.get(33)).toBe(4);
+      expect([30, 33]).toContain(res.choice);
+      expect(res.times).toHaveLength(3);
+    }
   });
 });

@@ -42,6 +42,24 @@ describe('softmax and logSoftmax (fused)', () => {
       const ref = refSoftmax(Float64Array.from({ length: 60 }, (_, k) => xs[(k % 6) * 10 + Math.floor(k / 6)]!), [10, 6], 1, log);
       expect(await f(xt, 1).data()).toBeAllClose(ref, { rtol: 1e-6 });
     });
+    it(`${name}: vec4 path for contiguous rows of length 4k (odd and even vec4 counts, row views at offsets) and the strided path beside it`, async () => {
+      // n = 4, 12, 1024 take softmax_vec4.wgsl (12: an odd count of vec4s); 1023, 1025, 6 do not
+      for (const n of [4, 12, 1024, 1023, 1025, 6]) {
+        const rows = 9;
+        const xs = randomArray(rows * n, n, 20).map((v, i) => (i % 97 === 0 ? v + 60 : v)); // a few large logits
+        const x = kiln.tensor(Float32Array.from(xs), { shape: [rows, n] });
+        expect(await f(x, -1).data()).toBeAllClose(refSoftmax(xs, [rows, n], 1, log), { rtol: 1e-6 });
+        // rows 2..8 of x: a view starting at element 2n (a multiple of 4 when n is)
+        const tail = x.narrow(0, 2, rows - 2);
+        expect(await f(tail, 1).data()).toBeAllClose(refSoftmax(xs.subarray(2 * n), [rows - 2, n], 1, log), { rtol: 1e-6 });
+        if (kiln.deviceInfo().features.includes('shader-f16')) {
+          // f16 storage, f32 arithmetic: against the f32 result, within f16 rounding
+          const h = kiln.tensor(Float32Array.from(xs), { shape: [rows, n], dtype: 'f16' });
+          const want = refSoftmax(Float64Array.from(await h.to('f32').data()), [rows, n], 1, log);
+          expect(await f(h, -1).to('f32').data()).toBeAllClose(want, { rtol: 2e-3 });
+        }
+      }
+    });
     it(`${name}: backward against finite differences`, async () => {
       await gradcheck((x) => f(x, 1), [{ shape: [3, 5] }]);
       await gradcheck((x) => f(x, 0).mul(x), [{ shape: [33, 4] }], { mode: 'directions' });

@@ -24,6 +24,39 @@ function matmulBatchedTransB(a, b) {
   return sum;
 }
 
+// The norm suite: gpu.js kernels return one value per thread, so a row op is three kernels — two row
+// reductions (one thread per row, a loop over the row) and one elementwise kernel — with the row statistics
+// read back to JS between them (gpu.js's WebGPU mode does not keep outputs on the device between kernels).
+function rowMax(x) {
+  let m = -3.0e38;
+  for (let j = 0; j < this.constants.D; j++) m = Math.max(m, x[this.thread.x][j]);
+  return m;
+}
+function rowSumExp(x, m) {
+  let s = 0;
+  for (let j = 0; j < this.constants.D; j++) s += Math.exp(x[this.thread.x][j] - m[this.thread.x]);
+  return s;
+}
+function softmaxOut(x, m, s) {
+  return Math.exp(x[this.thread.y][this.thread.x] - m[this.thread.y]) / s[this.thread.y];
+}
+function rowMean(x) {
+  let s = 0;
+  for (let j = 0; j < this.constants.D; j++) s += x[this.thread.x][j];
+  return s / this.constants.D;
+}
+function rowRstd(x, mean) {
+  let s = 0;
+  for (let j = 0; j < this.constants.D; j++) {
+    const c = x[this.thread.x][j] - mean[this.thread.x];
+    s += c * c;
+  }
+  return 1 / Math.sqrt(s / this.constants.D + this.constants.EPS);
+}
+function layerNormOut(x, mean, rstd, w, b) {
+  return (x[this.thread.y][this.thread.x] - mean[this.thread.y]) * rstd[this.thread.y] * w[this.thread.x] + b[this.thread.x];
+}
+
 const flatten = (rows, out) => {
   let o = 0;
   const put = (x) => {
@@ -59,6 +92,18 @@ export async function load() {
     }
     return k;
   };
+  const normKernels = new Map();
+  const normFor = (p) => {
+    let k = normKernels.get(p.id);
+    if (!k) {
+      const make = (fn, out) => gpu.createKernel(fn).setOutput(out).setConstants({ D: p.d, EPS: 1e-5 }).setLoopMaxIterations(p.d).setPrecision('single').setTactic('precision');
+      k = p.op === 'softmax'
+        ? [make(rowMax, [p.rows]), make(rowSumExp, [p.rows]), make(softmaxOut, [p.d, p.rows])]
+        : [make(rowMean, [p.rows]), make(rowRstd, [p.rows]), make(layerNormOut, [p.d, p.rows])];
+      normKernels.set(p.id, k);
+    }
+    return k;
+  };
   return {
     id: 'gpujs',
     name: 'gpu.js (webgpu)',
@@ -78,6 +123,20 @@ export async function load() {
       return { data: flatten(rows, new Float32Array(h.p.batch * h.p.M * h.p.N)) };
     },
     release() {},
+    norm: {
+      async prepare(p, inputs) {
+        return { p, kernels: normFor(p), x: input(inputs.x, [p.d, p.rows]), w: inputs.w, b: inputs.b };
+      },
+      async run(h) {
+        const [stat1, stat2, out] = h.kernels;
+        const a = await stat1(h.x);
+        const s = await stat2(h.x, a);
+        const rows = h.p.op === 'softmax' ? await out(h.x, a, s) : await out(h.x, a, s, h.w, h.b);
+        for (const k of h.kernels) if (k.kernel?.constructor?.mode !== 'webgpu') throw new Error(`gpu.js kernel ran in mode '${k.kernel?.constructor?.mode}'`);
+        return { data: flatten(rows, new Float32Array(h.p.rows * h.p.d)) };
+      },
+      release() {},
+    },
     close() {
       gpu.destroy?.();
     },

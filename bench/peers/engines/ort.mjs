@@ -3,7 +3,8 @@
 // session.run, so a run includes their upload: ORT's Node API has no way to keep inputs on the GPU.
 
 import ort from 'onnxruntime-node';
-import { matmulModel } from '../../lib/onnx-model.mjs';
+import { layerNormModel, matmulModel, softmaxModel } from '../../lib/onnx-model.mjs';
+import { NORM_EPS } from '../../lib/norm-problems.mjs';
 import { shapeA, shapeB } from '../../lib/problems.mjs';
 import { pkgVersion } from './version.mjs';
 
@@ -24,7 +25,13 @@ export async function load() {
     let s = sessions.get(p.id);
     if (!s) {
       const dimsY = p.batch === 1 ? [p.M, p.N] : [p.batch, p.M, p.N];
-      s = await ort.InferenceSession.create(matmulModel(shapeA(p), shapeB(p), dimsY, p.transB), sessionOptions);
+      const bytes =
+        p.kind === 'norm'
+          ? p.op === 'softmax'
+            ? softmaxModel([p.rows, p.d])
+            : layerNormModel([p.rows, p.d], NORM_EPS)
+          : matmulModel(shapeA(p), shapeB(p), dimsY, p.transB);
+      s = await ort.InferenceSession.create(bytes, sessionOptions);
       sessions.set(p.id, s);
     }
     return s;
@@ -49,6 +56,22 @@ export async function load() {
       return { data };
     },
     release() {},
+    /** The Softmax op (opset 13) and the LayerNormalization op (opset 17), W and B fed as inputs. */
+    norm: {
+      async prepare(p, inputs) {
+        const session = await sessionFor(p);
+        const feeds = { X: new ort.Tensor('float32', inputs.x, [p.rows, p.d]) };
+        if (p.op === 'layerNorm') Object.assign(feeds, { W: new ort.Tensor('float32', inputs.w, [p.d]), B: new ort.Tensor('float32', inputs.b, [p.d]) });
+        return { p, session, feeds };
+      },
+      async run(h) {
+        const out = await h.session.run(h.feeds);
+        const data = out.Y.data;
+        out.Y.dispose?.();
+        return { data };
+      },
+      release() {},
+    },
     async close() {
       for (const s of sessions.values()) await s.release();
       sessions.clear();

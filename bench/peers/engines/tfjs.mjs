@@ -44,6 +44,34 @@ export async function load() {
       h.a.dispose();
       h.b.dispose();
     },
+    /**
+     * tf.softmax (last axis); layerNorm composed as tfjs users write it (tfjs has no layer-norm op; the
+     * tfjs-layers LayerNormalization layer does the same): tf.moments over the last axis with keepDims,
+     * then tf.batchNorm(x, mean, variance, offset = b, scale = w, eps).
+     */
+    norm: {
+      async prepare(p, inputs) {
+        const x = tf.tensor(inputs.x, [p.rows, p.d], 'float32');
+        // [1, d]: tf.batchNorm wants scale and offset of the same rank as the [rows, 1] moments
+        const w = inputs.w ? tf.tensor(inputs.w, [1, p.d], 'float32') : null;
+        const b = inputs.b ? tf.tensor(inputs.b, [1, p.d], 'float32') : null;
+        await upload(...[x, w, b].filter(Boolean));
+        return { p, x, w, b };
+      },
+      async run(h) {
+        const y = tf.tidy(() => {
+          if (h.p.op === 'softmax') return tf.softmax(h.x);
+          const { mean, variance } = tf.moments(h.x, -1, true);
+          return tf.batchNorm(h.x, mean, variance, h.b, h.w, 1e-5);
+        });
+        const data = await y.data();
+        y.dispose();
+        return { data };
+      },
+      release(h) {
+        for (const t of [h.x, h.w, h.b]) t?.dispose();
+      },
+    },
     close() {},
   };
 }
