@@ -76,16 +76,19 @@ export function promoteWithScalar(d: DType, scalar: number): DType {
 /** A typed array of the CPU representation used by `data()`. */
 export type HostArray = Float32Array | Int32Array | Uint32Array;
 
-export function hostArrayFor(d: DType, n: number): HostArray {
+
+/** A typed-array view of `n` values of a 4-byte dtype stored in `bytes` (no copy). */
+export function hostArrayView(d: DType, bytes: ArrayBuffer, n: number): HostArray {
   switch (d) {
     case 'f32':
-    case 'f16':
-      return new Float32Array(n);
+      return new Float32Array(bytes, 0, n);
     case 'i32':
-      return new Int32Array(n);
+      return new Int32Array(bytes, 0, n);
     case 'u32':
     case 'bool':
-      return new Uint32Array(n);
+      return new Uint32Array(bytes, 0, n);
+    case 'f16':
+      throw new Error('kiln: f16 values are converted, not viewed');
     default:
       return d satisfies never;
   }

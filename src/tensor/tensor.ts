@@ -3,7 +3,7 @@
 
 import type { Node } from '../autograd/node.js';
 import { readBuffer } from '../device/batch.js';
-import { type DType, byteSize, hostArrayFor, isFloat } from '../kernels/dtype.js';
+import { type DType, byteSize, hostArrayView, isFloat } from '../kernels/dtype.js';
 import { fromHalfBits } from '../kernels/f16.js';
 import { type Operand, isContiguous } from '../kernels/operand.js';
 import { type Disposable, isGradEnabled, track, untrack } from './scope.js';
@@ -216,9 +216,8 @@ export class Tensor implements Disposable {
       return out;
     }
     const bytes = await this.readContiguousBytes();
-    const out = hostArrayFor(this.dtype, this.numel());
-    new Uint8Array(out.buffer).set(new Uint8Array(bytes, 0, out.byteLength));
-    return out;
+    // The readback buffer is already a fresh copy of exactly these bytes: view it, do not copy it again.
+    return hostArrayView(this.dtype, bytes, this.numel());
   }
 
   /** The raw stored values: Uint16Array of binary16 bits for f16, else as data(). */
