@@ -1,7 +1,7 @@
 // The fused softmax-InfoNCE (CLIP) loss against its unfused composition (tuned matmul → N×N logits → two
 // fused cross-entropies): forward + backward wall time (median, min–max) and peak GPU memory per variant.
 // Standalone: `npm run build && node bench/infonce.mjs [--sizes=256x512,1024x512] [--runs=5] [--max-run=20]
-// [--tiles=64,1,8;64,4,8,sg] [--kiln=DIR]` (tile candidates set KILN_INFONCE_TILES per variant; --kiln loads
+// [--tiles=16,4,4;8,4,16,sg,4] [--kiln=DIR]` (tile candidates set KILN_INFONCE_TILES per variant; --kiln loads
 // Kiln from DIR/index.js). Beside wall time: process CPU time per run and GFLOP/s normalised by it
 // (2·flops / CPU-seconds), steadier than wall time on a loaded machine. Exports benchInfoNCE.
 
@@ -48,6 +48,7 @@ async function once(kiln, a, b, s, fused) {
  * Returns rows { n, d, variant, medianMs, minMs, maxMs, runs, peakBytes, gflops, loss } or { skipped }.
  */
 export async function benchInfoNCE(kiln, opts = {}) {
+  const info = kiln.deviceInfo();
   const sizes = opts.sizes ?? DEFAULT_SIZES;
   const runs = opts.runs ?? 5;
   const maxRunS = opts.maxRunS ?? 20;
@@ -90,8 +91,9 @@ export async function benchInfoNCE(kiln, opts = {}) {
         cpus.push(cpuMs);
       }
       const med = median(times);
-      // fused: 1 N²D product per side forward, 2 per side backward; unfused: 1 forward, 2 backward
-      const products = v.fused ? 6 : 3;
+      // fused: the one-pass kernels (CPU adapters with 8-lane subgroups) run 1 N²D product forward and 3
+      // backward, the plain per-side kernels 2 and 4; unfused: 1 forward, 2 backward
+      const products = v.fused ? (info.architecture === 'software' && info.features.includes('subgroups') ? 4 : 6) : 3;
       const cpuMs = median(cpus);
       // cpuGflops counts the 3 N²D products of the loss itself, so fused and unfused compare directly
       const row = { n, d, variant: v.name, medianMs: med, minMs: Math.min(...times), maxMs: Math.max(...times), cpuMs, runs: count, peakBytes: peak, gflops: (products * 2 * n * n * d) / (med * 1e6), cpuGflops: (3 * 2 * n * n * d) / (cpuMs * 1e6), loss: warm.value };

@@ -1,5 +1,6 @@
-// Launchers for the fused softmax-InfoNCE (CLIP) loss: the forward (log-sum-exps and loss terms of one
-// side) and the backward (dX and the partials of dL/ds for one side). Not the op: see tensor/ops/infonce.ts.
+// Launchers for the fused softmax-InfoNCE (CLIP) loss: the one-pass kernels for CPU adapters with 8-lane
+// subgroups (one sweep forward, one sweep backward) and the plain per-side kernels for everything else.
+// Not the op: see tensor/ops/infonce.ts.
 
 import { dispatch, grid } from '../device/batch.js';
 import { gpu } from '../device/gpu.js';
@@ -9,10 +10,11 @@ import { prelude, wgslFile } from './source.js';
 
 const fwd = wgslFile('infonce_forward', new URL('./wgsl/infonce_forward.wgsl', import.meta.url));
 const bwd = wgslFile('infonce_backward', new URL('./wgsl/infonce_backward.wgsl', import.meta.url));
-const fwdSg = wgslFile('infonce_forward_sg', new URL('./wgsl/infonce_forward_sg.wgsl', import.meta.url));
-const bwdSg = wgslFile('infonce_backward_sg', new URL('./wgsl/infonce_backward_sg.wgsl', import.meta.url));
+const fwdOne = wgslFile('infonce_forward_onepass', new URL('./wgsl/infonce_forward_onepass.wgsl', import.meta.url));
+const cols = wgslFile('infonce_columns', new URL('./wgsl/infonce_columns.wgsl', import.meta.url));
+const bwdOne = wgslFile('infonce_backward_onepass', new URL('./wgsl/infonce_backward_onepass.wgsl', import.meta.url));
 
-/** One side of the loss: rows of X [n, 4·d4] against rows of Y; side 0 is (a, b), side 1 is (b, a). */
+/** One side of the loss for the plain kernels: rows of X [n, 4·d4] against rows of Y; side 0 is (a, b), side 1 (b, a). */
 export interface InfoNCEProblem {
   readonly n: number;
   /** Embedding width in vec4s (the op pads D to a multiple of 4 with zeros). */
@@ -21,64 +23,62 @@ export interface InfoNCEProblem {
   readonly hasLabels: boolean;
 }
 
-/** `override` constants: WG invocations per workgroup, TM rows per invocation, TN columns per step. */
+/** Kernel choice: WG invocations per workgroup, TM rows per invocation, TN columns per step. */
 export interface InfoNCETiles {
   readonly wg: number;
   readonly tm: number;
   readonly tn: number;
-  /** The subgroup-broadcast kernels (infonce_*_sg.wgsl, tn = 8), for CPU adapters with subgroups. */
+  /**
+   * The one-pass kernels, for CPU adapters with 8-lane subgroups: wg = 8 (one subgroup), tn = 8 or 16 (the
+   * backward's columns per read-modify-write of da; the forward always steps 8 columns).
+   */
   readonly sg?: boolean;
+  /** Slots of the one-pass backward (row sweeps, each with a partial db [n, D]); default 4. */
+  readonly slots?: number;
 }
 
-/** Whether the subgroup kernels can run: subgroups of ≥ 8 lanes whose size divides WG. */
-function subgroupsUsable(wg: number): boolean {
+/** Whether subgroups are exactly 8 lanes wide, as the one-pass kernels need (one workgroup = one subgroup). */
+function subgroupsOf8(): boolean {
   const ctx = gpu('infoNCE');
   const info = ctx.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
-  const min = info.subgroupMinSize ?? 0;
-  const max = info.subgroupMaxSize ?? 0;
-  return ctx.hasSubgroups && min >= 8 && max > 0 && wg % max === 0;
+  return ctx.hasSubgroups && info.subgroupMinSize === 8 && info.subgroupMaxSize === 8;
 }
 
 /**
- * Defaults. llvmpipe (bench/infonce.mjs, N = 1024, D = 512, fwd + bwd, one busy-machine run): wg,tm,tn =
- * 64,1,8: 6.0 s; 64,2,8: 3.1 s; 64,4,4: 3.3 s; 32,4,4: 3.4 s (a quieter run: 64,1,8 5.5 s, 64,2,4 3.9 s,
- * 64,4,4 0.92 s). Every lane loads every Y vector once per TM rows and every X vector once per TN columns,
- * both per-lane gathers there, so TM·TN = 16 with TM = 4 loads least; the workgroup shrinks for small n so
- * that both cores get work (≥ 4 workgroups). GPUs (not measured): 64 lanes × 2 rows, 8 columns per step.
- * With subgroups, llvmpipe runs the broadcast kernels at tm = 4, tn = 8 instead: 2.2–2.4× less CPU time
- * than 4×4 at N = 256–1024, D = 512/1024 (bench/infonce.mjs, one run).
- * `KILN_INFONCE_TILES=wg,tm,tn[,sg]` overrides the choice, for measuring candidates (read on every launch).
+ * Defaults. llvmpipe with 8-lane subgroups: the one-pass kernels at tm = 4, tn = 16, 4 backward slots
+ * (fwd + bwd ~0.8× the CPU time of the unfused composition at N×D = 256×512 … 1024×1024; tn = 8 ~0.92×,
+ * tn = 32 spills; the per-side subgroup kernels they replace were 1.16–1.41×; bench/NOTES.md). Without
+ * them, the plain kernels: TM·TN = 16 with TM = 4 loads least there (every Y vector once per TM rows, every
+ * X vector once per TN columns, both per-lane gathers), the workgroup shrunk for small n so that both cores
+ * get work (≥ 4 workgroups). GPUs (not measured): 64 lanes × 2 rows, 8
+ * columns per step. `KILN_INFONCE_TILES=wg,tm,tn` or `8,tm,8|16,sg[,slots]` overrides the choice, for
+ * measuring candidates (read on every launch); `sg` falls back to the plain kernels (tn = 4) without
+ * 8-lane subgroups.
  */
 export function infoNCETiles(n: number): InfoNCETiles {
   const forced = typeof process === 'undefined' ? undefined : process.env['KILN_INFONCE_TILES'];
   if (forced) {
-    const [wg, tm, tn, sg] = forced.split(',');
-    const t = { wg: Number(wg), tm: Number(tm), tn: Number(tn), sg: sg === 'sg' };
-    const ok = t.wg && t.tm && t.tn && t.tm <= 4 && (t.sg ? t.tn === 8 : t.tn <= 16 && t.tm * t.tn <= 16);
-    if (!ok) throw new Error(`infoNCE: KILN_INFONCE_TILES must be wg,tm,tn with tm ≤ 4, tn ≤ 16, tm·tn ≤ 16, or wg,tm,8,sg; got '${forced}'`);
+    const [wg, tm, tn, sg, slots] = forced.split(',');
+    const t = { wg: Number(wg), tm: Number(tm), tn: Number(tn), sg: sg === 'sg', slots: slots ? Number(slots) : undefined };
+    const ok = t.wg && t.tm && t.tn && t.tm <= 4 && (t.sg ? t.wg === 8 && (t.tn === 8 || t.tn === 16) && (t.slots ?? 1) >= 1 : t.tn <= 16 && t.tm * t.tn <= 16);
+    if (!ok) throw new Error(`infoNCE: KILN_INFONCE_TILES must be wg,tm,tn with tm ≤ 4, tn ≤ 16, tm·tn ≤ 16, or 8,tm,8|16,sg[,slots]; got '${forced}'`);
+    if (t.sg && !subgroupsOf8()) return { wg: t.wg, tm: t.tm, tn: 4 };
     return t;
   }
   const { info } = gpu('infoNCE');
   const software = info.architecture === 'software' || info.vendor === 'mesa' || info.description.includes('llvmpipe');
   if (!software) return { wg: 64, tm: 2, tn: 8 };
+  if (subgroupsOf8()) return { wg: 8, tm: 4, tn: 16, sg: true };
   let wg = 64;
   while (wg > 8 && Math.ceil(n / (wg * 4)) < 4) wg /= 2;
-  return subgroupsUsable(wg) ? { wg, tm: 4, tn: 8, sg: true } : { wg, tm: 4, tn: 4 };
-}
-
-function setup(p: InfoNCEProblem, x: Operand, tiles: InfoNCETiles): { sg: boolean; code: string; overrides: Record<string, number>; wgs: [number, number, number] } {
-  const wgs = grid(Math.ceil(p.n / (tiles.wg * tiles.tm)));
-  const sg = tiles.sg === true && subgroupsUsable(tiles.wg);
-  const code = prelude({ T: wgslStorageType(x.dtype) }, x.dtype === 'f16', sg ? ['subgroups'] : []);
-  return { sg, code, overrides: sg ? { WG: tiles.wg, TM: tiles.tm } : { WG: tiles.wg, TM: tiles.tm, TN: tiles.sg ? 4 : tiles.tn }, wgs };
+  return { wg, tm: 4, tn: 4 };
 }
 
 /** stats [4n] f32 ← this side's log-sum-exps (at side·n) and loss terms lse_r − v[r, label_r] (at (2+side)·n). */
-export function runInfoNCEForward(p: InfoNCEProblem, stats: Operand, x: Operand, y: Operand, labels: Operand, scale: Operand, tiles = infoNCETiles(p.n)): void {
-  if (p.n === 0) return;
-  const { sg, code, overrides, wgs } = setup(p, x, tiles);
+export function runInfoNCEForward(p: InfoNCEProblem, stats: Operand, x: Operand, y: Operand, labels: Operand, scale: Operand, tiles: InfoNCETiles): void {
+  const wgs = grid(Math.ceil(p.n / (tiles.wg * tiles.tm)));
   dispatch({
-    kernel: { name: sg ? 'infonce_forward_sg' : 'infonce_forward', code: code + (sg ? fwdSg : fwd).text(), bindings: ['write', 'read', 'read', 'read', 'read', 'uniform'], overrides },
+    kernel: { name: 'infonce_forward', code: prelude({ T: wgslStorageType(x.dtype) }, x.dtype === 'f16') + fwd.text(), bindings: ['write', 'read', 'read', 'read', 'read', 'uniform'], overrides: { WG: tiles.wg, TM: tiles.tm, TN: tiles.tn } },
     buffers: [whole(stats), whole(x), whole(y), whole(labels), whole(scale)],
     uniforms: new UniformWriter().u32(p.n, p.d4, p.side, p.hasLabels ? 1 : 0, wgs[0]).bytes(),
     workgroups: wgs,
@@ -86,24 +86,57 @@ export function runInfoNCEForward(p: InfoNCEProblem, stats: Operand, x: Operand,
 }
 
 /** dx [n, 4·d4] f32 and part[side·n + r] (Σ_c G·⟨X_r, Y_c⟩) from the forward's stats and the loss gradient g [1]. */
-export function runInfoNCEBackward(
-  p: InfoNCEProblem,
-  dx: Operand,
-  part: Operand,
-  x: Operand,
-  y: Operand,
-  labels: Operand,
-  scale: Operand,
-  g: Operand,
-  stats: Operand,
-  tiles = infoNCETiles(p.n),
-): void {
-  if (p.n === 0) return;
-  const { sg, code, overrides, wgs } = setup(p, x, tiles);
+export function runInfoNCEBackward(p: InfoNCEProblem, dx: Operand, part: Operand, x: Operand, y: Operand, labels: Operand, scale: Operand, g: Operand, stats: Operand, tiles: InfoNCETiles): void {
+  const wgs = grid(Math.ceil(p.n / (tiles.wg * tiles.tm)));
   dispatch({
-    kernel: { name: sg ? 'infonce_backward_sg' : 'infonce_backward', code: code + (sg ? bwdSg : bwd).text(), bindings: ['write', 'write', 'read', 'read', 'read', 'read', 'read', 'read', 'uniform'], overrides },
+    kernel: { name: 'infonce_backward', code: prelude({ T: wgslStorageType(x.dtype) }, x.dtype === 'f16') + bwd.text(), bindings: ['write', 'write', 'read', 'read', 'read', 'read', 'read', 'read', 'uniform'], overrides: { WG: tiles.wg, TM: tiles.tm, TN: tiles.tn } },
     buffers: [whole(dx), whole(part), whole(x), whole(y), whole(labels), whole(scale), whole(g), whole(stats)],
     uniforms: new UniformWriter().u32(p.n, p.d4, p.side, p.hasLabels ? 1 : 0, wgs[0]).f32(1 / (2 * p.n)).bytes(),
     workgroups: wgs,
+  });
+}
+
+/** Slots of the one-pass forward: one per row chunk of 8·tm rows, at most 64 (its partials are [slots, n]). */
+export function forwardSlots(n: number, tm: number): number {
+  return Math.min(64, Math.ceil(n / (8 * tm)));
+}
+
+/**
+ * Slots of the one-pass backward: `want` (default 4: both cores busy with slack for load on llvmpipe),
+ * at most one per row chunk, and at most what keeps the partials [slots, n, 4·d4] f32 within 64 MiB.
+ */
+export function backwardSlots(n: number, d4: number, tm: number, want = 4): number {
+  const cap = Math.floor((64 * 2 ** 20) / (n * d4 * 16));
+  return Math.max(1, Math.min(want, Math.ceil(n / (8 * tm)), cap));
+}
+
+/**
+ * One sweep over s·a·bᵀ: stats[0, n) and [2n, 3n) ← the rows' lse and loss terms, colp [slots, n] (vec2) ←
+ * per-slot column (max, Σexp); then stats[n, 2n) and [3n, 4n) ← the columns' lse and loss terms.
+ */
+export function runInfoNCEForwardOnePass(n: number, d4: number, hasLabels: boolean, tm: number, stats: Operand, colp: Operand, a: Operand, b: Operand, labels: Operand, scale: Operand): void {
+  const slots = forwardSlots(n, tm);
+  dispatch({
+    kernel: { name: 'infonce_forward_onepass', code: prelude({ T: wgslStorageType(a.dtype) }, a.dtype === 'f16', ['subgroups']) + fwdOne.text(), bindings: ['write', 'write', 'read', 'read', 'read', 'read', 'uniform'], overrides: { TM: tm } },
+    buffers: [whole(stats), whole(colp), whole(a), whole(b), whole(labels), whole(scale)],
+    uniforms: new UniformWriter().u32(n, d4, hasLabels ? 1 : 0, slots).bytes(),
+    workgroups: [slots, 1, 1],
+  });
+  const wgs = grid(Math.ceil(n / 64));
+  dispatch({
+    kernel: { name: 'infonce_columns', code: prelude({}, false) + cols.text(), bindings: ['write', 'read', 'read', 'uniform'], overrides: { WG: 64 } },
+    buffers: [whole(stats), whole(colp), whole(labels)],
+    uniforms: new UniformWriter().u32(n, slots, hasLabels ? 1 : 0, wgs[0]).bytes(),
+    workgroups: wgs,
+  });
+}
+
+/** da [n, 4·d4], dbp [slots, n, 4·d4] (per-slot partials of db) and part [n] (Σ_c G·⟨a_r, b_c⟩) in one sweep. */
+export function runInfoNCEBackwardOnePass(n: number, d4: number, hasLabels: boolean, tm: number, cb: number, slots: number, out: { da: Operand; dbp: Operand; part: Operand }, a: Operand, b: Operand, labels: Operand, scale: Operand, g: Operand, stats: Operand): void {
+  dispatch({
+    kernel: { name: 'infonce_backward_onepass', code: prelude({ T: wgslStorageType(a.dtype) }, a.dtype === 'f16', ['subgroups']) + bwdOne.text(), bindings: ['write', 'write', 'write', 'read', 'read', 'read', 'read', 'read', 'read', 'uniform'], overrides: { TM: tm, CB: cb } },
+    buffers: [whole(out.da), whole(out.dbp), whole(out.part), whole(a), whole(b), whole(labels), whole(scale), whole(g), whole(stats)],
+    uniforms: new UniformWriter().u32(n, d4, hasLabels ? 1 : 0, slots).f32(1 / (2 * n)).bytes(),
+    workgroups: [slots, 1, 1],
   });
 }

@@ -99,28 +99,33 @@ describe('infoNCE (fused)', () => {
     for (let k = 0; k < 3; k++) expect(f[k]!, `gradient ${k}`).toBeAllClose(u[k]!, { rtol: 1e-4 });
   });
 
-  it('every tile variant (subgroup-broadcast and plain) matches the unfused composition, forward and backward', async () => {
+  it('every tile variant (one-pass and plain) matches the unfused composition, forward and backward', async () => {
     const n = 70;
     const d = 36;
-    const run = async (fused: boolean): Promise<Float32Array[]> => {
+    // duplicate labels (i·7 mod 70 hits every seventh column ten times)
+    const labels = kiln.tensor(Int32Array.from(Array.from({ length: n }, (_, i) => (i * 7) % n)));
+    const run = async (fused: boolean, withLabels: boolean): Promise<Float32Array[]> => {
       const a = t32(randomArray(n * d, 31, 0.3), [n, d], true);
       const b = t32(randomArray(n * d, 32, 0.3), [n, d], true);
       const s = kiln.tensor(10, { requiresGrad: true });
-      const loss = kiln.F.infoNCE(a, b, s, { fused });
+      const loss = kiln.F.infoNCE(a, b, s, { fused, labels: withLabels ? labels : undefined });
       loss.backward();
       const out = [Float32Array.from(await loss.data()), Float32Array.from(await a.grad!.data()), Float32Array.from(await b.grad!.data()), Float32Array.from(await s.grad!.data())];
       for (const t of [a, b, s, loss]) t.dispose();
       return out;
     };
-    const u = await run(false);
+    const u = [await run(false, false), await run(false, true)];
     try {
-      for (const tiles of ['8,4,8,sg', '16,2,8,sg', '64,1,8,sg', '16,4,4', '64,2,8']) {
+      for (const tiles of ['8,4,8,sg', '8,4,16,sg', '8,1,16,sg,2', '8,2,8,sg,3', '8,1,8,sg,1', '8,3,8,sg,64', '16,4,4', '64,2,8', '16,1,16']) {
         process.env['KILN_INFONCE_TILES'] = tiles;
-        const f = await run(true);
-        for (let k = 0; k < 4; k++) expect(f[k]!, `${tiles}: ${k === 0 ? 'loss' : `gradient ${k - 1}`}`).toBeAllClose(u[k]!, { rtol: 1e-4 });
+        for (const withLabels of [false, true]) {
+          const f = await run(true, withLabels);
+          for (let k = 0; k < 4; k++) expect(f[k]!, `${tiles}${withLabels ? ' labels' : ''}: ${k === 0 ? 'loss' : `gradient ${k - 1}`}`).toBeAllClose(u[+withLabels]![k]!, { rtol: 1e-4 });
+        }
       }
     } finally {
       delete process.env['KILN_INFONCE_TILES'];
+      labels.dispose();
     }
   });
 

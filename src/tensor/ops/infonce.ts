@@ -1,8 +1,9 @@
 // The softmax-InfoNCE (CLIP) loss ½·(CE(s·a·bᵀ, labels) + CE(s·b·aᵀ, labels)) as one fused op: its forward
 // keeps row and column log-sum-exps (f32 [n] each) and never materialises the n×n logits; its backward
-// recomputes them tile by tile. The unfused composition (matmul → two cross-entropies) stays callable.
+// recomputes them tile by tile. Memory stays linear in n (the one-pass kernels' partials are [≤ 64, n] and
+// [≤ 4, n, D]). The unfused composition (matmul → two cross-entropies) stays callable.
 
-import { runInfoNCEBackward, runInfoNCEForward } from '../../kernels/infonce.js';
+import { backwardSlots, forwardSlots, infoNCETiles, runInfoNCEBackward, runInfoNCEBackwardOnePass, runInfoNCEForward, runInfoNCEForwardOnePass } from '../../kernels/infonce.js';
 import { isFloat } from '../../kernels/dtype.js';
 import { empty } from '../alloc.js';
 import { arange, zeros } from '../create.js';
@@ -72,9 +73,17 @@ export function infoNCE(a: Tensor, b: Tensor, logitScale: Tensor, opts: InfoNCEO
   const [xa, xb, sc, lab] = noGrad(() => [packed(a), packed(b), dense(logitScale.to('f32').reshape([1])), opts.labels ? dense(opts.labels) : null] as const);
   const d4 = xa.shape[1]! / 4;
   const stats = empty([4 * n], 'f32', OP); // lse rows | lse columns | loss terms rows | loss terms columns
-  for (const side of [0, 1] as const) {
-    const [x, y] = side === 0 ? [xa, xb] : [xb, xa];
-    runInfoNCEForward({ n, d4, side, hasLabels: lab !== null }, stats.operand(OP), x.operand(OP), y.operand(OP), (lab ?? y).operand(OP), sc.operand(OP));
+  const tiles = infoNCETiles(n);
+  if (tiles.sg) {
+    // one sweep: rows' lse directly, columns' from per-slot partials merged in slot order
+    const colp = empty([2 * forwardSlots(n, tiles.tm) * n], 'f32', OP);
+    runInfoNCEForwardOnePass(n, d4, lab !== null, tiles.tm, stats.operand(OP), colp.operand(OP), xa.operand(OP), xb.operand(OP), (lab ?? xb).operand(OP), sc.operand(OP));
+    colp.dispose();
+  } else {
+    for (const side of [0, 1] as const) {
+      const [x, y] = side === 0 ? [xa, xb] : [xb, xa];
+      runInfoNCEForward({ n, d4, side, hasLabels: lab !== null }, stats.operand(OP), x.operand(OP), y.operand(OP), (lab ?? y).operand(OP), sc.operand(OP), tiles);
+    }
   }
   const loss = noGrad(() => tidy(() => sum(stats.narrow(0, 2 * n, 2 * n)).mul(1 / (2 * n))));
   record('infonce', [a, b, logitScale], loss, { n, d, hasLabels: lab !== null }, [xa, xb, sc, stats, ...(lab ? [lab] : [])]);
@@ -101,25 +110,40 @@ export function infoNCEUnfused(a: Tensor, b: Tensor, logitScale: Tensor, opts: I
 
 export const infoNCERules = {
   // G = g/(2n)·(P + Q − Y_row − Y_col), P/Q the row/column softmaxes of s·a·bᵀ:
-  // da = s·G·b, db = s·Gᵀ·a, ds = Σ G∘(a·bᵀ); each side's kernel recomputes the logits tile by tile
+  // da = s·G·b, db = s·Gᵀ·a, ds = Σ G∘(a·bᵀ); the kernels recompute the logits tile by tile
   infonce: (g, c) => {
     const { n, d, hasLabels } = c.attrs;
     const [xa, xb, sc, stats] = [c.saved(0), c.saved(1), c.saved(2), c.saved(3)];
     const lab = hasLabels ? c.saved(4) : null;
     const gc = dense(g.to('f32').reshape([1]));
     const d4 = xa.shape[1]! / 4;
+    const s = c.inputs[2]!;
+    const tiles = infoNCETiles(n);
+    if (tiles.sg) {
+      // one sweep (3 products, not 4): da by rows, db as per-slot partials added in slot order
+      const slots = backwardSlots(n, d4, tiles.tm, tiles.slots);
+      const da = empty([n, 4 * d4], 'f32', OP);
+      const dbp = empty([slots, n, 4 * d4], 'f32', OP);
+      const part = empty([n], 'f32', OP);
+      const out = { da: da.operand(OP), dbp: dbp.operand(OP), part: part.operand(OP) };
+      runInfoNCEBackwardOnePass(n, d4, lab !== null, tiles.tm, tiles.tn / 8, slots, out, xa.operand(OP), xb.operand(OP), (lab ?? xb).operand(OP), sc.operand(OP), gc.operand(OP), stats.operand(OP));
+      const db = sum(dbp, 0);
+      dbp.dispose();
+      const cut = (t: Tensor, side: 0 | 1): Tensor => (4 * d4 === d ? t : t.narrow(1, 0, d).contiguous()).to(c.inputs[side]!.dtype);
+      const ds = c.needs(2) ? sum(part).reshape(s.shape).to(s.dtype) : null;
+      return [c.needs(0) ? cut(da, 0) : null, c.needs(1) ? cut(db, 1) : null, ds];
+    }
     const part = empty([2 * n], 'f32', OP);
     const grad = (side: 0 | 1): Tensor => {
       const [x, y] = side === 0 ? [xa, xb] : [xb, xa];
       const dx = empty([n, 4 * d4], 'f32', OP);
-      runInfoNCEBackward({ n, d4, side, hasLabels: lab !== null }, dx.operand(OP), part.operand(OP), x.operand(OP), y.operand(OP), (lab ?? y).operand(OP), sc.operand(OP), gc.operand(OP), stats.operand(OP));
+      runInfoNCEBackward({ n, d4, side, hasLabels: lab !== null }, dx.operand(OP), part.operand(OP), x.operand(OP), y.operand(OP), (lab ?? y).operand(OP), sc.operand(OP), gc.operand(OP), stats.operand(OP), tiles);
       const cut = 4 * d4 === d ? dx : dx.narrow(1, 0, d).contiguous();
       return cut.to(c.inputs[side]!.dtype);
     };
     // side 0 also writes the partials of ds (per row of a), so it runs when a or s needs a gradient
     const da = c.needs(0) || c.needs(2) ? grad(0) : null;
     const db = c.needs(1) ? grad(1) : null;
-    const s = c.inputs[2]!;
     const ds = c.needs(2) ? sum(part.narrow(0, 0, n)).reshape(s.shape).to(s.dtype) : null;
     return [c.needs(0) ? da : null, db, ds];
   },
