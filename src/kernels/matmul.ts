@@ -35,9 +35,11 @@ export interface MatmulConfig {
 
 /** Every configuration the tuner may pick; the tests run each of them against the float64 reference. */
 export const matmulCandidates: readonly MatmulConfig[] = [
+  { kernel: 'subgroup', wg: 8, tm: 4, tn: 16 },
+  { kernel: 'subgroup', wg: 32, tm: 4, tn: 16 },
   { kernel: 'subgroup', wg: 32, tm: 4, tn: 8 },
-  { kernel: 'subgroup', wg: 64, tm: 2, tn: 8 },
-  { kernel: 'subgroup', wg: 64, tm: 1, tn: 16 },
+  { kernel: 'subgroup', wg: 32, tm: 2, tn: 16 },
+  { kernel: 'subgroup', wg: 8, tm: 2, tn: 32 },
   { kernel: 'tiled', wg: 64, tm: 1, tn: 8 },
   { kernel: 'tiled', wg: 64, tm: 2, tn: 4 },
   { kernel: 'tiled', wg: 128, tm: 1, tn: 4 },
@@ -60,11 +62,13 @@ export function matmulConfigUsable(c: MatmulConfig): boolean {
 export function defaultMatmulConfig(): MatmulConfig {
   const { info } = gpu('matmul');
   const sg = matmulCandidates[0]!;
-  // llvmpipe: per-lane gathers dominate; wg 32, 4×8 per lane loads least per FMA and measured best at
-  // n = 512–2048 (bench/NOTES.md). GPUs: the uniform-address kernel with 8 outputs per invocation.
+  const gpuDefault = matmulCandidates.find((c) => c.kernel === 'tiled')!;
+  // llvmpipe: per-lane loads dominate; one 8-lane subgroup per workgroup with 4×16 sums per lane loads
+  // least per FMA and measured best at n = 1024–2048 (bench/NOTES.md). GPUs: the uniform-address kernel
+  // with 8 outputs per invocation.
   if (info.architecture === 'software' || info.vendor === 'mesa' || info.description.includes('llvmpipe'))
-    return matmulConfigUsable(sg) ? sg : matmulCandidates[3]!;
-  return matmulCandidates[3]!;
+    return matmulConfigUsable(sg) ? sg : matmulConfigUsable(matmulCandidates[2]!) ? matmulCandidates[2]! : gpuDefault;
+  return gpuDefault;
 }
 
 /** Coarse shape class the tuning cache is keyed by: each of M, K, N as tiny (≤16), medium (≤256) or large. */
@@ -111,9 +115,13 @@ export async function tuneMatmul(
   const [a, b, out] = [buf(M * K), buf(K * N), buf(M * N)];
   const op = (buffer: GPUBuffer, rows: number, cols: number): Operand => ({ buffer, dtype: 'f32', shape: [rows, cols], strides: [cols, 1], offset: 0 });
   const problem: MatmulProblem = { out: op(out, M, N), a: op(a, M, K), b: op(b, K, N) };
-  const candidates = (opts.candidates ?? matmulCandidates).filter(matmulConfigUsable);
+  const usable = (opts.candidates ?? matmulCandidates).filter(matmulConfigUsable);
+  // The adapter's measured default goes first as the incumbent: a challenger must beat it clearly.
+  const def = defaultMatmulConfig();
+  const first = usable.findIndex((c) => JSON.stringify(c) === JSON.stringify(def));
+  const candidates = first > 0 ? [usable[first]!, ...usable.filter((_, i) => i !== first)] : usable;
   try {
-    return await tune(matmulTuneKey(M, K, N), candidates, (c) => runMatmul(problem, c), opts);
+    return await tune(matmulTuneKey(M, K, N), candidates, (c) => runMatmul(problem, c), { runs: 5, ...opts, ...(first >= 0 ? { incumbent: 0 } : {}) });
   } finally {
     for (const x of [a, b, out]) x.destroy();
   }

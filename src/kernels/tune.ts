@@ -22,7 +22,16 @@ export interface TuneOptions {
   readonly runs?: number;
   /** Write the choice to the cache file (default true). */
   readonly persist?: boolean;
+  /**
+   * Index of the configuration measured best on this adapter class (the default): another candidate
+   * replaces it only when its median is at least INCUMBENT_MARGIN faster, so run-to-run noise on a busy
+   * machine cannot swap a good default for a slightly slower one.
+   */
+  readonly incumbent?: number;
 }
+
+/** How much faster than the incumbent a challenger's median must be to win (fraction of its time). */
+export const INCUMBENT_MARGIN = 0.1;
 
 interface CacheFile {
   version: 1;
@@ -196,6 +205,8 @@ export async function tune<C>(key: TuneKey, candidates: readonly C[], run: (c: C
   times.forEach((t, i) => {
     if (t < times[best]!) best = i;
   });
+  const inc = opts.incumbent;
+  if (inc !== undefined && live[inc] && best !== inc && times[best]! > (1 - INCUMBENT_MARGIN) * times[inc]!) best = inc;
   const choice = candidates[best]!;
   memory[entryKey(key)] = choice;
   if (opts.persist !== false) await persist(key, choice);

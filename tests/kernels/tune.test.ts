@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { matmulCandidates, matmulConfigUsable, matmulTuneKey, tuneMatmul } from '../../src/kernels/matmul.js';
-import { DROP_FACTOR, loadTuningCache, tune, tuned } from '../../src/kernels/tune.js';
+import { DROP_FACTOR, INCUMBENT_MARGIN, loadTuningCache, tune, tuned } from '../../src/kernels/tune.js';
 
 const saved = { dir: process.env['KILN_CACHE_DIR'], tune: process.env['KILN_TUNE'] };
 
@@ -81,5 +81,22 @@ describe('tuning cache', () => {
       expect([30, 33]).toContain(res.choice);
       expect(res.times).toHaveLength(3);
     }
+  });
+
+  it('keeps the incumbent (the adapter default) unless a challenger is INCUMBENT_MARGIN faster', async () => {
+    process.env['KILN_TUNE'] = 'on';
+    const busy = (ms: number): void => {
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        /* wall time the timer sees */
+      }
+    };
+    const key = { kernel: 'test', source: 'x', shapeClass: 'z' };
+    const run = (ms: number): void => busy(ms);
+    expect(INCUMBENT_MARGIN).toBe(0.1);
+    // 40 vs 39 ms: within the margin, the incumbent stays even though it measured slower
+    expect((await tune(key, [40, 39], run, { runs: 3, persist: false, incumbent: 0 })).choice).toBe(40);
+    // 40 vs 20 ms: a clear win replaces it
+    expect((await tune(key, [40, 20], run, { runs: 3, persist: false, incumbent: 0 })).choice).toBe(20);
   });
 });

@@ -9,7 +9,7 @@
 
 override WG: u32 = 64;  // invocations per workgroup, all along the rows of C; a multiple of the subgroup size
 override TM: u32 = 2;   // rows of C per invocation (strided by WG so neighbouring lanes read neighbouring rows)
-override TN: u32 = 8;   // columns of C per workgroup: 8 or 16
+override TN: u32 = 8;   // columns of C per workgroup: 8, 16 or 32 (TM·TN ≤ 64)
 
 struct P {
   M: u32, N: u32, K: u32, brank: u32,
@@ -55,34 +55,39 @@ fn tile(wid: vec3<u32>) -> Tile {
 }
 
 const MAXTM = 4u;
-var<private> acc: array<array<vec4<f32>, 4>, MAXTM>;  // [row][column group of 4]
+var<private> acc: array<array<vec4<f32>, 8>, MAXTM>;  // [row][column group of 4]: TM·TN ≤ 64 are used
 var<private> xv: array<vec4<f32>, MAXTM>;             // X[row, k..k+3]
 
-// One k of the 4-step block: column groups g0..g3 of Y's row (only TN/4 of them are used).
-fn row(kk: u32, g0: vec4<f32>, g1: vec4<f32>, g2: vec4<f32>, g3: vec4<f32>) {
+// One k of the 4-step block: Y's row as TN/4 column groups (only the first TN/4 of g are used).
+fn row(kk: u32, g: array<vec4<f32>, 8>) {
   for (var r = 0u; r < TM; r++) {
     let a = vec4<f32>(xv[r][kk]);
-    acc[r][0] = fma(a, g0, acc[r][0]);
-    acc[r][1] = fma(a, g1, acc[r][1]);
-    if (TN == 16u) {
-      acc[r][2] = fma(a, g2, acc[r][2]);
-      acc[r][3] = fma(a, g3, acc[r][3]);
-    }
+    for (var c = 0u; c < TN / 4u; c++) { acc[r][c] = fma(a, g[c], acc[r][c]); }
   }
 }
 
-// Row kk of the block lives in lanes 2kk (columns 0..TN/2) and 2kk+1 (the rest), TN/8 vec4s each.
-fn block(y0: vec4<f32>, y1: vec4<f32>) {
+// Row kk of the block lives in lanes 2kk (columns 0..TN/2) and 2kk+1 (the rest), TN/8 vec4s each (y0..y3).
+fn block(y0: vec4<f32>, y1: vec4<f32>, y2: vec4<f32>, y3: vec4<f32>) {
+  let z = vec4<f32>();
   if (TN == 8u) {
-    row(0u, subgroupBroadcast(y0, 0u), subgroupBroadcast(y0, 1u), y0, y0);
-    row(1u, subgroupBroadcast(y0, 2u), subgroupBroadcast(y0, 3u), y0, y0);
-    row(2u, subgroupBroadcast(y0, 4u), subgroupBroadcast(y0, 5u), y0, y0);
-    row(3u, subgroupBroadcast(y0, 6u), subgroupBroadcast(y0, 7u), y0, y0);
+    row(0u, array(subgroupBroadcast(y0, 0u), subgroupBroadcast(y0, 1u), z, z, z, z, z, z));
+    row(1u, array(subgroupBroadcast(y0, 2u), subgroupBroadcast(y0, 3u), z, z, z, z, z, z));
+    row(2u, array(subgroupBroadcast(y0, 4u), subgroupBroadcast(y0, 5u), z, z, z, z, z, z));
+    row(3u, array(subgroupBroadcast(y0, 6u), subgroupBroadcast(y0, 7u), z, z, z, z, z, z));
+  } else if (TN == 16u) {
+    row(0u, array(subgroupBroadcast(y0, 0u), subgroupBroadcast(y1, 0u), subgroupBroadcast(y0, 1u), subgroupBroadcast(y1, 1u), z, z, z, z));
+    row(1u, array(subgroupBroadcast(y0, 2u), subgroupBroadcast(y1, 2u), subgroupBroadcast(y0, 3u), subgroupBroadcast(y1, 3u), z, z, z, z));
+    row(2u, array(subgroupBroadcast(y0, 4u), subgroupBroadcast(y1, 4u), subgroupBroadcast(y0, 5u), subgroupBroadcast(y1, 5u), z, z, z, z));
+    row(3u, array(subgroupBroadcast(y0, 6u), subgroupBroadcast(y1, 6u), subgroupBroadcast(y0, 7u), subgroupBroadcast(y1, 7u), z, z, z, z));
   } else {
-    row(0u, subgroupBroadcast(y0, 0u), subgroupBroadcast(y1, 0u), subgroupBroadcast(y0, 1u), subgroupBroadcast(y1, 1u));
-    row(1u, subgroupBroadcast(y0, 2u), subgroupBroadcast(y1, 2u), subgroupBroadcast(y0, 3u), subgroupBroadcast(y1, 3u));
-    row(2u, subgroupBroadcast(y0, 4u), subgroupBroadcast(y1, 4u), subgroupBroadcast(y0, 5u), subgroupBroadcast(y1, 5u));
-    row(3u, subgroupBroadcast(y0, 6u), subgroupBroadcast(y1, 6u), subgroupBroadcast(y0, 7u), subgroupBroadcast(y1, 7u));
+    row(0u, array(subgroupBroadcast(y0, 0u), subgroupBroadcast(y1, 0u), subgroupBroadcast(y2, 0u), subgroupBroadcast(y3, 0u),
+                  subgroupBroadcast(y0, 1u), subgroupBroadcast(y1, 1u), subgroupBroadcast(y2, 1u), subgroupBroadcast(y3, 1u)));
+    row(1u, array(subgroupBroadcast(y0, 2u), subgroupBroadcast(y1, 2u), subgroupBroadcast(y2, 2u), subgroupBroadcast(y3, 2u),
+                  subgroupBroadcast(y0, 3u), subgroupBroadcast(y1, 3u), subgroupBroadcast(y2, 3u), subgroupBroadcast(y3, 3u)));
+    row(2u, array(subgroupBroadcast(y0, 4u), subgroupBroadcast(y1, 4u), subgroupBroadcast(y2, 4u), subgroupBroadcast(y3, 4u),
+                  subgroupBroadcast(y0, 5u), subgroupBroadcast(y1, 5u), subgroupBroadcast(y2, 5u), subgroupBroadcast(y3, 5u)));
+    row(3u, array(subgroupBroadcast(y0, 6u), subgroupBroadcast(y1, 6u), subgroupBroadcast(y2, 6u), subgroupBroadcast(y3, 6u),
+                  subgroupBroadcast(y0, 7u), subgroupBroadcast(y1, 7u), subgroupBroadcast(y2, 7u), subgroupBroadcast(y3, 7u)));
   }
 }
 
@@ -109,10 +114,11 @@ fn main_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
   // This lane's share of each 4×TN block of Y: row kk = lane / 2, columns half·TN/2 + (0..TN/2).
   let l = sl % 8u;
   let ykk = l / 2u;
-  var ycol: array<u32, 8>;
+  var ycol: array<u32, 16>;
   for (var q = 0u; q < TN / 2u; q++) {
     ycol[q] = t.yo + min(t.n0 + (l % 2u) * (TN / 2u) + q, p.N - 1u) * p.y_cs;
   }
+  var yv: array<vec4<f32>, 4>;
   let K4 = p.K / 4u;
   for (var k4 = 0u; k4 < K4; k4++) {
     let k = k4 * 4u;
@@ -121,12 +127,10 @@ fn main_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
       xv[r] = vec4<f32>(f32(x[xi]), f32(x[xi + p.x_cs]), f32(x[xi + 2u * p.x_cs]), f32(x[xi + 3u * p.x_cs]));
     }
     let yr = (k + ykk) * p.y_rs;
-    var y0 = vec4<f32>(f32(y[yr + ycol[0]]), f32(y[yr + ycol[1]]), f32(y[yr + ycol[2]]), f32(y[yr + ycol[3]]));
-    var y1 = vec4<f32>();
-    if (TN == 16u) {
-      y1 = vec4<f32>(f32(y[yr + ycol[4]]), f32(y[yr + ycol[5]]), f32(y[yr + ycol[6]]), f32(y[yr + ycol[7]]));
+    for (var q = 0u; q < TN / 8u; q++) {
+      yv[q] = vec4<f32>(f32(y[yr + ycol[4u * q]]), f32(y[yr + ycol[4u * q + 1u]]), f32(y[yr + ycol[4u * q + 2u]]), f32(y[yr + ycol[4u * q + 3u]]));
     }
-    block(y0, y1);
+    block(yv[0], yv[1], yv[2], yv[3]);
   }
   // The last K % 4 steps: the block's missing rows of X and Y read as zeros.
   let k = K4 * 4u;
@@ -137,10 +141,11 @@ fn main_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
       }
     }
     let yr = min(k + ykk, p.K - 1u) * p.y_rs;
-    var y0 = vec4<f32>(f32(y[yr + ycol[0]]), f32(y[yr + ycol[1]]), f32(y[yr + ycol[2]]), f32(y[yr + ycol[3]]));
-    var y1 = vec4<f32>(f32(y[yr + ycol[4]]), f32(y[yr + ycol[5]]), f32(y[yr + ycol[6]]), f32(y[yr + ycol[7]]));
-    if (k + ykk >= p.K) { y0 = vec4<f32>(); y1 = vec4<f32>(); }
-    block(y0, y1);
+    for (var q = 0u; q < TN / 8u; q++) {
+      yv[q] = vec4<f32>(f32(y[yr + ycol[4u * q]]), f32(y[yr + ycol[4u * q + 1u]]), f32(y[yr + ycol[4u * q + 2u]]), f32(y[yr + ycol[4u * q + 3u]]));
+      if (k + ykk >= p.K) { yv[q] = vec4<f32>(); }
+    }
+    block(yv[0], yv[1], yv[2], yv[3]);
   }
   store(t, lid);
 }
@@ -157,16 +162,15 @@ fn main_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
   let l = sl % 8u;
   let ykk = l / 2u;
   // Columns past N read the last whole vec4 again (N % 4 = 0 here); they are never stored.
-  let yc0 = t.yo + min(t.n0 + (l % 2u) * (TN / 2u), p.N - 4u);
-  let yc1 = t.yo + min(t.n0 + (l % 2u) * (TN / 2u) + 4u, p.N - 4u);
+  var yc: array<u32, 4>;
+  for (var q = 0u; q < TN / 8u; q++) { yc[q] = t.yo + min(t.n0 + (l % 2u) * (TN / 2u) + 4u * q, p.N - 4u); }
+  var yv: array<vec4<f32>, 4>;
   let K4 = p.K / 4u;
   for (var k4 = 0u; k4 < K4; k4++) {
     for (var r = 0u; r < TM; r++) { xv[r] = vec4<f32>(x4[xrow[r] + k4]); }
     let yr = (k4 * 4u + ykk) * p.y_rs;
-    let y0 = vec4<f32>(y4[(yr + yc0) / 4u]);
-    var y1 = vec4<f32>();
-    if (TN == 16u) { y1 = vec4<f32>(y4[(yr + yc1) / 4u]); }
-    block(y0, y1);
+    for (var q = 0u; q < TN / 8u; q++) { yv[q] = vec4<f32>(y4[(yr + yc[q]) / 4u]); }
+    block(yv[0], yv[1], yv[2], yv[3]);
   }
   store(t, lid);
 }
