@@ -12,7 +12,6 @@ import { prelude, wgslFile } from './source.js';
 const common = wgslFile('attention_common', new URL('./wgsl/attention_common.wgsl', import.meta.url));
 const gradCommon = wgslFile('attention_grad_common', new URL('./wgsl/attention_grad_common.wgsl', import.meta.url));
 const forward = wgslFile('attention_forward', new URL('./wgsl/attention_forward.wgsl', import.meta.url));
-const forwardSg = wgslFile('attention_forward_sg', new URL('./wgsl/attention_forward_sg.wgsl', import.meta.url));
 const regCommon = wgslFile('attention_reg_common', new URL('./wgsl/attention_reg_common.wgsl', import.meta.url));
 const forwardReg = wgslFile('attention_forward_reg', new URL('./wgsl/attention_forward_reg.wgsl', import.meta.url));
 const dqReg = wgslFile('attention_dq_reg', new URL('./wgsl/attention_dq_reg.wgsl', import.meta.url));
@@ -27,10 +26,10 @@ export interface AttentionConfig {
   readonly bk: number;
   /**
    * The CPU-adapter kernels, when the device has subgroups: 'reg' (head dim a compile-time constant, rows
-   * in registers, keys/values shared by broadcast), 'sg' (the broadcast forward with a runtime head dim),
-   * 'none' (the plain kernels). Default 'reg' on software adapters, 'none' elsewhere.
+   * in registers, keys/values shared by broadcast) or 'none' (the plain kernels). Default 'reg' on software
+   * adapters, 'none' elsewhere.
    */
-  readonly sg?: 'reg' | 'sg' | 'none';
+  readonly sg?: 'reg' | 'none';
 }
 
 /** The candidates the benchmark measures (bench/attention.mjs). */
@@ -52,7 +51,8 @@ export function setAttentionConfig(c: AttentionConfig | null): void {
 
 /**
  * llvmpipe: 16 rows (two 8-lane SIMD chunks) per workgroup and the register kernels ('reg': 5–7× less CPU
- * time than 'sg' at B·H = 32, L = 197/257, D = 64/80; wg 8 was within noise of 16); GPUs: 64, plain kernels.
+ * time than the removed runtime-head-dim broadcast forward at B·H = 32, L = 197/257, D = 64/80; wg 8 was
+ * within noise of 16); GPUs: 64, plain kernels.
  */
 export function attentionConfig(): AttentionConfig {
   if (forced) return forced;
@@ -60,7 +60,7 @@ export function attentionConfig(): AttentionConfig {
   const env = typeof process === 'undefined' ? undefined : process.env['KILN_ATTENTION'];
   if (env) {
     const [wg, bk, sg] = env.split(':');
-    const mode = sg === 'sg' || sg === 'none' ? sg : 'reg';
+    const mode = sg === 'none' ? 'none' : 'reg';
     if (Number(wg) && Number(bk) && Number(bk) <= 32) return { wg: Number(wg), bk: Number(bk), sg: mode };
   }
   const { info } = gpu('attention');
@@ -117,7 +117,7 @@ const optional = (o: Operand | null | undefined, fallback: Operand) => whole(o ?
  */
 export const headVec4s = (d: number): number => Math.max(4, Math.ceil(d / 16) * 4);
 
-/** Whether the subgroup-broadcast forward can run: subgroups of ≥ 8 lanes whose size divides WG. */
+/** Whether the register kernels can run: subgroups of ≥ 8 lanes whose size divides WG. */
 function subgroupsUsable(wg: number): boolean {
   const ctx = gpu('attention');
   const info = ctx.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
@@ -127,21 +127,20 @@ function subgroupsUsable(wg: number): boolean {
 }
 
 /** The kernels `c` asks for, or the plain ones where this device cannot run them. */
-const kernelMode = (c: AttentionConfig): 'reg' | 'sg' | 'none' => (c.sg !== undefined && c.sg !== 'none' && subgroupsUsable(c.wg) ? c.sg : 'none');
+const kernelMode = (c: AttentionConfig): 'reg' | 'none' => (c.sg === 'reg' && subgroupsUsable(c.wg) ? 'reg' : 'none');
 
 /** out [B, H, Lq, D] and lse [B·H·Lq] (f32) from strided q, k, v. */
 export function runAttentionForward(pb: AttentionProblem, out: Operand, lse: Operand, q: Operand, k: Operand, v: Operand): void {
   if (pb.B * pb.H * pb.Lq === 0) return;
   const c = attentionConfig();
   const tiles = Math.ceil(pb.Lq / c.wg);
-  const mode = kernelMode(c);
-  const sg = mode !== 'none';
-  const texts = [philoxLib.text(), common.text(), ...(mode === 'reg' ? [regCommon.text(), forwardReg.text()] : [(sg ? forwardSg : forward).text()])];
-  const extra: Record<string, number> = mode === 'reg' ? { BK: c.bk, D4: headVec4s(pb.D) } : { BK: c.bk };
-  const k0 = spec(`attention_forward${mode === 'none' ? '' : '_' + mode}`, texts, q.dtype, c, extra);
+  const reg = kernelMode(c) === 'reg';
+  const texts = [philoxLib.text(), common.text(), ...(reg ? [regCommon.text(), forwardReg.text()] : [forward.text()])];
+  const extra: Record<string, number> = reg ? { BK: c.bk, D4: headVec4s(pb.D) } : { BK: c.bk };
+  const k0 = spec(reg ? 'attention_forward_reg' : 'attention_forward', texts, q.dtype, c, extra);
   dispatch({
     // subgroup builtins need the extension enabled ahead of the prelude's aliases
-    kernel: { ...k0, code: (sg ? 'enable subgroups; ' : '') + k0.code, bindings: ['write', 'write', 'read', 'read', 'read', 'read', 'read', 'uniform'] },
+    kernel: { ...k0, code: (reg ? 'enable subgroups; ' : '') + k0.code, bindings: ['write', 'write', 'read', 'read', 'read', 'read', 'read', 'uniform'] },
     buffers: [whole(out), whole(lse), whole(q), whole(k), whole(v), optional(pb.mask?.operand, q), optional(pb.bias, q)],
     uniforms: uniforms(pb, tiles, q, k, v, null),
     workgroups: grid(pb.B * pb.H * tiles),

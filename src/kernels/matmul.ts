@@ -11,6 +11,7 @@ import { prelude, wgslFile } from './source.js';
 import { type TuneKey, type TuneOptions, type TuneResult, sourceHash, tune, tuned } from './tune.js';
 
 const naive = wgslFile('matmul_naive', new URL('./wgsl/matmul_naive.wgsl', import.meta.url));
+const common = wgslFile('matmul_common', new URL('./wgsl/matmul_common.wgsl', import.meta.url));
 const tiled = wgslFile('matmul_tiled', new URL('./wgsl/matmul_tiled.wgsl', import.meta.url));
 const subgroup = wgslFile('matmul_subgroup', new URL('./wgsl/matmul_subgroup.wgsl', import.meta.url));
 
@@ -79,7 +80,7 @@ export function matmulShapeClass(M: number, K: number, N: number): string {
 
 /** The tuning-cache key of a problem size. */
 export function matmulTuneKey(M: number, K: number, N: number): TuneKey {
-  return { kernel: 'matmul', source: sourceHash(tiled.text(), subgroup.text()), shapeClass: matmulShapeClass(M, K, N) };
+  return { kernel: 'matmul', source: sourceHash(common.text(), tiled.text(), subgroup.text()), shapeClass: matmulShapeClass(M, K, N) };
 }
 
 function isConfig(c: unknown): c is MatmulConfig {
@@ -181,7 +182,7 @@ function runBlocked(p: MatmulProblem, cfg: MatmulConfig, s: Sizes): void {
     dispatch({
       kernel: {
         name: `matmul:subgroup:${entry}`,
-        code: typesOf(p, ['subgroups']) + subgroup.text(),
+        code: typesOf(p, ['subgroups']) + common.text() + subgroup.text(),
         entryPoint: entry,
         bindings: ['write', 'read', 'read', 'read', 'read', 'uniform'],
         overrides,
@@ -196,7 +197,7 @@ function runBlocked(p: MatmulProblem, cfg: MatmulConfig, s: Sizes): void {
   dispatch({
     kernel: {
       name: `matmul:tiled:${entry}`,
-      code: typesOf(p) + tiled.text(),
+      code: typesOf(p) + common.text() + tiled.text(),
       entryPoint: entry,
       bindings: ['write', 'read', 'read', 'read', 'uniform'],
       overrides,

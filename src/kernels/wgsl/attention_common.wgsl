@@ -1,6 +1,8 @@
 // Shared by the flash-attention forward, dq and dk/dv kernels (prepended after philox.wgsl): the WG override,
-// the uniform block, row loads through strides, the masked score of one (query, key) pair and the dropout
-// keep factor. Each kernel declares the globals q, k, v, mask (array<u32>), bias (array<T>) and p.
+// the uniform block, the workgroup → (batch, head, first row) mapping, row loads through strides, the key
+// range of a causal query tile, the masked score of one (query, key) pair and the dropout keep factor. Each
+// kernel (the backward ones through attention_grad_common.wgsl) declares the globals q, k, v, mask
+// (array<u32>), bias (array<T>) and p.
 // Rows of q/k/v/dO are addressed as off + b·sb + h·sh + row·sl with the head dim contiguous.
 
 override WG: u32 = 16u;               // rows (queries or keys) per workgroup, one per invocation
@@ -18,9 +20,19 @@ struct P {
   dropout: u32,
 }
 
-fn row_q(b: u32, h: u32, i: u32) -> u32 { return p.qs.x + b * p.qs.y + h * p.qs.z + i * p.qs.w; }
-fn row_k(b: u32, h: u32, j: u32) -> u32 { return p.ks.x + b * p.ks.y + h * p.ks.z + j * p.ks.w; }
-fn row_v(b: u32, h: u32, j: u32) -> u32 { return p.vs.x + b * p.vs.y + h * p.vs.z + j * p.vs.w; }
+// A workgroup's WG rows (queries, or keys): rows r0.. of (batch b, head h), bh = b·H + h. Workgroups are
+// numbered linearly (the launcher folds large grids over x and y); bh ≥ B·H marks one past the end.
+struct Tile { bh: u32, b: u32, h: u32, r0: u32 }
+
+fn tile(wid: vec3<u32>, nwg: vec3<u32>) -> Tile {
+  let lin = wid.x + wid.y * nwg.x;
+  let bh = lin / p.tiles;
+  return Tile(bh, bh / p.H, bh % p.H, (lin % p.tiles) * WG);
+}
+
+fn row_q(w: Tile, i: u32) -> u32 { return p.qs.x + w.b * p.qs.y + w.h * p.qs.z + i * p.qs.w; }
+fn row_k(w: Tile, j: u32) -> u32 { return p.ks.x + w.b * p.ks.y + w.h * p.ks.z + j * p.ks.w; }
+fn row_v(w: Tile, j: u32) -> u32 { return p.vs.x + w.b * p.vs.y + w.h * p.vs.z + j * p.vs.w; }
 
 // Elements 4c..4c+3 of a row at `base`; lanes past p.dh read as 0.
 fn ld_q(base: u32, c: u32) -> vec4<f32> {
@@ -55,12 +67,18 @@ fn ld_bias(base: u32, c: u32) -> vec4<f32> {
 
 fn hsum(x: vec4<f32>) -> f32 { return (x.x + x.y) + (x.z + x.w); }
 
+// The keys (< Lk) a tile of queries from i0 visits: all, or under the causal rule none past its last row.
+fn key_end(i0: u32) -> u32 {
+  if (p.causal != 0u) { return min(p.Lk, min(i0 + WG, p.Lq)); }
+  return p.Lk;
+}
+
 // The scaled score s of (query i, key j < Lk) with the mask and the causal rule applied (−inf: excluded).
-fn masked(s: f32, b: u32, h: u32, i: u32, j: u32) -> f32 {
+fn masked(s: f32, w: Tile, i: u32, j: u32) -> f32 {
   var r = s;
   if (p.mask != 0u) {
-    let w = mask[p.m_off + b * p.ms.x + h * p.ms.y + i * p.ms.z + j * p.ms.w];
-    if (p.mask == 1u) { r += bitcast<f32>(w); } else if (w == 0u) { r = p.ninf; }
+    let m = mask[p.m_off + w.b * p.ms.x + w.h * p.ms.y + i * p.ms.z + j * p.ms.w];
+    if (p.mask == 1u) { r += bitcast<f32>(m); } else if (m == 0u) { r = p.ninf; }
   }
   if ((p.causal != 0u) && j > i) { r = p.ninf; }
   return r;
@@ -68,9 +86,9 @@ fn masked(s: f32, b: u32, h: u32, i: u32, j: u32) -> f32 {
 
 // Dropout on probability (bh, i, j) of the [B·H, Lq, Lk + nb] matrix: 0 or 1/(1 − p). The draw index is the
 // flat index, exactly as the dropout kernel numbers the elements of that matrix.
-fn keep(bh: u32, i: u32, j: u32) -> f32 {
+fn keep(w: Tile, i: u32, j: u32) -> f32 {
   if (p.dropout == 0u) { return 1.0; }
-  let e = (bh * p.Lq + i) * (p.Lk + p.nb) + j;
+  let e = (w.bh * p.Lq + i) * (p.Lk + p.nb) + j;
   let r = philox_block(p.off0, p.off1, e / 4u, vec2<u32>(p.key0, p.key1));
   return select(0.0, p.drop_scale, unit(r[e % 4u]) >= p.drop_p);
 }

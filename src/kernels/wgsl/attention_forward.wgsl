@@ -17,34 +17,29 @@ override BK: u32 = 16u; // keys per tile (≤ 32)
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let wid = wid3.x + wid3.y * nwg.x;
-  let bh = wid / p.tiles;
-  if (bh >= p.B * p.H) { return; }
-  let b = bh / p.H;
-  let h = bh % p.H;
-  let i0 = (wid % p.tiles) * WG;
-  let i = i0 + lid;
+  let w = tile(wid3, nwg);
+  if (w.bh >= p.B * p.H) { return; }
+  let i = w.r0 + lid;
   let ir = min(i, p.Lq - 1u); // lanes past the end compute on the last row and write nothing
   var qv: array<vec4<f32>, 32>;
   var acc: array<vec4<f32>, 32>;
-  let qb = row_q(b, h, ir);
+  let qb = row_q(w, ir);
   for (var c = 0u; c < p.d4; c++) {
     qv[c] = ld_q(qb, c) * p.scale;
     acc[c] = vec4<f32>(0.0);
   }
   var m = -3.4028234663852886e38;
   var l = 0.0;
-  var kend = p.Lk;
-  if (p.causal != 0u) { kend = min(p.Lk, min(i0 + WG, p.Lq)); } // no row of this tile sees a key past its last row
+  let kend = key_end(w.r0);
   var s: array<f32, 32>;
   for (var j0 = 0u; j0 < kend; j0 += BK) {
     let n = min(BK, kend - j0);
     var tmax = m;
     for (var t = 0u; t < n; t++) {
-      let kb = row_k(b, h, j0 + t);
+      let kb = row_k(w, j0 + t);
       var dot = vec4<f32>(0.0);
       for (var c = 0u; c < p.d4; c++) { dot = fma(qv[c], ld_k(kb, c), dot); }
-      let sv = masked(hsum(dot), b, h, ir, j0 + t);
+      let sv = masked(hsum(dot), w, ir, j0 + t);
       s[t] = sv;
       tmax = max(tmax, sv);
     }
@@ -54,30 +49,30 @@ fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: ve
     for (var t = 0u; t < n; t++) {
       let pr = exp(s[t] - tmax);
       l += pr;
-      let pv = pr * keep(bh, ir, j0 + t);
-      let vb = row_v(b, h, j0 + t);
+      let pv = pr * keep(w, ir, j0 + t);
+      let vb = row_v(w, j0 + t);
       for (var c = 0u; c < p.d4; c++) { acc[c] = fma(vec4<f32>(pv), ld_v(vb, c), acc[c]); }
     }
     m = tmax;
   }
   if (p.nb != 0u) { // the extra bias key/value token: never masked
     var dot = vec4<f32>(0.0);
-    for (var c = 0u; c < p.d4; c++) { dot = fma(qv[c], ld_bias(h * p.dh, c), dot); }
+    for (var c = 0u; c < p.d4; c++) { dot = fma(qv[c], ld_bias(w.h * p.dh, c), dot); }
     let sv = hsum(dot);
     let mn = max(m, sv);
     let corr = exp(m - mn);
     let pr = exp(sv - mn);
     l = l * corr + pr;
-    let pv = pr * keep(bh, ir, p.Lk);
-    for (var c = 0u; c < p.d4; c++) { acc[c] = fma(vec4<f32>(pv), ld_bias((p.H + h) * p.dh, c), acc[c] * corr); }
+    let pv = pr * keep(w, ir, p.Lk);
+    for (var c = 0u; c < p.d4; c++) { acc[c] = fma(vec4<f32>(pv), ld_bias((p.H + w.h) * p.dh, c), acc[c] * corr); }
     m = mn;
   }
   if (i >= p.Lq) { return; }
   let inv = select(0.0, 1.0 / l, l > 0.0);
-  let ob = (bh * p.Lq + i) * p.dh;
+  let ob = (w.bh * p.Lq + i) * p.dh;
   for (var c = 0u; c < p.d4; c++) {
     let o = acc[c] * inv;
     for (var e = 0u; e < 4u; e++) { if (4u * c + e < p.dh) { out[ob + 4u * c + e] = T(o[e]); } }
   }
-  lse[bh * p.Lq + i] = select(-p.ninf, m + log(l), l > 0.0);
+  lse[w.bh * p.Lq + i] = select(-p.ninf, m + log(l), l > 0.0);
 }

@@ -21,29 +21,24 @@ var<private> acc: Row;
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sl: u32) {
   lane = sl % 8u;
-  let wid = wid3.x + wid3.y * nwg.x;
-  let bh = wid / p.tiles;
-  if (bh >= p.B * p.H) { return; }
-  let b = bh / p.H;
-  let h = bh % p.H;
-  let i0 = (wid % p.tiles) * WG;
-  let i = i0 + lid;
+  let w = tile(wid3, nwg);
+  if (w.bh >= p.B * p.H) { return; }
+  let i = w.r0 + lid;
   let ir = min(i, p.Lq - 1u); // lanes past the end compute on the last row and write nothing
-  let qb = row_q(b, h, ir);
+  let qb = row_q(w, ir);
   for (var c = 0u; c < D4; c++) {
     qv[c] = ld_q(qb, c) * p.scale;
     acc[c] = vec4<f32>(0.0);
   }
   var m = -3.4028234663852886e38;
   var l = 0.0;
-  var kend = p.Lk;
-  if (p.causal != 0u) { kend = min(p.Lk, min(i0 + WG, p.Lq)); } // no row of this tile sees a key past its last row
+  let kend = key_end(w.r0);
   var s: array<f32, 32>;
   for (var j0 = 0u; j0 < kend; j0 += BK) {
     let n = min(BK, kend - j0);
     var tmax = m;
     for (var t = 0u; t < n; t++) {
-      let sv = masked(dot_row(&qv, share_k(row_k(b, h, j0 + t))), b, h, ir, j0 + t);
+      let sv = masked(dot_row(&qv, share_k(row_k(w, j0 + t))), w, ir, j0 + t);
       s[t] = sv;
       tmax = max(tmax, sv);
     }
@@ -53,26 +48,26 @@ fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: ve
     for (var t = 0u; t < n; t++) {
       let pr = exp(s[t] - tmax);
       l += pr;
-      axpy_row(&acc, pr * keep(bh, ir, j0 + t), share_v(row_v(b, h, j0 + t)));
+      axpy_row(&acc, pr * keep(w, ir, j0 + t), share_v(row_v(w, j0 + t)));
     }
     m = tmax;
   }
   if (p.nb != 0u) { // the extra bias key/value token: never masked
-    let sv = dot_row(&qv, share_bias(h * p.dh));
+    let sv = dot_row(&qv, share_bias(w.h * p.dh));
     let mn = max(m, sv);
     let corr = exp(m - mn);
     let pr = exp(sv - mn);
     l = l * corr + pr;
     for (var c = 0u; c < D4; c++) { acc[c] *= corr; }
-    axpy_row(&acc, pr * keep(bh, ir, p.Lk), share_bias((p.H + h) * p.dh));
+    axpy_row(&acc, pr * keep(w, ir, p.Lk), share_bias((p.H + w.h) * p.dh));
     m = mn;
   }
   if (i >= p.Lq) { return; }
   let inv = select(0.0, 1.0 / l, l > 0.0);
-  let ob = (bh * p.Lq + i) * p.dh;
+  let ob = (w.bh * p.Lq + i) * p.dh;
   for (var c = 0u; c < D4; c++) {
     let o = acc[c] * inv;
     for (var e = 0u; e < 4u; e++) { if (4u * c + e < p.dh) { out[ob + 4u * c + e] = T(o[e]); } }
   }
-  lse[bh * p.Lq + i] = select(-p.ninf, m + log(l), l > 0.0);
+  lse[w.bh * p.Lq + i] = select(-p.ninf, m + log(l), l > 0.0);
 }

@@ -6,18 +6,11 @@
 // its address is uniform. Needs subgroups of at least 8 invocations (any multiple of 8 works: lanes ≥ 8
 // repeat the loads of lane % 8). `main_vec4` reads X and Y as vec4 (both contiguous in their fast axis,
 // aligned, K % 4 = 0); `main_scalar` reads any strides and ends with one zero-padded block for K % 4.
+// Prepended: matmul_common.wgsl (the uniform block P and tile()).
 
 override WG: u32 = 64;  // invocations per workgroup, all along the rows of C; a multiple of the subgroup size
 override TM: u32 = 2;   // rows of C per invocation (strided by WG so neighbouring lanes read neighbouring rows)
 override TN: u32 = 8;   // columns of C per workgroup: 8, 16 or 32 (TM·TN ≤ 64)
-
-struct P {
-  M: u32, N: u32, K: u32, brank: u32,
-  x_off: u32, x_rs: u32, x_cs: u32, tiles_n: u32,
-  y_off: u32, y_rs: u32, y_cs: u32, tiles_m: u32,
-  o_rs: u32, o_cs: u32, gx: u32, batch: u32,
-  bshape: vec4<u32>, x_bs: vec4<u32>, y_bs: vec4<u32>,
-}
 
 @group(0) @binding(0) var<storage, read_write> out: array<O>;
 @group(0) @binding(1) var<storage, read> x: array<T>;
@@ -25,34 +18,6 @@ struct P {
 @group(0) @binding(3) var<storage, read> x4: array<vec4<T>>;  // the same buffers as x and y, read as vec4
 @group(0) @binding(4) var<storage, read> y4: array<vec4<T>>;
 @group(0) @binding(5) var<uniform> p: P;
-
-struct Tile { ok: bool, m0: u32, n0: u32, xo: u32, yo: u32, oo: u32 }
-
-// Workgroups are numbered linearly (the launcher folds large grids over x and y); column tiles vary
-// fastest so consecutive workgroups reuse the same rows of X from cache.
-fn tile(wid: vec3<u32>) -> Tile {
-  var t: Tile;
-  let lin = wid.x + wid.y * p.gx;
-  let tn = lin % p.tiles_n;
-  let rest = lin / p.tiles_n;
-  let tm = rest % p.tiles_m;
-  let bz = rest / p.tiles_m;
-  t.ok = bz < p.batch;
-  t.m0 = tm * WG * TM;
-  t.n0 = tn * TN;
-  t.xo = p.x_off;
-  t.yo = p.y_off;
-  var rem = bz;
-  for (var d = i32(p.brank) - 1; d >= 0; d--) {
-    let s = p.bshape[d];
-    let c = rem % s;
-    rem = rem / s;
-    t.xo += c * p.x_bs[d];
-    t.yo += c * p.y_bs[d];
-  }
-  t.oo = bz * p.M * p.N;
-  return t;
-}
 
 const MAXTM = 4u;
 var<private> acc: array<array<vec4<f32>, 8>, MAXTM>;  // [row][column group of 4]: TM·TN ≤ 64 are used
