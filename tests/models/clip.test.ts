@@ -3,13 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
 import { iterateSafetensors, loadSafetensors } from '../../src/io/safetensors.js';
+import { fixtureTensor, modelFixture } from '../helpers/fixtures.js';
 
-const fixture = (f: string): string => new URL(`../fixtures/models/${f}`, import.meta.url).pathname;
-const get = (m: Map<string, kiln.Tensor>, k: string): kiln.Tensor => {
-  const t = m.get(k);
-  if (!t) throw new Error(`fixture has no '${k}'`);
-  return t;
-};
+const fixture = modelFixture;
+const get = fixtureTensor;
 
 describe('CLIP tiny vs PyTorch', () => {
   it('forward features, InfoNCE loss and all parameter gradients agree', async () => {
