@@ -3,8 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
 import { iterateSafetensors, loadSafetensors } from '../../src/io/safetensors.js';
+import { modelFixture } from '../helpers/fixtures.js';
 
-const fixture = (f: string): string => new URL(`../fixtures/models/${f}`, import.meta.url).pathname;
+const fixture = modelFixture;
 
 describe('deferred init and loadWeights', () => {
   it('streams f16 weights into a deferred f32 model', async () => {
