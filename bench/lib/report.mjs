@@ -36,7 +36,11 @@ export function ceilingsText(c, peak) {
   return lines.join('\n');
 }
 
-export function matmulText(results, problems, fmaGflops) {
+/**
+ * Rows of an engines × problems table: median and range of op + readback, a rate and its share of a
+ * ceiling, Kiln speed-up (engine median ÷ Kiln median), the check, and an "(op + flush only)" row for Kiln.
+ */
+function engineRows(results, problems, rate, share) {
   const rows = [];
   for (const p of problems) {
     const cell = results.filter((r) => r.shape === p.id);
@@ -47,22 +51,20 @@ export function matmulText(results, problems, fmaGflops) {
         continue;
       }
       const ratio = kilnRes && r !== kilnRes ? `${fmtNum(r.ms.median / kilnRes.ms.median, 2)}×` : '';
-      rows.push([
-        p.label,
-        r.name,
-        r.runs,
-        fmtMs(r.ms.median),
-        `${fmtMs(r.ms.min)}–${fmtMs(r.ms.max)}`,
-        fmtNum(r.gflops, 2),
-        fmaGflops ? `${fmtNum((100 * r.gflops) / fmaGflops, 1)}%` : '–',
-        ratio,
-        `${r.check.ok ? 'ok' : 'FAIL'} ${r.check.maxErr.toExponential(1)}`,
-      ]);
-      if (r.computeMs)
-        rows.push(['', '  (op + flush only)', '', fmtMs(r.computeMs.median), `${fmtMs(r.computeMs.min)}–${fmtMs(r.computeMs.max)}`, fmtNum(r.computeGflops, 2),
-          fmaGflops ? `${fmtNum((100 * r.computeGflops) / fmaGflops, 1)}%` : '–', '', '']);
+      const main = rate(r, false);
+      rows.push([p.label, r.name, r.runs, fmtMs(r.ms.median), `${fmtMs(r.ms.min)}–${fmtMs(r.ms.max)}`, fmtNum(main, 2), share(main), ratio,
+        `${r.check.ok ? 'ok' : 'FAIL'} ${r.check.maxErr.toExponential(1)}`]);
+      if (r.computeMs) {
+        const op = rate(r, true);
+        rows.push(['', '  (op + flush only)', '', fmtMs(r.computeMs.median), `${fmtMs(r.computeMs.min)}–${fmtMs(r.computeMs.max)}`, fmtNum(op, 2), share(op), '', '']);
+      }
     }
   }
+  return rows;
+}
+
+export function matmulText(results, problems, fmaGflops) {
+  const rows = engineRows(results, problems, (r, op) => (op ? r.computeGflops : r.gflops), (g) => (fmaGflops ? `${fmtNum((100 * g) / fmaGflops, 1)}%` : '–'));
   return table(['<shape', '<engine', 'runs', 'median ms', 'min–max ms', 'GFLOP/s', '% FMA', 'Kiln speed-up', '<check (rel. err)'], rows);
 }
 
@@ -76,23 +78,7 @@ export function writeJson(path, data) {
  * measured copy-kernel ceiling, and Kiln speed-up (engine median ÷ Kiln median).
  */
 export function normText(results, problems, copyGBps) {
-  const rows = [];
-  for (const p of problems) {
-    const cell = results.filter((r) => r.shape === p.id);
-    const kilnRes = cell.find((r) => r.engine === 'kiln' && r.ms);
-    for (const r of cell) {
-      if (!r.ms) {
-        rows.push({ cells: [p.label, r.name], note: r.skipped ?? r.error ?? '' });
-        continue;
-      }
-      const ratio = kilnRes && r !== kilnRes ? `${fmtNum(r.ms.median / kilnRes.ms.median, 2)}×` : '';
-      const pct = (g) => (copyGBps ? `${fmtNum((100 * g) / copyGBps, 0)}%` : '–');
-      rows.push([p.label, r.name, r.runs, fmtMs(r.ms.median), `${fmtMs(r.ms.min)}–${fmtMs(r.ms.max)}`, fmtNum(r.gbps, 2), pct(r.gbps), ratio,
-        `${r.check.ok ? 'ok' : 'FAIL'} ${r.check.maxErr.toExponential(1)}`]);
-      if (r.computeMs)
-        rows.push(['', '  (op + flush only)', '', fmtMs(r.computeMs.median), `${fmtMs(r.computeMs.min)}–${fmtMs(r.computeMs.max)}`, fmtNum(r.computeGbps, 2), pct(r.computeGbps), '', '']);
-    }
-  }
+  const rows = engineRows(results, problems, (r, op) => (op ? r.computeGbps : r.gbps), (g) => (copyGBps ? `${fmtNum((100 * g) / copyGBps, 0)}%` : '–'));
   return table(['<op', '<engine', 'runs', 'median ms', 'min–max ms', 'GB/s', '% copy', 'Kiln speed-up', '<check (rel. err)'], rows);
 }
 

@@ -136,35 +136,27 @@ describe('infoNCE (fused)', () => {
     for (let k = 0; k < 3; k++) expect(Buffer.from(second[k]!.buffer).equals(Buffer.from(first[k]!.buffer)), `gradient ${k}`).toBe(true);
   });
 
-  it('allocates no N×N buffer at N = 4096 (forward + backward)', async () => {
-    const n = 4096;
-    const d = 64;
-    const a = kiln.randn([n, d], { requiresGrad: true });
-    const b = kiln.randn([n, d], { requiresGrad: true });
+  /** forward + backward at N×64 with `largestBufferBytes` checked below N×N floats. */
+  async function noSquareBuffer(n: number, checkScaleGrad: boolean): Promise<void> {
+    const a = kiln.randn([n, 64], { requiresGrad: true });
+    const b = kiln.randn([n, 64], { requiresGrad: true });
     const s = kiln.tensor(0.1, { requiresGrad: true });
     await kiln.flush();
     kiln.resetPeakMemory();
     const loss = kiln.F.infoNCE(a, b, s);
     loss.backward();
     expect(Number.isFinite(await loss.item())).toBe(true);
-    expect(Number.isFinite((await s.grad!.data())[0]!)).toBe(true);
+    if (checkScaleGrad) expect(Number.isFinite((await s.grad!.data())[0]!)).toBe(true);
     expect(kiln.memory().largestBufferBytes).toBeLessThan(n * n * 4);
     for (const t of [a, b, s, loss]) t.dispose();
+  }
+
+  it('allocates no N×N buffer at N = 4096 (forward + backward)', async () => {
+    await noSquareBuffer(4096, true);
   });
 
   it.skipIf(process.env['KILN_TEST_FULL'] !== '1')('runs at N = 16384 without an N×N buffer (KILN_TEST_FULL=1)', async () => {
-    const n = 16384;
-    const d = 64;
-    const a = kiln.randn([n, d], { requiresGrad: true });
-    const b = kiln.randn([n, d], { requiresGrad: true });
-    const s = kiln.tensor(0.1, { requiresGrad: true });
-    await kiln.flush();
-    kiln.resetPeakMemory();
-    const loss = kiln.F.infoNCE(a, b, s);
-    loss.backward();
-    expect(Number.isFinite(await loss.item())).toBe(true);
-    expect(kiln.memory().largestBufferBytes).toBeLessThan(n * n * 4);
-    for (const t of [a, b, s, loss]) t.dispose();
+    await noSquareBuffer(16384, false);
   }, 1_200_000);
 
   it('takes f16 embeddings (f32 loss, f16 gradients)', async () => {
