@@ -57,6 +57,18 @@ describe('crossEntropy (fused)', () => {
     await gradcheck((x) => kiln.F.crossEntropy(x, t2, { reduction: 'none' }), [{ shape: [33, 7] }], { mode: 'directions' });
   });
 
+  it('leaves no tensor behind per call (mean over non-ignored targets)', async () => {
+    const x = kiln.randn([6, 5]);
+    const t = kiln.tensor(Int32Array.from([0, 1, -100, 3, 4, 2]));
+    kiln.F.crossEntropy(x, t).dispose(); // warm-up
+    await kiln.flush();
+    const before = kiln.memory().liveTensors;
+    for (let i = 0; i < 5; i++) kiln.F.crossEntropy(x, t).dispose();
+    expect(kiln.memory().liveTensors).toBe(before);
+    x.dispose();
+    t.dispose();
+  });
+
   it('refuses float targets and mismatched shapes', () => {
     expect(() => kiln.F.crossEntropy(kiln.ones([3, 4]), kiln.ones([3]))).toThrow(/crossEntropy: expected class-index targets of dtype i32/);
     expect(() => kiln.F.crossEntropy(kiln.ones([3, 4]), kiln.tensor(Int32Array.from([1, 2])))).toThrow(/crossEntropy: logits \[3,4\] and targets \[2\] do not match/);

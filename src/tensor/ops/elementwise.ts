@@ -21,6 +21,12 @@ interface ExprDef {
   readonly bool?: boolean;
 }
 
+/** A comparison of a0 with `rhs` (a1 or the scalar s0), the same in every compute type, giving a bool. */
+function compareExpr(op: string, rhs: string): ExprDef {
+  const e = `a0 ${op} ${rhs}`;
+  return { f: e, i: e, u: e, bool: true };
+}
+
 /** WGSL expressions over a0..a2 (inputs) and s0, s1 (scalars), in the compute type. */
 const EXPR = {
   // unary
@@ -59,12 +65,19 @@ const EXPR = {
   clamp: { f: 'kiln_min(kiln_max(a0, s0), s1)', i: 'min(max(a0, s0), s1)', u: 'min(max(a0, s0), s1)' },
   fill: { f: 's0', i: 's0', u: 's0' },
   // comparisons (bool results)
-  eq: { f: 'a0 == a1', i: 'a0 == a1', u: 'a0 == a1', bool: true },
-  ne: { f: 'a0 != a1', i: 'a0 != a1', u: 'a0 != a1', bool: true },
-  lt: { f: 'a0 < a1', i: 'a0 < a1', u: 'a0 < a1', bool: true },
-  le: { f: 'a0 <= a1', i: 'a0 <= a1', u: 'a0 <= a1', bool: true },
-  gt: { f: 'a0 > a1', i: 'a0 > a1', u: 'a0 > a1', bool: true },
-  ge: { f: 'a0 >= a1', i: 'a0 >= a1', u: 'a0 >= a1', bool: true },
+  eq: compareExpr('==', 'a1'),
+  ne: compareExpr('!=', 'a1'),
+  lt: compareExpr('<', 'a1'),
+  le: compareExpr('<=', 'a1'),
+  gt: compareExpr('>', 'a1'),
+  ge: compareExpr('>=', 'a1'),
+  // against a number: the scalar travels in the uniform block (no 0-d tensor to allocate and fill)
+  eq_scalar: compareExpr('==', 's0'),
+  ne_scalar: compareExpr('!=', 's0'),
+  lt_scalar: compareExpr('<', 's0'),
+  le_scalar: compareExpr('<=', 's0'),
+  gt_scalar: compareExpr('>', 's0'),
+  ge_scalar: compareExpr('>=', 's0'),
   // gradient helpers (never recorded): a0 is the incoming gradient
   tanh_bw: { f: 'a0 * (1.0 - a1 * a1)' },
   sigmoid_bw: { f: 'a0 * a1 * (1.0 - a1)' },
@@ -302,13 +315,8 @@ export function clamp(x: Tensor, min?: number, max?: number, into?: Tensor): Ten
 export function compare(op: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge', a: Tensor, b: TensorOrScalar): Tensor {
   a.check(op);
   if (typeof b === 'number') {
-    const dtype = promoteWithScalar(a.dtype, b);
-    const bt = full([], b, dtype);
-    try {
-      return launch(op, [a, bt], a.shape, dtype, 'bool');
-    } finally {
-      bt.dispose();
-    }
+    checkScalar(op, b);
+    return launch(`${op}_scalar`, [a], a.shape, promoteWithScalar(a.dtype, b), 'bool', [b]);
   }
   b.check(op);
   const shape = broadcastShapes(op, a.shape, b.shape);
