@@ -110,6 +110,8 @@ export async function tuneMatmul(
   opts: TuneOptions & { candidates?: readonly MatmulConfig[] } = {},
 ): Promise<TuneResult<MatmulConfig>> {
   const { M, K, N } = shape;
+  for (const [name, v] of [['M', M], ['K', K], ['N', N]] as const)
+    if (!Number.isInteger(v) || v <= 0) throw new Error(`tuneMatmul: ${name} must be a positive integer, got ${v}`);
   const { device } = gpu('tuneMatmul');
   const usage = GPUBufferUsage.STORAGE;
   const buf = (n: number): GPUBuffer => device.createBuffer({ size: Math.max(16, Math.ceil((n * 4) / 16) * 16), usage });

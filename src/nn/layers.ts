@@ -157,6 +157,8 @@ export class Embedding extends Module {
     opts: { dtype?: 'f32' | 'f16' } = {},
   ) {
     super();
+    if (!Number.isInteger(numEmbeddings) || !Number.isInteger(embeddingDim) || numEmbeddings <= 0 || embeddingDim <= 0)
+      throw new Error(`Embedding: num_embeddings and embedding_dim must be positive integers, got ${numEmbeddings}, ${embeddingDim}`);
     this.weight = this.registerParameter('weight', randn([numEmbeddings, embeddingDim], { dtype: opts.dtype ?? 'f32' }).requiresGrad_(true));
   }
   forward(ids: Tensor): Tensor {

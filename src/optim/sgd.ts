@@ -16,6 +16,13 @@ export interface SGDOptions {
 export class SGD extends Optimizer<SGDOptions, { momentumBuffer?: Tensor }> {
   constructor(params: ParamsArg<SGDOptions>, opts: Partial<SGDOptions> & { lr: number }) {
     super(params, { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...opts }, 'SGD');
+    for (const g of this.paramGroups) {
+      const { lr, momentum, dampening, weightDecay } = g.options;
+      if (typeof lr !== 'number' || !(lr >= 0)) throw new Error(`SGD: invalid learning rate: ${String(lr)}`);
+      if (!(momentum >= 0)) throw new Error(`SGD: invalid momentum value: ${momentum}`);
+      if (!(dampening >= 0 && dampening <= 1)) throw new Error(`SGD: invalid dampening value: ${dampening}`);
+      if (!(weightDecay >= 0)) throw new Error(`SGD: invalid weight_decay value: ${weightDecay}`);
+    }
     for (const g of this.paramGroups)
       if (g.options.nesterov && (g.options.momentum <= 0 || g.options.dampening !== 0))
         throw new Error('SGD: Nesterov momentum requires a momentum and zero dampening');

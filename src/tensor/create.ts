@@ -224,6 +224,8 @@ export function rand(shape: readonly number[], opts: CreateOptions = {}): Tensor
 
 /** Uniform on [low, high). */
 export function uniform(shape: readonly number[], low: number, high: number, opts: CreateOptions = {}): Tensor {
+  if (!Number.isFinite(low) || !Number.isFinite(high) || low > high)
+    throw new Error(`uniform: expects finite low <= high, got low=${low}, high=${high}`);
   return draw('uniform', 'uniform', shape, low, high, opts);
 }
 
@@ -234,5 +236,7 @@ export function randn(shape: readonly number[], opts: CreateOptions = {}): Tenso
 
 /** Normal with the given mean and std. */
 export function normal(shape: readonly number[], mean: number, std: number, opts: CreateOptions = {}): Tensor {
+  if (!Number.isFinite(mean) || !Number.isFinite(std) || std < 0)
+    throw new Error(`normal: expects a finite mean and std >= 0, got mean=${mean}, std=${std}`);
   return draw('normal', 'normal', shape, mean, std, opts);
 }

@@ -94,3 +94,17 @@ describe('optimizers', () => {
     x.dispose();
   });
 });
+
+describe('bad arguments', () => {
+  it('name the constructor and the value', async () => {
+    const p = kiln.zeros([2], { requiresGrad: true });
+    expect(() => new kiln.optim.SGD([p], { lr: -1 })).toThrow('SGD: invalid learning rate: -1');
+    expect(() => new kiln.optim.SGD([p], { lr: 0.1, momentum: -0.5 })).toThrow('SGD: invalid momentum value: -0.5');
+    expect(() => new kiln.optim.SGD([p], { lr: 0.1, weightDecay: -1 })).toThrow('SGD: invalid weight_decay value: -1');
+    expect(() => kiln.uniform([2], 1, 0)).toThrow('uniform: expects finite low <= high, got low=1, high=0');
+    expect(() => kiln.normal([2], 0, -1)).toThrow('normal: expects a finite mean and std >= 0, got mean=0, std=-1');
+    expect(() => new kiln.nn.Embedding(0, 4)).toThrow('Embedding: num_embeddings and embedding_dim must be positive integers, got 0, 4');
+    await expect(kiln.tuneMatmul({ M: 0, K: 4, N: 4 })).rejects.toThrow('tuneMatmul: M must be a positive integer, got 0');
+    p.dispose();
+  });
+});
