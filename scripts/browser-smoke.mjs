@@ -1,12 +1,22 @@
-// Runs tests/browser/smoke.html in headless Chromium (WebGPU on SwiftShader, no f16): Kiln's dist/ loads
-// as plain ES modules, WGSL sources are fetched, ops and autograd run on navigator.gpu.
-// Needs Debian's chromium (`apt-get install chromium`) and `npm run build`. Run: npm run test:browser
+// Runs tests/browser/smoke.html in headless Chromium (WebGPU on SwiftShader, no f16): the page is bundled
+// by Vite as a browser app would bundle Kiln (bare imports resolved, WGSL files emitted as assets and
+// fetched), then ops and autograd run on navigator.gpu.
+// Needs Debian's chromium (`apt-get install chromium`). Run: npm run test:browser
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { chromium } from 'playwright-core';
+import { build } from 'vite';
 
-const root = new URL('..', import.meta.url).pathname;
+const repo = new URL('..', import.meta.url).pathname;
+const root = mkdtempSync(join(tmpdir(), 'kiln-browser-'));
+await build({
+  root: join(repo, 'tests/browser'),
+  logLevel: 'warn',
+  build: { outDir: root, emptyOutDir: true, target: 'es2022', rollupOptions: { input: join(repo, 'tests/browser/smoke.html') } },
+});
 const types = { '.js': 'text/javascript', '.html': 'text/html', '.wgsl': 'text/plain', '.map': 'application/json' };
 const server = createServer(async (req, res) => {
   const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
@@ -29,7 +39,8 @@ let code = 1;
 try {
   const page = await browser.newPage();
   page.on('console', (m) => console.log(`[page] ${m.text()}`));
-  await page.goto(`http://127.0.0.1:${port}/tests/browser/smoke.html`);
+  page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
+  await page.goto(`http://127.0.0.1:${port}/smoke.html`);
   const result = await page.waitForFunction(() => window.__kilnResult, null, { timeout: 120_000 }).then((h) => h.jsonValue());
   console.log(JSON.stringify(result, null, 2));
   code = result.ok ? 0 : 1;
