@@ -2,7 +2,6 @@
 // the short side (antialiased), torchvision's center crop, ToTensor and Normalize — the resampling runs as
 // two GPU passes (kernels/resize.ts). Not an augmentation pipeline (no random crops or flips).
 
-import { upload } from '../device/batch.js';
 import { empty } from '../tensor/alloc.js';
 import { tensor } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -45,8 +44,7 @@ function toPixels(input: ImageInput, opts: ImageOptions): DecodedImage {
 /** A u32 tensor holding the bytes of `data` (8-bit samples packed four to a word, or f32 bits). */
 function uploadWords(data: Uint8Array | Float32Array): Tensor {
   const t = empty([Math.max(Math.ceil(data.byteLength / 4), 1)], 'u32', 'loadImage');
-  upload(t.storage.buffer, 0, data);
-  return t;
+  return t.writeBytes_(data);
 }
 
 function packTaps(t: Taps, u8: boolean): Int32Array {

@@ -2,7 +2,6 @@
 // subsampling, /255, bilinear short-side scale (no antialias), Normalize, crop. Decoding a container (MP4,
 // WebM) is out of scope: pass frames decoded elsewhere (e.g. WebCodecs, ffmpeg) as RGB images.
 
-import { upload } from '../device/batch.js';
 import { empty } from '../tensor/alloc.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { runResizeBilinear } from '../kernels/resize.js';
@@ -99,7 +98,7 @@ export function videoClips(frames: readonly DecodedImage[], opts: VideoClipOptio
       let src = uploaded.get(f);
       if (!src) {
         src = empty([Math.ceil((w * h * 3) / 4)], 'u32', 'videoClips');
-        upload(src.storage.buffer, 0, frames[f]!.data);
+        src.writeBytes_(frames[f]!.data);
         uploaded.set(f, src);
       }
       offsets.forEach(({ x0, y0 }, s) => {

@@ -61,7 +61,6 @@ let pendingInit: Promise<GpuContext> | null = null;
 // when it is garbage-collected Dawn tears the instance down under live devices and Node crashes.
 let keepAlive: unknown = null;
 const uncaptured: string[] = [];
-const lossListeners: ((ctx: GpuContext) => void)[] = [];
 
 async function getGpu(options: InitOptions): Promise<{ gpu: GPU; runtime: DeviceInfo['runtime'] }> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
@@ -125,7 +124,6 @@ async function createContext(options: InitOptions): Promise<GpuContext> {
   void device.lost.then((l) => {
     ctx.lost = `${l.reason}: ${l.message}`;
     if (current === ctx) current = null;
-    for (const fn of lossListeners) fn(ctx);
   });
   return ctx;
 }
@@ -154,14 +152,6 @@ export function gpu(op = 'kiln'): GpuContext {
     throw new Error(`${op}: no live WebGPU device: call \`await kiln.init()\` first (again after a device loss).`);
   }
   return current;
-}
-
-export function hasGpu(): boolean {
-  return current !== null && current.lost === null;
-}
-
-export function onDeviceLost(fn: (ctx: GpuContext) => void): void {
-  lossListeners.push(fn);
 }
 
 /** Errors Dawn reported outside an error scope since the last call; empties the list. */

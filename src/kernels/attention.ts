@@ -32,15 +32,6 @@ export interface AttentionConfig {
   readonly sg?: 'reg' | 'none';
 }
 
-/** The candidates the benchmark measures (bench/attention.mjs). */
-export const attentionCandidates: readonly AttentionConfig[] = [
-  { wg: 8, bk: 16 },
-  { wg: 16, bk: 16 },
-  { wg: 32, bk: 16 },
-  { wg: 16, bk: 32 },
-  { wg: 64, bk: 16 },
-];
-
 let forced: AttentionConfig | null = null;
 
 /** Forces a configuration (benchmarks and tests); null restores the per-adapter default. */

@@ -3,7 +3,7 @@
 // are uniforms, so a kernel is compiled once per (expression, dtypes) and serves every size and layout.
 
 import { dispatch, grid } from '../device/batch.js';
-import { type DType, computeType, wgslStorageType } from './dtype.js';
+import { type DType, wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, coalesce, whole } from './operand.js';
 import { wgslFile } from './source.js';
 import { splitForBinding } from './windows.js';
@@ -199,8 +199,4 @@ function launchVec4(k: ElementwiseKernel, n4: number, out: Operand, inputs: read
     uniforms: u.bytes(),
     workgroups: grid(Math.ceil(n4 / WG)),
   });
-}
-
-export function computeTypeOf(d: DType): 'f32' | 'i32' | 'u32' {
-  return computeType(d);
 }

@@ -3,16 +3,17 @@
 // trunk → preprocessors → heads → postprocessors → the model. Inference semantics and training-ready
 // autograd; no tokenizer or audio front end here (inputs are token ids, mel spectrograms, pixels).
 
-import { F, type Tensor, arange, cat, nn, tensor, tidy } from '../public.js';
+import { F, type Tensor, arange, cat, nn, tidy } from '../public.js';
 
 // Models use only the public API.
 const { Module, ModuleDict, ModuleList, init } = nn;
 type Module = nn.Module;
 type ModuleDict<M extends nn.Module = nn.Module> = nn.ModuleDict<M>;
 type ModuleList<M extends nn.Module = nn.Module> = nn.ModuleList<M>;
-const { dropPath, dropout, embedding, normalize } = F;
+type Factory = nn.FactoryOptions;
+const { dropPath, dropout, normalize } = F;
 import type { ImageBindConfig, LayerScaleConfig } from './config.js';
-import { type BuildOptions, BuildContext, Layer, LayerNorm, Linear, PatchConv, SelfAttention } from './layers.js';
+import { type BuildOptions, causalMaskInit, factory } from './build.js';
 import { type LoadWeightsOptions, type LoadWeightsResult, type WeightSource, loadWeights } from './weights.js';
 
 export const MODALITIES = ['vision', 'text', 'audio', 'depth', 'thermal', 'imu'] as const;
@@ -26,64 +27,61 @@ const MAX_LOGIT_SCALE = 100;
 
 // ---- trunk: pre-LN blocks ---------------------------------------------------------------------------------
 
-/** fc1 → exact GELU → fc2 (xavier-initialised, as SimpleTransformer's "jax" init). */
-class Mlp extends Layer {
-  readonly fc1: Linear;
-  readonly fc2: Linear;
-  constructor(ctx: BuildContext, dim: number, hidden: number) {
-    super(ctx);
-    this.fc1 = this.registerModule('fc1', new Linear(ctx, dim, hidden, { init: 'xavier' }));
-    this.fc2 = this.registerModule('fc2', new Linear(ctx, hidden, dim, { init: 'xavier' }));
+/** SimpleTransformer's "jax" init of every nn.Linear: xavier_uniform_ weights, zero biases. */
+const JAX_LINEAR: nn.InitOverrides = { weight: (t) => init.xavierUniform_(t), bias: init.zeros_ };
+
+/** fc1 → exact GELU → fc2. */
+class Mlp extends Module {
+  constructor(f: Factory, dim: number, hidden: number) {
+    super();
+    this.registerModule('fc1', new nn.Linear(dim, hidden, { ...f, init: JAX_LINEAR }));
+    this.registerModule('fc2', new nn.Linear(hidden, dim, { ...f, init: JAX_LINEAR }));
   }
   forward(x: Tensor): Tensor {
-    return this.fc2.forward(this.fc1.forward(x).gelu()); // [B, L, D]
+    return this.child<nn.Linear>('fc2').call(this.child<nn.Linear>('fc1').call(x).gelu()); // [B, L, D]
   }
 }
 
 /** BlockWithMasking: x + DropPath(attn(norm_1(x)))·γ1, then x + DropPath(mlp(norm_2(x)))·γ2. */
-class Block extends Layer {
-  readonly attn: SelfAttention;
-  readonly norm1: LayerNorm;
-  readonly mlp: Mlp;
-  readonly norm2: LayerNorm;
-  constructor(ctx: BuildContext, dim: number, heads: number, biasKV: boolean, readonly dropPathRate: number, readonly layerScale: LayerScaleConfig | null) {
-    super(ctx);
-    this.attn = this.registerModule('attn', new SelfAttention(ctx, dim, heads, biasKV, 'xavier'));
-    this.norm1 = this.registerModule('norm_1', new LayerNorm(ctx, dim, LN_EPS));
-    this.mlp = this.registerModule('mlp', new Mlp(ctx, dim, 4 * dim));
-    this.norm2 = this.registerModule('norm_2', new LayerNorm(ctx, dim, LN_EPS));
+class Block extends Module {
+  constructor(f: Factory, dim: number, heads: number, biasKV: boolean, readonly dropPathRate: number, readonly layerScale: LayerScaleConfig | null) {
+    super();
+    const outProj = { 'out_proj.weight': JAX_LINEAR['weight']!, 'out_proj.bias': JAX_LINEAR['bias']! };
+    this.registerModule('attn', new nn.MultiheadAttention(dim, heads, { batchFirst: true, addBiasKV: biasKV, ...f, init: outProj }));
+    this.registerModule('norm_1', new nn.LayerNorm(dim, LN_EPS, f));
+    this.registerModule('mlp', new Mlp(f, dim, 4 * dim));
+    this.registerModule('norm_2', new nn.LayerNorm(dim, LN_EPS, f));
     if (layerScale) {
       const shape = layerScale.type === 'per_channel' ? [1, 1, dim] : [1, 1, 1];
-      this.param('layer_scale_gamma1', shape, (t) => init.constant_(t, layerScale.init));
-      this.param('layer_scale_gamma2', shape, (t) => init.constant_(t, layerScale.init));
+      for (const name of ['layer_scale_gamma1', 'layer_scale_gamma2']) this.createParameter(name, shape, (t) => init.constant_(t, layerScale.init), f);
     }
   }
   private branch(y: Tensor, gamma: string): Tensor {
     const d = dropPath(y, this.dropPathRate, this.training);
-    return this.layerScale ? d.mul(this.w(gamma)) : d;
+    return this.layerScale ? d.mul(this.tensor(gamma)) : d;
   }
   forward(x: Tensor, causal: boolean): Tensor {
-    const h = x.add(this.branch(this.attn.forward(this.norm1.forward(x), causal), 'layer_scale_gamma1')); // [B, L, D]
-    return h.add(this.branch(this.mlp.forward(this.norm2.forward(h)), 'layer_scale_gamma2'));
+    const n1 = this.child<nn.LayerNorm>('norm_1').call(x);
+    const a = this.child<nn.MultiheadAttention>('attn').call(n1, n1, n1, { isCausal: causal }).output;
+    const h = x.add(this.branch(a, 'layer_scale_gamma1')); // [B, L, D]
+    return h.add(this.branch(this.child<Mlp>('mlp').call(this.child<nn.LayerNorm>('norm_2').call(h)), 'layer_scale_gamma2'));
   }
 }
 
 /** SimpleTransformer: optional pre-LN (vision's ln_pre), then blocks with DropPath rates linspace(0, rate, n). */
 class Trunk extends Module {
-  readonly preLN: LayerNorm | null = null;
-  readonly blocks: ModuleList<Block>;
-  constructor(ctx: BuildContext, dim: number, depth: number, heads: number, opts: { preLN: boolean; biasKV: boolean; dropPath: number; layerScale: LayerScaleConfig | null }) {
+  constructor(f: Factory, dim: number, depth: number, heads: number, readonly opts: { preLN: boolean; biasKV: boolean; dropPath: number; layerScale: LayerScaleConfig | null }) {
     super();
-    if (opts.preLN) {
-      const pre = this.registerModule('pre_transformer_layer', new Module()); // nn.Sequential(LayerNorm, EinOpsRearrange)
-      this.preLN = pre.registerModule('0', new LayerNorm(ctx, dim, LN_EPS));
-    }
+    if (opts.preLN) this.registerModule('pre_transformer_layer', new Module()).registerModule('0', new nn.LayerNorm(dim, LN_EPS, f)); // nn.Sequential(LayerNorm, EinOpsRearrange)
     const rate = (i: number): number => (depth === 1 ? 0 : (opts.dropPath * i) / (depth - 1));
-    this.blocks = this.registerModule('blocks', new ModuleList([...Array(depth).keys()].map((i) => new Block(ctx, dim, heads, opts.biasKV, rate(i), opts.layerScale))));
+    this.registerModule('blocks', new ModuleList([...Array(depth).keys()].map((i) => new Block(f, dim, heads, opts.biasKV, rate(i), opts.layerScale))));
+  }
+  get blocks(): ModuleList<Block> {
+    return this.child('blocks');
   }
   forward(tokens: Tensor, causal = false): Tensor {
-    let x = this.preLN ? this.preLN.forward(tokens) : tokens; // [B, L, D]
-    for (const block of this.blocks) x = block.forward(x, causal);
+    let x = this.opts.preLN ? (this.getSubmodule('pre_transformer_layer.0') as nn.LayerNorm).call(tokens) : tokens; // [B, L, D]
+    for (const block of this.blocks) x = block.call(x, causal);
     return x;
   }
 }
@@ -91,28 +89,37 @@ class Trunk extends Module {
 // ---- preprocessors: stems, class tokens, position embeddings ----------------------------------------------
 
 /** Upstream's "openclip" init of class tokens and position embeddings: N(0, 1)·D^-½. */
-const openclipInit = (dim: number) => (t: Tensor): void => void init.normal_(t, 0, dim ** -0.5);
+const openclipInit = (dim: number): nn.Initializer => (t) => init.normal_(t, 0, dim ** -0.5);
 
 /** PatchEmbedGeneric: `proj` (a conv, or nn.Sequential(PadIm2Video, Conv3d) for vision → 'proj.1') and optional `norm_layer`. */
 class PatchStem extends Module {
-  constructor(readonly proj: PatchConv | Linear, readonly norm: LayerNorm | null, sequentialIndex: number | null) {
+  readonly projPath: string;
+  readonly isConv: boolean;
+  readonly hasNorm: boolean;
+  constructor(proj: nn.Conv2d | nn.Conv3d | nn.Linear, norm: nn.LayerNorm | null, sequentialIndex: number | null) {
     super();
     if (sequentialIndex === null) this.registerModule('proj', proj);
     else this.registerModule('proj', new Module()).registerModule(String(sequentialIndex), proj);
+    this.projPath = sequentialIndex === null ? 'proj' : `proj.${sequentialIndex}`;
+    this.isConv = !(proj instanceof nn.Linear);
+    this.hasNorm = norm !== null;
     if (norm) this.registerModule('norm_layer', norm);
   }
   /** [B, C, (T,) H, W] → [B, N, D] patch tokens (IMU: [B, N, 48] → [B, N, D]). */
   forward(x: Tensor): Tensor {
-    const y = this.proj.forward(x);
-    const tokens = this.proj instanceof PatchConv ? y.flatten(2).transpose(1, 2) : y; // B C (T) H W → B (T)HW C
-    return this.norm ? this.norm.forward(tokens) : tokens;
+    const y = (this.getSubmodule(this.projPath) as nn.UnaryModule).call(this.isConv ? x.contiguous() : x);
+    const tokens = this.isConv ? y.flatten(2).transpose(1, 2) : y; // B C (T) H W → B (T)HW C
+    return this.hasNorm ? this.child<nn.LayerNorm>('norm_layer').call(tokens) : tokens;
   }
 }
 
-class PosEmbed extends Layer {
-  constructor(ctx: BuildContext, tokens: number, dim: number) {
-    super(ctx);
-    this.param('pos_embed', [1, tokens, dim], openclipInit(dim));
+class PosEmbed extends Module {
+  constructor(f: Factory, tokens: number, dim: number) {
+    super();
+    this.createParameter('pos_embed', [1, tokens, dim], openclipInit(dim), f);
+  }
+  get posEmbed(): Tensor {
+    return this.tensor('pos_embed');
   }
 }
 
@@ -124,14 +131,12 @@ function clsAndPos(tokens: Tensor, cls: Tensor, pos: Tensor, who: string): Tenso
 }
 
 /** RGBDTPreprocessor (vision, depth) and its Audio/Thermal subclasses: stem → class token → position embedding. */
-class PatchPreprocessor extends Layer {
-  readonly stem: PatchStem;
-  readonly pos: PosEmbed;
-  constructor(ctx: BuildContext, readonly modality: Modality, stemName: 'rgbt_stem' | 'depth_stem', stem: PatchStem, numPatches: number, dim: number, readonly videoFrames = 0) {
-    super(ctx);
-    this.stem = this.registerModule(stemName, stem);
-    this.pos = this.registerModule('pos_embedding_helper', new PosEmbed(ctx, numPatches + 1, dim));
-    this.param('cls_token', [1, 1, dim], openclipInit(dim));
+class PatchPreprocessor extends Module {
+  constructor(f: Factory, readonly modality: Modality, readonly stemName: 'rgbt_stem' | 'depth_stem', stem: PatchStem, numPatches: number, dim: number, readonly videoFrames = 0) {
+    super();
+    this.registerModule(stemName, stem);
+    this.registerModule('pos_embedding_helper', new PosEmbed(f, numPatches + 1, dim));
+    this.createParameter('cls_token', [1, 1, dim], openclipInit(dim), f);
   }
   /** PadIm2Video(repeat): an image [B, C, H, W] becomes a `videoFrames`-frame video [B, C, T, H, W]. */
   private padIm2Video(x: Tensor): Tensor {
@@ -142,55 +147,40 @@ class PatchPreprocessor extends Layer {
   }
   forward(x: Tensor): Tensor {
     const input = this.modality === 'vision' ? this.padIm2Video(x) : x;
-    return clsAndPos(this.stem.forward(input), this.w('cls_token'), this.pos.w('pos_embed'), this.modality); // [B, N+1, D]
+    const tokens = this.child<PatchStem>(this.stemName).call(input);
+    return clsAndPos(tokens, this.tensor('cls_token'), this.child<PosEmbed>('pos_embedding_helper').posEmbed, this.modality); // [B, N+1, D]
   }
-}
-
-class TokenEmbedding extends Layer {
-  constructor(ctx: BuildContext, vocab: number, dim: number) {
-    super(ctx);
-    this.param('weight', [vocab, dim], (t) => init.normal_(t, 0, 0.02));
-  }
-}
-
-/** -inf above the diagonal, 0 elsewhere (build_causal_attention_mask). */
-function causalMask(n: number): Tensor {
-  const m = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) m[i * n + j] = -Infinity;
-  return tensor(m, { shape: [n, n] });
 }
 
 /** TextPreprocessor: token + position embeddings; the causal `mask` buffer is kept for the state dict. */
-class TextPreprocessor extends Layer {
-  readonly tokenEmbedding: TokenEmbedding;
-  constructor(ctx: BuildContext, vocab: number, readonly contextLength: number, dim: number) {
-    super(ctx);
-    this.tokenEmbedding = this.registerModule('token_embedding', new TokenEmbedding(ctx, vocab, dim));
-    this.param('pos_embed', [1, contextLength, dim], (t) => init.normal_(t, 0, 0.01));
-    this.constBuffer('mask', causalMask(contextLength));
+class TextPreprocessor extends Module {
+  constructor(f: Factory, vocab: number, readonly contextLength: number, dim: number) {
+    super();
+    this.registerModule('token_embedding', new nn.Embedding(vocab, dim, { ...f, init: { weight: (t) => init.normal_(t, 0, 0.02) } }));
+    this.createParameter('pos_embed', [1, contextLength, dim], (t) => init.normal_(t, 0, 0.01), f);
+    this.createBuffer('mask', [contextLength, contextLength], causalMaskInit(contextLength), f);
   }
   /** ids [B, L] (i32, L = contextLength) → tokens [B, L, D]. */
   forward(ids: Tensor): Tensor {
     if (ids.ndim !== 2 || ids.shape[1] !== this.contextLength) throw new Error(`ImageBind text: expected token ids [B, ${this.contextLength}], got [${ids.shape.join(',')}]`);
-    return embedding(ids, this.tokenEmbedding.w('weight')).add(this.w('pos_embed'));
+    return this.child<nn.Embedding>('token_embedding').call(ids).add(this.tensor('pos_embed'));
   }
 }
 
 /** IMUPreprocessor: 8-sample patches, channel-major inside a patch (x.unfold(-1, k, k)) → Linear → LN. */
-class ImuPreprocessor extends Layer {
-  readonly stem: PatchStem;
-  constructor(ctx: BuildContext, readonly channels: number, readonly kernel: number, numSamples: number, dim: number) {
-    super(ctx);
-    this.stem = this.registerModule('imu_stem', new PatchStem(new Linear(ctx, channels * kernel, dim, { bias: false }), new LayerNorm(ctx, dim, STEM_LN_EPS), null));
-    this.param('pos_embed', [1, numSamples / kernel + 1, dim], (t) => init.normal_(t, 0, 0.01));
-    this.param('cls_token', [1, 1, dim], openclipInit(dim));
+class ImuPreprocessor extends Module {
+  constructor(f: Factory, readonly channels: number, readonly kernel: number, numSamples: number, dim: number) {
+    super();
+    this.registerModule('imu_stem', new PatchStem(new nn.Linear(channels * kernel, dim, { ...f, bias: false }), new nn.LayerNorm(dim, STEM_LN_EPS, f), null));
+    this.createParameter('pos_embed', [1, numSamples / kernel + 1, dim], (t) => init.normal_(t, 0, 0.01), f);
+    this.createParameter('cls_token', [1, 1, dim], openclipInit(dim), f);
   }
   /** imu [B, C, T] → tokens [B, T/k + 1, D]. */
   forward(imu: Tensor): Tensor {
     const [B, C, T] = imu.shape as [number, number, number];
     if (imu.ndim !== 3 || C !== this.channels) throw new Error(`ImageBind imu: expected [B, ${this.channels}, T], got [${imu.shape.join(',')}]`);
     const patches = imu.unfold(-1, this.kernel, this.kernel).permute([0, 2, 1, 3]).reshape([B, T / this.kernel, C * this.kernel]); // [B, N, C·k]
-    return clsAndPos(this.stem.forward(patches), this.w('cls_token'), this.w('pos_embed'), 'imu');
+    return clsAndPos(this.child<PatchStem>('imu_stem').call(patches), this.tensor('cls_token'), this.tensor('pos_embed'), 'imu');
   }
 }
 
@@ -198,59 +188,54 @@ class ImuPreprocessor extends Layer {
 
 /** nn.Sequential(LayerNorm, SelectElement(0), [Dropout,] Linear(D → out, bias=False)) on the class token. */
 class ClsHead extends Module {
-  readonly norm: LayerNorm;
-  readonly proj: Linear;
-  constructor(ctx: BuildContext, dim: number, out: number, readonly dropoutRate: number | null) {
+  readonly projName: string;
+  constructor(f: Factory, dim: number, out: number, readonly dropoutRate: number | null) {
     super();
-    this.norm = this.registerModule('0', new LayerNorm(ctx, dim, LN_EPS));
-    this.proj = this.registerModule(dropoutRate === null ? '2' : '3', new Linear(ctx, dim, out, { bias: false }));
+    this.projName = dropoutRate === null ? '2' : '3';
+    this.registerModule('0', new nn.LayerNorm(dim, LN_EPS, f));
+    this.registerModule(this.projName, new nn.Linear(dim, out, { ...f, bias: false }));
   }
   forward(x: Tensor): Tensor {
-    const cls = this.norm.forward(x.select(1, 0)); // [B, D]; LayerNorm is per token, so selecting first is the same
-    return this.proj.forward(this.dropoutRate === null ? cls : dropout(cls, this.dropoutRate, this.training)); // [B, out]
+    const cls = this.child<nn.LayerNorm>('0').call(x.select(1, 0)); // [B, D]; LayerNorm is per token, so selecting first is the same
+    return this.child<nn.Linear>(this.projName).call(this.dropoutRate === null ? cls : dropout(cls, this.dropoutRate, this.training)); // [B, out]
   }
 }
 
 /** SelectEOSAndProject: the token at argmax(ids) (EOT has the highest id), then proj = (LayerNorm, Linear). */
 class EosHead extends Module {
-  readonly norm: LayerNorm;
-  readonly proj: Linear;
-  constructor(ctx: BuildContext, dim: number, out: number) {
+  constructor(f: Factory, dim: number, out: number) {
     super();
-    const seq = this.registerModule('proj', new Module());
-    this.norm = seq.registerModule('0', new LayerNorm(ctx, dim, LN_EPS));
-    this.proj = seq.registerModule('1', new Linear(ctx, dim, out, { bias: false }));
+    this.registerModule('proj', new nn.Sequential(new nn.LayerNorm(dim, LN_EPS, f), new nn.Linear(dim, out, { ...f, bias: false })));
   }
   forward(x: Tensor, seqLen: Tensor): Tensor {
     const [B, L, D] = x.shape as [number, number, number];
     const rows = arange(B).mul(L).add(seqLen); // [B] flat row of each EOT token
-    return this.proj.forward(this.norm.forward(x.reshape([B * L, D]).indexSelect(0, rows))); // [B, out]
+    return this.child<nn.Sequential>('proj').call(x.reshape([B * L, D]).indexSelect(0, rows)); // [B, out]
   }
 }
 
 /** LearnableLogitScaling: min(exp(log_logit_scale), 100)·x; a parameter (text) or a fixed buffer. */
-class LogitScaling extends Layer {
-  constructor(ctx: BuildContext, scale: number, readonly learnable: boolean) {
-    super(ctx);
-    const fill = (t: Tensor): void => void init.constant_(t, Math.log(scale));
-    if (learnable) this.param('log_logit_scale', [], fill);
-    else this.buffer('log_logit_scale', [], fill);
+class LogitScaling extends Module {
+  constructor(f: Factory, scale: number, readonly learnable: boolean) {
+    super();
+    const fill = (t: Tensor): Tensor => init.constant_(t, Math.log(scale));
+    if (learnable) this.createParameter('log_logit_scale', [], fill, f);
+    else this.createBuffer('log_logit_scale', [], fill, f);
   }
   forward(x: Tensor): Tensor {
-    return x.mul(this.w('log_logit_scale').exp().clamp(null, MAX_LOGIT_SCALE));
+    return x.mul(this.tensor('log_logit_scale').exp().clamp(null, MAX_LOGIT_SCALE));
   }
 }
 
 /** Normalize(dim=-1), then (except vision) the logit scaling as child '1' of upstream's nn.Sequential. */
 class Postprocessor extends Module {
-  readonly scaling: LogitScaling | null;
-  constructor(ctx: BuildContext, scale: number | null, learnable: boolean) {
+  constructor(f: Factory, readonly scale: number | null, learnable: boolean) {
     super();
-    this.scaling = scale === null ? null : this.registerModule('1', new LogitScaling(ctx, scale, learnable));
+    if (scale !== null) this.registerModule('1', new LogitScaling(f, scale, learnable));
   }
   forward(x: Tensor): Tensor {
     const n = normalize(x, { dim: -1 });
-    return this.scaling ? this.scaling.forward(n) : n;
+    return this.scale === null ? n : this.child<LogitScaling>('1').call(n);
   }
 }
 
@@ -262,35 +247,43 @@ const LOGIT_SCALE: Readonly<Record<Modality, number | null>> = { vision: null, t
 export type ImageBindInputs = Partial<Record<Modality, Tensor>>;
 
 export class ImageBindModel extends Module {
-  readonly preprocessors: ModuleDict;
-  readonly trunks: ModuleDict<Trunk>;
-  readonly heads: ModuleDict;
-  readonly postprocessors: ModuleDict<Postprocessor>;
+  get preprocessors(): ModuleDict {
+    return this.child('modality_preprocessors');
+  }
+  get trunks(): ModuleDict<Trunk> {
+    return this.child('modality_trunks');
+  }
+  get heads(): ModuleDict {
+    return this.child('modality_heads');
+  }
+  get postprocessors(): ModuleDict<Postprocessor> {
+    return this.child('modality_postprocessors');
+  }
 
   constructor(readonly config: ImageBindConfig, opts: BuildOptions = {}) {
     super();
-    const ctx = new BuildContext(opts);
+    const f = factory(opts);
     const c = config;
     const patches = (size: number, k: number, stride = k): number => Math.floor((size - k) / stride) + 1;
     const [kt, kh, kw] = c.vision.kernelSize;
     const visionPatches = (c.vision.videoFrames / kt) * patches(c.vision.imageSize, kh) * patches(c.vision.imageSize, kw);
     const conv = (m: 'audio' | 'depth' | 'thermal', k: number, stride = k): PatchStem =>
-      new PatchStem(new PatchConv(ctx, 1, c[m].embedDim, [k, k], [stride, stride]), new LayerNorm(ctx, c[m].embedDim, STEM_LN_EPS), null);
-    this.preprocessors = this.registerModule('modality_preprocessors', new ModuleDict<Module>({
-      vision: new PatchPreprocessor(ctx, 'vision', 'rgbt_stem', new PatchStem(new PatchConv(ctx, 3, c.vision.embedDim, [kt, kh, kw]), null, 1), visionPatches, c.vision.embedDim, c.vision.videoFrames),
-      text: new TextPreprocessor(ctx, c.text.vocabSize, c.text.contextLength, c.text.embedDim),
-      audio: new PatchPreprocessor(ctx, 'audio', 'rgbt_stem', conv('audio', c.audio.kernelSize, c.audio.stride), patches(c.audio.numMelBins, c.audio.kernelSize, c.audio.stride) * patches(c.audio.targetLen, c.audio.kernelSize, c.audio.stride), c.audio.embedDim),
-      depth: new PatchPreprocessor(ctx, 'depth', 'depth_stem', conv('depth', c.depth.kernelSize), patches(c.depth.imageSize, c.depth.kernelSize) ** 2, c.depth.embedDim),
-      thermal: new PatchPreprocessor(ctx, 'thermal', 'rgbt_stem', conv('thermal', c.thermal.kernelSize), patches(c.thermal.imageSize, c.thermal.kernelSize) ** 2, c.thermal.embedDim),
-      imu: new ImuPreprocessor(ctx, c.imu.channels, c.imu.kernelSize, c.imu.numSamples, c.imu.embedDim),
+      new PatchStem(new nn.Conv2d(1, c[m].embedDim, k, { ...f, stride, bias: false }), new nn.LayerNorm(c[m].embedDim, STEM_LN_EPS, f), null);
+    this.registerModule('modality_preprocessors', new ModuleDict<Module>({
+      vision: new PatchPreprocessor(f, 'vision', 'rgbt_stem', new PatchStem(new nn.Conv3d(3, c.vision.embedDim, [kt, kh, kw], { ...f, stride: [kt, kh, kw], bias: false }), null, 1), visionPatches, c.vision.embedDim, c.vision.videoFrames),
+      text: new TextPreprocessor(f, c.text.vocabSize, c.text.contextLength, c.text.embedDim),
+      audio: new PatchPreprocessor(f, 'audio', 'rgbt_stem', conv('audio', c.audio.kernelSize, c.audio.stride), patches(c.audio.numMelBins, c.audio.kernelSize, c.audio.stride) * patches(c.audio.targetLen, c.audio.kernelSize, c.audio.stride), c.audio.embedDim),
+      depth: new PatchPreprocessor(f, 'depth', 'depth_stem', conv('depth', c.depth.kernelSize), patches(c.depth.imageSize, c.depth.kernelSize) ** 2, c.depth.embedDim),
+      thermal: new PatchPreprocessor(f, 'thermal', 'rgbt_stem', conv('thermal', c.thermal.kernelSize), patches(c.thermal.imageSize, c.thermal.kernelSize) ** 2, c.thermal.embedDim),
+      imu: new ImuPreprocessor(f, c.imu.channels, c.imu.kernelSize, c.imu.numSamples, c.imu.embedDim),
     }));
     const trunk = (m: Modality): Trunk =>
-      new Trunk(ctx, c[m].embedDim, c[m].numBlocks, c[m].numHeads, { preLN: m === 'vision', biasKV: m !== 'vision' && m !== 'text', dropPath: c[m].dropPath, layerScale: c.layerScale });
-    this.trunks = this.registerModule('modality_trunks', new ModuleDict(Object.fromEntries(MODALITIES.map((m) => [m, trunk(m)]))));
+      new Trunk(f, c[m].embedDim, c[m].numBlocks, c[m].numHeads, { preLN: m === 'vision', biasKV: m !== 'vision' && m !== 'text', dropPath: c[m].dropPath, layerScale: c.layerScale });
+    this.registerModule('modality_trunks', new ModuleDict(Object.fromEntries(MODALITIES.map((m) => [m, trunk(m)]))));
     const head = (m: Modality): Module =>
-      m === 'text' ? new EosHead(ctx, c.text.embedDim, c.outEmbedDim) : new ClsHead(ctx, c[m].embedDim, c.outEmbedDim, m === 'imu' ? c.imu.headDropout : null);
-    this.heads = this.registerModule('modality_heads', new ModuleDict(Object.fromEntries(MODALITIES.map((m) => [m, head(m)]))));
-    this.postprocessors = this.registerModule('modality_postprocessors', new ModuleDict(Object.fromEntries(MODALITIES.map((m) => [m, new Postprocessor(ctx, LOGIT_SCALE[m], m === 'text')]))));
+      m === 'text' ? new EosHead(f, c.text.embedDim, c.outEmbedDim) : new ClsHead(f, c[m].embedDim, c.outEmbedDim, m === 'imu' ? c.imu.headDropout : null);
+    this.registerModule('modality_heads', new ModuleDict(Object.fromEntries(MODALITIES.map((m) => [m, head(m)]))));
+    this.registerModule('modality_postprocessors', new ModuleDict(Object.fromEntries(MODALITIES.map((m) => [m, new Postprocessor(f, LOGIT_SCALE[m], m === 'text')]))));
   }
 
   /** One modality without the clip reduction: preprocess → trunk → head → postprocess. [B, ...] → [B, out]. */
@@ -299,12 +292,12 @@ export class ImageBindModel extends Module {
     const trunk = this.trunks.get(m);
     const post = this.postprocessors.get(m);
     if (m === 'text') {
-      const tokens = (pre as TextPreprocessor).forward(x); // [B, L, D]
-      const h = trunk.forward(tokens, true);
-      return post.forward((this.heads.get(m) as EosHead).forward(h, x.argmax(-1)));
+      const tokens = (pre as TextPreprocessor).call(x); // [B, L, D]
+      const h = trunk.call(tokens, true);
+      return post.call((this.heads.get(m) as EosHead).call(h, x.argmax(-1)));
     }
-    const tokens = (pre as PatchPreprocessor | ImuPreprocessor).forward(x); // [B, N+1, D]
-    return post.forward((this.heads.get(m) as ClsHead).forward(trunk.forward(tokens)));
+    const tokens = (pre as PatchPreprocessor).call(x); // [B, N+1, D]
+    return post.call((this.heads.get(m) as ClsHead).call(trunk.call(tokens)));
   }
 
   /**

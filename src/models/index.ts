@@ -18,5 +18,5 @@ export {
   IMAGEBIND_SIZES,
   CLIP_SIZES,
 } from './config.js';
-export { type BuildOptions, type ParamDType } from './layers.js';
+export { type BuildOptions, type ParamDType } from './build.js';
 export { loadWeights, type WeightSource, type LoadWeightsOptions, type LoadWeightsResult } from './weights.js';

@@ -1,16 +1,18 @@
-// Streaming weights into a model built from Layers: each incoming [name, tensor] replaces its placeholder
-// (or its initialised tensor) by upstream name, one at a time, so a big model never holds two copies.
+// Streaming weights into any Module: each incoming [name, tensor] is installed with
+// loadStateDict(…, { assign: true }) one at a time, so a big model (built on the meta device) never holds
+// two copies of a weight.
 
-import { type Tensor, type nn, noGrad } from '../public.js';
+import { type Tensor, type nn } from '../public.js';
 
 type Module = nn.Module;
-import { Layer } from './layers.js';
 
 export type WeightSource = Iterable<readonly [string, Tensor]> | AsyncIterable<readonly [string, Tensor]>;
 
 export interface LoadWeightsOptions {
   /** Throw on unexpected names, and on names never given once the source is exhausted (default true). */
   readonly strict?: boolean;
+  /** Called after each installed tensor with the count so far and the model's state-dict size. */
+  readonly onProgress?: (p: { readonly loaded: number; readonly total: number; readonly name: string }) => void;
 }
 
 export interface LoadWeightsResult {
@@ -19,57 +21,34 @@ export interface LoadWeightsResult {
   readonly unexpected: readonly string[];
 }
 
-interface Slot {
-  readonly layer: Layer;
-  readonly local: string;
-  readonly shape: readonly number[];
-  readonly dtype: string;
-}
-
-function slots(model: Module): Map<string, Slot> {
-  const out = new Map<string, Slot>();
-  for (const [prefix, m] of model.namedModules())
-    if (m instanceof Layer)
-      for (const [local, info] of m.ownTensors()) out.set(prefix ? `${prefix}.${local}` : local, { layer: m, local, shape: info.shape, dtype: info.dtype });
-  return out;
-}
-
-const fmt = (s: readonly number[]): string => `[${s.join(',')}]`;
-
 /**
- * Installs each [name, tensor] of `source` (f32 or f16; cast to the model's dtype) into `model`, taking
- * ownership of the tensor. Shapes must match; with `strict`, unknown names throw at once and names never
- * given throw at the end, listing them all.
+ * Installs each [name, tensor] of `source` (cast to the model's dtype) into `model`, taking ownership of
+ * the tensor. Shapes must match; with `strict`, unknown names throw at once and names never given throw at
+ * the end, listing them all.
  */
 export async function loadWeights(model: Module, source: WeightSource, opts: LoadWeightsOptions = {}): Promise<LoadWeightsResult> {
   const strict = opts.strict ?? true;
-  const table = slots(model);
+  const shapes = new Map([...model.stateDict()].map(([k, t]) => [k, t.shape]));
+  const names = new Set(shapes.keys());
   const loaded = new Set<string>();
   const unexpected: string[] = [];
   for await (const [name, given] of source) {
-    const slot = table.get(name);
-    if (!slot) {
+    if (!names.has(name)) {
       given.dispose();
       if (strict) throw new Error(`loadWeights: unexpected key '${name}' for ${model.constructor.name}`);
       unexpected.push(name);
       continue;
     }
-    if (given.shape.length !== slot.shape.length || given.shape.some((s, i) => s !== slot.shape[i])) {
+    const want = shapes.get(name)!;
+    if (given.shape.length !== want.length || given.shape.some((s, i) => s !== want[i])) {
       given.dispose();
-      throw new Error(`loadWeights: size mismatch for '${name}': checkpoint ${fmt(given.shape)} vs model ${fmt(slot.shape)}`);
+      throw new Error(`loadWeights: size mismatch for '${name}': checkpoint [${given.shape.join(',')}] vs model [${want.join(',')}]`);
     }
-    const t = noGrad(() => {
-      if (given.dtype === slot.dtype && given.isLeaf && given.isContiguous()) return given;
-      const c = given.dtype === slot.dtype ? given.detach().contiguous() : given.cast(slot.dtype as 'f32' | 'f16');
-      const d = c.isLeaf ? c : c.detach();
-      if (d !== c) c.dispose();
-      given.dispose();
-      return d;
-    });
-    slot.layer.replaceTensor(slot.local, t);
+    model.loadStateDict(new Map([[name, given]]), { strict: false, assign: true });
     loaded.add(name);
+    opts.onProgress?.({ loaded: loaded.size, total: names.size, name });
   }
-  const missing = [...table.keys()].filter((k) => !loaded.has(k) && table.get(k)!.layer.isPersistent(table.get(k)!.local));
+  const missing = [...names].filter((k) => !loaded.has(k));
   if (strict && missing.length) throw new Error(`loadWeights: missing keys (${missing.length}) for ${model.constructor.name}: ${missing.join(', ')}`);
   return { loaded: [...loaded], missing, unexpected };
 }

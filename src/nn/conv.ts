@@ -1,19 +1,17 @@
 // Conv2d and Conv3d modules (torch.nn's names, parameter names, layouts and default init), for patch
 // embedding stems. The computation is kiln.F.conv2d / conv3d; no dilation, groups or padding modes.
 
-import { empty } from '../tensor/alloc.js';
 import { conv2d, conv3d } from '../tensor/ops/conv.js';
 import { fmt } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { linearDefault_ } from './init.js';
-import { Module } from './module.js';
+import { kaimingUniform_, uniform_ } from './init.js';
+import { type LayerOptions, Module } from './module.js';
 
-export interface ConvModuleOptions {
+export interface ConvModuleOptions extends LayerOptions {
   readonly stride?: number | readonly number[];
   readonly padding?: number | readonly number[];
   /** Whether to learn an additive bias (default true). */
   readonly bias?: boolean;
-  readonly dtype?: 'f32' | 'f16';
 }
 
 function tuple(name: string, what: string, v: number | readonly number[], nd: number, min: number): number[] {
@@ -25,8 +23,6 @@ function tuple(name: string, what: string, v: number | readonly number[], nd: nu
 
 /** Shared body of Conv2d and Conv3d: `weight` [O, C, k…] and `bias` [O], PyTorch's default init. */
 abstract class ConvNd extends Module {
-  readonly weight: Tensor;
-  readonly bias: Tensor | null;
   readonly kernelSize: readonly number[];
   readonly stride: readonly number[];
   readonly padding: readonly number[];
@@ -44,10 +40,17 @@ abstract class ConvNd extends Module {
     this.kernelSize = tuple(name, 'kernel_size', kernelSize, nd, 1);
     this.stride = tuple(name, 'stride', opts.stride ?? 1, nd, 1);
     this.padding = tuple(name, 'padding', opts.padding ?? 0, nd, 0);
-    const dtype = opts.dtype ?? 'f32';
-    this.weight = this.registerParameter('weight', empty([outChannels, inChannels, ...this.kernelSize], dtype).requiresGrad_(true));
-    this.bias = this.registerParameter('bias', opts.bias === false ? null : empty([outChannels], dtype).requiresGrad_(true));
-    linearDefault_(this.weight, this.bias); // kaiming_uniform(a=√5); bias U(±1/√fan_in), fan_in = C·∏k
+    // kaiming_uniform(a=√5); bias U(±1/√fan_in), fan_in = C·∏k: torch's reset_parameters.
+    const b = 1 / Math.sqrt(inChannels * this.kernelSize.reduce((x, y) => x * y, 1));
+    this.createParameter('weight', [outChannels, inChannels, ...this.kernelSize], (t) => kaimingUniform_(t, Math.sqrt(5)), opts);
+    if (opts.bias === false) this.registerParameter('bias', null);
+    else this.createParameter('bias', [outChannels], (t) => uniform_(t, -b, b), opts);
+  }
+  get weight(): Tensor {
+    return this.tensor('weight');
+  }
+  get bias(): Tensor | null {
+    return this.getParameter('bias');
   }
 }
 

@@ -123,5 +123,5 @@ export function infoNCE(a: Tensor, b: Tensor, logitScale: Tensor, opts: InfoNCEO
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions & FusedOption = {}): Tensor {
   return opts.fused === false ? attentionUnfused(q, k, v, opts) : attentionFused(q, k, v, opts);
 }
-export type { AttentionOptions } from '../tensor/ops/attention.js';
+export { type AttentionOptions, causalMask } from '../tensor/ops/attention.js';
 import { type AttentionOptions, scaledDotProductAttention as attentionFused, scaledDotProductAttentionUnfused as attentionUnfused } from '../tensor/ops/attention.js';

@@ -61,15 +61,6 @@ export function kaimingUniform_(t: Tensor, a = 0): Tensor {
   return uniform_(t, -bound, bound);
 }
 
-/** PyTorch's default nn.Linear / nn.Conv init: kaiming_uniform(a=√5) for the weight, U(±1/√fan_in) for the bias. */
-export function linearDefault_(weight: Tensor, bias: Tensor | null): void {
-  kaimingUniform_(weight, Math.sqrt(5));
-  if (bias) {
-    const b = 1 / Math.sqrt(fans(weight, 'linearDefault_').fanIn);
-    uniform_(bias, -b, b);
-  }
-}
-
 /**
  * Normal(mean, std) truncated to [a, b] (PyTorch's trunc_normal_): inverse-CDF sampling from a uniform
  * draw between Φ(a) and Φ(b), so no value is resampled and the draw stays reproducible.

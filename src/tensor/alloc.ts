@@ -25,3 +25,9 @@ export function empty(shape: readonly number[], dtype: DType, op = 'empty'): Ten
   if (poison) fillWords(storage.buffer, Math.ceil(bytes / 4), 0xffffffff);
   return t;
 }
+
+/** A shape-only tensor on the meta device: no GPU memory; using it in any op throws (PyTorch's device='meta'). */
+export function emptyMeta(shape: readonly number[], dtype: DType, op = 'empty'): Tensor {
+  checkShape(op, shape);
+  return new Tensor({ storage: new Storage(numel(shape) * byteSize(dtype), true), shape: [...shape], strides: contiguousStrides(shape), offset: 0, dtype });
+}

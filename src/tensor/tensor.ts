@@ -2,7 +2,7 @@
 // Ops live in ./ops (one file per family, forward beside gradient); the methods here only delegate.
 
 import type { Node } from '../autograd/node.js';
-import { readBuffer } from '../device/batch.js';
+import { readBuffer, upload } from '../device/batch.js';
 import { type DType, byteSize, hostArrayView, isFloat } from '../kernels/dtype.js';
 import { fromHalfBits } from '../kernels/f16.js';
 import { type Operand, isContiguous } from '../kernels/operand.js';
@@ -22,7 +22,6 @@ let nextId = 1;
 const VIEW_OPS: ReadonlySet<string> = new Set(['reshape', 'permute', 'expand', 'slice', 'unfold']);
 let liveTensors = 0;
 
-export type Scalar = number;
 export type TensorOrScalar = Tensor | number;
 export type Dims = number | readonly number[];
 export type NestedArray = number | boolean | readonly NestedArray[];
@@ -51,6 +50,10 @@ export class Tensor implements Disposable {
   private _gradFn: Node<Tensor> | null = null;
   private disposed = false;
   private readonly internal: boolean;
+  /** @internal The name a module registered this tensor under (dotted path once the module is a child), for errors. */
+  label: string | null = null;
+  /** @internal Set when `loadStateDict({ assign: true })` installed another tensor in this one's place. */
+  replacedBy: Tensor | null = null;
 
   constructor(init: TensorInit) {
     this.shape = init.shape;
@@ -81,6 +84,10 @@ export class Tensor implements Disposable {
   get isDisposed(): boolean {
     return this.disposed;
   }
+  /** True for a shape-only tensor on the meta device (no GPU memory; any op on it throws). */
+  get isMeta(): boolean {
+    return this.storage.meta;
+  }
   get ndim(): number {
     return this.shape.length;
   }
@@ -104,7 +111,7 @@ export class Tensor implements Disposable {
     return isContiguous(this);
   }
   toString(): string {
-    return `Tensor(shape=${fmt(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+    return `Tensor(shape=${fmt(this.shape)}, dtype=${this.dtype}${this.isMeta ? ', device=meta' : ''}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
 
   /** Sets requiresGrad on a leaf (freezing/unfreezing); returns this. */
@@ -150,6 +157,11 @@ export class Tensor implements Disposable {
   /** Throws if this tensor cannot be used by `op` (disposed, or on a lost device). */
   check(op: string): this {
     if (this.disposed) throw new Error(`${op}: tensor ${fmt(this.shape)} (${this.dtype}) was disposed and cannot be used`);
+    if (this.storage.meta)
+      throw new Error(
+        `${op}: ${this.label ? `'${this.label}' ` : ''}${fmt(this.shape)} (${this.dtype}) is a meta tensor (shape only, no data); ` +
+          'materialise the module first: module.toEmpty() then module.resetParameters(), or load weights with loadStateDict(sd, { assign: true })',
+      );
     this.storage.checkDevice(op);
     return this;
   }
@@ -202,6 +214,22 @@ export class Tensor implements Disposable {
 
   private storageShared(): boolean {
     return !(this.offset === 0 && this.isContiguous() && this.numel() * byteSize(this.dtype) === this.storage.bytes);
+  }
+
+  /**
+   * Copies raw host bytes into this contiguous tensor from its first element on: an in-place write with no
+   * autograd, for loaders that pack data themselves (8-bit pixels four to a u32 word). The byte offset of
+   * the first element must be a multiple of 4.
+   */
+  writeBytes_(data: ArrayBufferView): this {
+    this.check('writeBytes_');
+    const start = this.offset * byteSize(this.dtype);
+    const room = this.numel() * byteSize(this.dtype);
+    if (!this.isContiguous() || start % 4 !== 0 || data.byteLength > Math.ceil(room / 4) * 4)
+      throw new Error(`writeBytes_: needs a contiguous tensor starting on a 4-byte boundary with room for ${data.byteLength} bytes, got ${fmt(this.shape)} ${this.dtype} at element ${this.offset}`);
+    upload(this.storage.buffer, start, data);
+    this.bumpVersion();
+    return this;
   }
 
   // ---- readback ---------------------------------------------------------------------------------------

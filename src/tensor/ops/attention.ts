@@ -131,8 +131,15 @@ function fusedAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions)
   return out;
 }
 
-/** A causal mask [Lq, Lk + extra] of 0 / −inf (keys past the query masked, extra bias columns open). */
-function causalMask(Lq: number, Lk: number, extra: number, dtype: Tensor['dtype']): Tensor {
+/**
+ * The additive causal mask [Lq, Lk + extra]: 0 where a query may attend, −inf for keys after it; `extra`
+ * trailing columns (bias_k/bias_v tokens) stay open. Upstream's build_causal_attention_mask for Lq = Lk.
+ */
+export function causalMask(Lq: number, Lk = Lq, opts: { extra?: number; dtype?: Tensor['dtype'] } = {}): Tensor {
+  const extra = opts.extra ?? 0;
+  const dtype = opts.dtype ?? 'f32';
+  for (const [name, v] of [['Lq', Lq], ['Lk', Lk], ['extra', extra]] as const)
+    if (!Number.isInteger(v) || v < 0) throw new Error(`causalMask: ${name} must be a non-negative integer, got ${v}`);
   const n = Lk + extra;
   const data = new Float32Array(Lq * n);
   for (let i = 0; i < Lq; i++) for (let j = i + 1; j < Lk; j++) data[i * n + j] = -Infinity;
@@ -168,7 +175,7 @@ export function scaledDotProductAttentionUnfused(q: Tensor, k: Tensor, v: Tensor
     }
     s = m.dtype === 'bool' ? t(s.where(mm, -Infinity)) : t(s.add(mm));
   }
-  if (opts.causal) s = t(s.add(t(causalMask(Lq, Lk, nb, s.dtype))));
+  if (opts.causal) s = t(s.add(t(causalMask(Lq, Lk, { extra: nb, dtype: s.dtype }))));
   let w = t(softmax(s, -1));
   const p = opts.dropout ?? 0;
   if (p > 0) w = t(dropoutOp(w, p));
