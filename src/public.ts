@@ -113,8 +113,17 @@ export {
   tidy,
   /** Runs `fn` without recording gradients. @example kiln.noGrad(() => w.sub_(w.grad!.mul(lr))); */
   noGrad,
+  /** Runs `fn` with gradient recording on, even inside noGrad (torch.enable_grad). @example kiln.noGrad(() => kiln.enableGrad(() => f(x))) */
+  enableGrad,
   isGradEnabled,
 } from './tensor/scope.js';
+
+/**
+ * Activation checkpointing (torch.utils.checkpoint, non-reentrant): `fn`'s intermediates are recomputed in
+ * backward instead of kept; gradients are bitwise those of the plain run.
+ * @example const y = kiln.checkpoint((h) => block.call(h), x);
+ */
+export { checkpoint } from './tensor/checkpoint.js';
 
 export {
   /** A tensor from nested arrays or a typed array. @example kiln.tensor([[1, 2], [3, 4]]) */

@@ -13,6 +13,13 @@ export interface BuildOptions {
   readonly deferInit?: boolean;
   /** The dtype of parameters and float buffers (default f32). */
   readonly dtype?: ParamDType;
+  /** Activation checkpointing per transformer block (as OpenCLIP's set_grad_checkpointing); see setGradCheckpointing. */
+  readonly gradCheckpointing?: boolean;
+}
+
+/** Turns activation checkpointing on or off for every module of `model` that is an instance of `block`. */
+export function checkpointBlocks(model: nn.Module, block: abstract new (...args: never[]) => nn.Module, enable: boolean): void {
+  for (const m of model.modules()) if (m instanceof block) m.gradCheckpointing = enable;
 }
 
 /** The factory options every layer of a model is built with. */

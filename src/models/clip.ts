@@ -10,7 +10,7 @@ type ModuleList<M extends nn.Module = nn.Module> = nn.ModuleList<M>;
 type Factory = nn.FactoryOptions;
 const { normalize, quickGelu } = F;
 import type { ClipConfig, ClipTowerConfig } from './config.js';
-import { type BuildOptions, causalMaskInit, factory } from './build.js';
+import { type BuildOptions, causalMaskInit, checkpointBlocks, factory } from './build.js';
 import { type LoadWeightsOptions, type LoadWeightsResult, type WeightSource, loadWeights } from './weights.js';
 
 /** OpenCLIP's LayerNorm keeps nn.LayerNorm's eps. */
@@ -113,6 +113,13 @@ export class ClipModel extends Module {
     this.createParameter('logit_scale', [], (x) => init.constant_(x, Math.log(1 / 0.07)), f);
     // Not in OpenCLIP's state dict; the kernel applies it as `causal`.
     this.createBuffer('attn_mask', [t.contextLength, t.contextLength], causalMaskInit(t.contextLength), f, false);
+    if (opts.gradCheckpointing) this.setGradCheckpointing();
+  }
+
+  /** Activation checkpointing per residual block of both towers (OpenCLIP's set_grad_checkpointing). */
+  setGradCheckpointing(enable = true): this {
+    checkpointBlocks(this, ResidualAttentionBlock, enable);
+    return this;
   }
 
   get visual(): VisionTransformer {

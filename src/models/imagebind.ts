@@ -13,7 +13,7 @@ type ModuleList<M extends nn.Module = nn.Module> = nn.ModuleList<M>;
 type Factory = nn.FactoryOptions;
 const { dropPath, dropout, normalize } = F;
 import type { ImageBindConfig, LayerScaleConfig } from './config.js';
-import { type BuildOptions, causalMaskInit, factory } from './build.js';
+import { type BuildOptions, causalMaskInit, checkpointBlocks, factory } from './build.js';
 import { type LoadWeightsOptions, type LoadWeightsResult, type WeightSource, loadWeights } from './weights.js';
 
 export const MODALITIES = ['vision', 'text', 'audio', 'depth', 'thermal', 'imu'] as const;
@@ -284,6 +284,16 @@ export class ImageBindModel extends Module {
       m === 'text' ? new EosHead(f, c.text.embedDim, c.outEmbedDim) : new ClsHead(f, c[m].embedDim, c.outEmbedDim, m === 'imu' ? c.imu.headDropout : null);
     this.registerModule('modality_heads', new ModuleDict(Object.fromEntries(MODALITIES.map((m) => [m, head(m)]))));
     this.registerModule('modality_postprocessors', new ModuleDict(Object.fromEntries(MODALITIES.map((m) => [m, new Postprocessor(f, LOGIT_SCALE[m], m === 'text')]))));
+    if (opts.gradCheckpointing) this.setGradCheckpointing();
+  }
+
+  /**
+   * Activation checkpointing per transformer block in every trunk (OpenCLIP's set_grad_checkpointing):
+   * each block's activations are recomputed in backward instead of kept.
+   */
+  setGradCheckpointing(enable = true): this {
+    checkpointBlocks(this, Block, enable);
+    return this;
   }
 
   /** One modality without the clip reduction: preprocess → trunk → head → postprocess. [B, ...] → [B, out]. */

@@ -5,7 +5,8 @@
 // registry at call time, so whatever loadStateDict or setSubmodule installed is what runs.
 
 import { empty, emptyMeta } from '../tensor/alloc.js';
-import { noGrad } from '../tensor/scope.js';
+import { checkpoint, isRecordingCheckpoint, recordStateForRecompute } from '../tensor/checkpoint.js';
+import { isGradEnabled, noGrad } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 
 export type StateDict = Map<string, Tensor>;
@@ -83,6 +84,12 @@ let nextHookId = 0;
 export class Module {
   /** train() / eval() mode, read by Dropout and friends. */
   training = true;
+  /**
+   * `call` runs forward under activation checkpointing (kiln.checkpoint) while gradients are on: the
+   * intermediates are recomputed in backward instead of kept. Models set it per transformer block
+   * (`{ gradCheckpointing: true }`, as OpenCLIP's set_grad_checkpointing).
+   */
+  gradCheckpointing = false;
   private readonly slots = new Map<string, TensorSlot>();
   private readonly children_ = new Map<string, Module | null>();
   private readonly preHooks = new Map<number, ForwardPreHook>();
@@ -220,12 +227,27 @@ export class Module {
       const r = h(this, a);
       if (r !== undefined) a = r;
     }
-    let out = (this.forward as (...v: unknown[]) => unknown)(...a);
+    const run = (...xs: unknown[]): unknown => {
+      this.noteModeForRecompute();
+      return (this.forward as (...v: unknown[]) => unknown)(...xs);
+    };
+    let out = this.gradCheckpointing && isGradEnabled() ? checkpointed(run, a) : run(...a);
     for (const h of this.postHooks.values()) {
       const r = h(this, a, out);
       if (r !== undefined) out = r;
     }
     return out as ReturnType<M['forward']>;
+  }
+
+  /** Inside a checkpointed forward: a recomputation in backward must see the train/eval mode this forward saw. */
+  private noteModeForRecompute(): void {
+    if (!isRecordingCheckpoint()) return;
+    const mode = this.training;
+    recordStateForRecompute(this, () => {
+      const now = this.training;
+      this.training = mode;
+      return () => void (this.training = now);
+    });
   }
 
   /** `hook(module, args)` runs before forward and may return replacement arguments. */
@@ -441,6 +463,15 @@ export class Module {
   numParameters(): number {
     return this.parameters().reduce((a, p) => a + p.numel(), 0);
   }
+}
+
+/** Runs `run(...args)` under kiln.checkpoint with the tensor arguments as its inputs (others pass through). */
+function checkpointed(run: (...xs: unknown[]) => unknown, args: readonly unknown[]): unknown {
+  const tensors = args.filter((a): a is Tensor => a instanceof Tensor);
+  return checkpoint((...ts: Tensor[]) => {
+    let i = 0;
+    return run(...args.map((a) => (a instanceof Tensor ? ts[i++]! : a)));
+  }, ...tensors);
 }
 
 export { Tensor };

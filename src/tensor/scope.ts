@@ -68,6 +68,17 @@ export function noGrad<R>(fn: () => R): R {
   }
 }
 
+/** Runs `fn` with gradient recording on, even inside noGrad (torch.enable_grad), and returns its result. */
+export function enableGrad<R>(fn: () => R): R {
+  const outer = gradDisabled;
+  gradDisabled = 0;
+  try {
+    return fn();
+  } finally {
+    gradDisabled = outer;
+  }
+}
+
 export function isGradEnabled(): boolean {
   return gradDisabled === 0;
 }

@@ -19,8 +19,33 @@ export function needsRecord(inputs: readonly Tensor[]): boolean {
 /** What every gradient rule sees besides its attributes: saved tensors (version-checked) and input needs. */
 export type SavedCtx = Omit<Ctx<OpName>, 'attrs'>;
 
+/**
+ * Hooks around tensors saved for backward (torch.autograd.graph.saved_tensors_hooks): `pack` replaces a
+ * tensor at record time by a token, `unpack` turns the token back into a tensor in backward, and `release`
+ * says the node holding the token is done with it. Activation checkpointing is built on them.
+ */
+export interface SavedTensorHooks {
+  pack(t: Tensor): number;
+  unpack(token: number): Tensor;
+  release(token: number): void;
+}
+
+const hookStack: SavedTensorHooks[] = [];
+
+/** Runs `fn` with `hooks` packing every tensor saved for backward (the innermost hooks win). */
+export function withSavedTensorHooks<R>(hooks: SavedTensorHooks, fn: () => R): R {
+  hookStack.push(hooks);
+  try {
+    return fn();
+  } finally {
+    hookStack.pop();
+  }
+}
+
 /** Saves tensors for backward and builds the context that reads them back. */
 function savedContext(op: string, inputs: readonly Tensor[], out: Tensor, save: readonly Tensor[]): { ctx: SavedCtx; release: () => void } {
+  const hooks = hookStack[hookStack.length - 1];
+  if (hooks) return hookedContext(hooks, inputs, out, save);
   const saved = save.map((t) => ({ handle: t.internalView(), version: t.storage.version }));
   const ctx: SavedCtx = {
     inputs: inputs.map(meta),
@@ -39,6 +64,18 @@ function savedContext(op: string, inputs: readonly Tensor[], out: Tensor, save: 
     needs: (i) => inputs[i]?.requiresGrad ?? false,
   };
   return { ctx, release: () => saved.forEach((s) => s.handle.dispose()) };
+}
+
+/** The saved context under saved-tensor hooks: tokens instead of handles (the hooks do the version checks). */
+function hookedContext(hooks: SavedTensorHooks, inputs: readonly Tensor[], out: Tensor, save: readonly Tensor[]): { ctx: SavedCtx; release: () => void } {
+  const tokens = save.map((t) => hooks.pack(t));
+  const ctx: SavedCtx = {
+    inputs: inputs.map(meta),
+    out: meta(out),
+    saved: (i: number) => hooks.unpack(tokens[i]!),
+    needs: (i) => inputs[i]?.requiresGrad ?? false,
+  };
+  return { ctx, release: () => tokens.forEach((k) => hooks.release(k)) };
 }
 
 function attach(op: string, inputs: readonly Tensor[], out: Tensor, backward: (g: Tensor) => readonly (Tensor | null)[], release: () => void): void {

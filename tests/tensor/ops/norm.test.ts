@@ -1,8 +1,8 @@
 // Fused LayerNorm / RMSNorm against float64 references, the unfused composition, and finite differences.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
-import { gradcheck } from '../helpers/gradcheck.js';
-import { randomArray } from '../helpers/random.js';
+import * as kiln from '../../../src/index.js';
+import { gradcheck } from '../../helpers/gradcheck.js';
+import { randomArray } from '../../helpers/random.js';
 
 function refNorm(x: Float64Array, d: number, w: Float64Array | null, b: Float64Array | null, eps: number, rms: boolean): Float64Array {
   const y = new Float64Array(x.length);

@@ -1,8 +1,8 @@
 // Fused ops on views that start partway into their buffer (select, narrow, the slices a cat gradient
 // hands back): every kernel must honour the view's offset.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
-import { randomArray } from '../helpers/random.js';
+import * as kiln from '../../../src/index.js';
+import { randomArray } from '../../helpers/random.js';
 
 describe('fused ops on offset views', () => {
   const rows = randomArray(3 * 8, 17);

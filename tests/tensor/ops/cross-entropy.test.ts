@@ -1,9 +1,9 @@
 // Fused cross-entropy against a float64 reference (label smoothing, ignore_index, reductions, [N, C, d]
 // logits), the unfused composition, and finite differences.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
-import { gradcheck } from '../helpers/gradcheck.js';
-import { randomArray, rng } from '../helpers/random.js';
+import * as kiln from '../../../src/index.js';
+import { gradcheck } from '../../helpers/gradcheck.js';
+import { randomArray, rng } from '../../helpers/random.js';
 
 function refLosses(x: Float64Array, t: readonly number[], c: number, eps: number, ignore: number): number[] {
   return t.map((ti, i) => {

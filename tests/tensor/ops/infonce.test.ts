@@ -1,10 +1,10 @@
 // Fused softmax-InfoNCE (CLIP) loss against a float64 reference and the unfused composition, its backward
 // against finite differences, custom labels, bit-exact determinism, and the no-N×N memory guarantee.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
-import type { Tensor } from '../../src/index.js';
-import { gradcheck } from '../helpers/gradcheck.js';
-import { randomArray } from '../helpers/random.js';
+import * as kiln from '../../../src/index.js';
+import type { Tensor } from '../../../src/index.js';
+import { gradcheck } from '../../helpers/gradcheck.js';
+import { randomArray } from '../../helpers/random.js';
 
 /** ½·(mean_i CE(row i of s·a·bᵀ, l_i) + mean_j CE(row j of s·b·aᵀ, l_j)) in float64. */
 function refLoss(a: Float64Array, b: Float64Array, n: number, d: number, s: number, labels?: readonly number[]): number {

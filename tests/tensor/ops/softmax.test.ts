@@ -1,8 +1,8 @@
 // Fused softmax / log-softmax against a float64 reference, the unfused composition, and finite differences.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
-import { gradcheck } from '../helpers/gradcheck.js';
-import { randomArray } from '../helpers/random.js';
+import * as kiln from '../../../src/index.js';
+import { gradcheck } from '../../helpers/gradcheck.js';
+import { randomArray } from '../../helpers/random.js';
 
 function refSoftmax(x: Float64Array, shape: readonly number[], dim: number, log: boolean): Float64Array {
   const n = shape[dim]!;

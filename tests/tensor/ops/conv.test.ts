@@ -1,10 +1,10 @@
 // conv2d / conv3d (im2col + matmul, and the unfold-view path for patches) against a float64 direct
 // convolution, their gradients against finite differences, Tensor.unfold, determinism, and the modules.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
-import { im2col } from '../../src/tensor/ops/conv.js';
-import { gradcheck } from '../helpers/gradcheck.js';
-import { randomArray } from '../helpers/random.js';
+import * as kiln from '../../../src/index.js';
+import { im2col } from '../../../src/tensor/ops/conv.js';
+import { gradcheck } from '../../helpers/gradcheck.js';
+import { randomArray } from '../../helpers/random.js';
 
 /** Direct N-d convolution in float64: x [B, C, ...S], w [O, C, ...K] → [B, O, ...S']. */
 function refConv(x: Float64Array, xs: readonly number[], w: Float64Array, ws: readonly number[], b: Float64Array | null, stride: readonly number[], pad: readonly number[]): { y: Float64Array; shape: number[] } {
@@ -253,7 +253,7 @@ describe('conv errors and modules', () => {
 
 describe('conv batch splitting', () => {
   it('convolves batch chunks when columns pass one binding, with the same values and gradients', async () => {
-    const { convLimits } = await import('../../src/tensor/ops/conv.js');
+    const { convLimits } = await import('../../../src/tensor/ops/conv.js');
     const xs = randomArray(5 * 2 * 12 * 13, 81);
     const wsv = randomArray(3 * 2 * 4 * 4, 82);
     const run = async (limit: number): Promise<Float32Array[]> => {
