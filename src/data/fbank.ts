@@ -3,9 +3,11 @@
 // spectrum, no energy). The constant tables are built here in float64; the per-frame work is two kernels.
 
 import { type FrameLayout, type MelOutput, SPECTRUM_BINS, runMel, runSpectrum } from '../kernels/fbank.js';
+import { gpu } from '../device/gpu.js';
 import { empty } from '../tensor/alloc.js';
 import { tensor } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { intOption } from './options.js';
 
 export const SAMPLE_RATE = 16000;
 /** 25 ms and 10 ms at 16 kHz. */
@@ -75,21 +77,36 @@ function twiddles(): Float32Array {
 export function spectrum(wave: Tensor, F: FrameLayout, preprocess = true): Tensor {
   const win = tensor(hanning(F.length));
   const tw = tensor(twiddles());
-  const spec = empty([F.slots * F.starts.length, SPECTRUM_BINS, 2], 'f32', 'fbank');
-  runSpectrum(spec.operand('fbank'), wave.operand('fbank'), win.operand('fbank'), tw.operand('fbank'), F, PREEMPHASIS, preprocess);
-  win.dispose();
-  tw.dispose();
-  return spec;
+  try {
+    const spec = empty([F.slots * F.starts.length, SPECTRUM_BINS, 2], 'f32', 'fbank');
+    try {
+      runSpectrum(spec.operand('fbank'), wave.operand('fbank'), win.operand('fbank'), tw.operand('fbank'), F, PREEMPHASIS, preprocess);
+    } catch (e) {
+      spec.dispose();
+      throw e;
+    }
+    return spec;
+  } finally {
+    win.dispose();
+    tw.dispose();
+  }
 }
 
 /** Log-mel features of the frames of `wave` written into `out` through `O`'s strides (see runMel). */
 export function logMel(out: Tensor, wave: Tensor, F: FrameLayout, mels: number, O: MelOutput): void {
   const { weights, bands } = melBanks(mels);
-  const w = tensor(weights);
-  const b = tensor(bands, { dtype: 'u32' });
-  const spec = spectrum(wave, F);
-  runMel(out.operand('fbank'), spec.operand('fbank'), w.operand('fbank'), b.operand('fbank'), F, mels, O);
-  for (const t of [w, b, spec]) t.dispose();
+  const made: Tensor[] = [];
+  try {
+    const w = tensor(weights);
+    made.push(w);
+    const b = tensor(bands, { dtype: 'u32' });
+    made.push(b);
+    const spec = spectrum(wave, F);
+    made.push(spec);
+    runMel(out.operand('fbank'), spec.operand('fbank'), w.operand('fbank'), b.operand('fbank'), F, mels, O);
+  } finally {
+    for (const t of made) t.dispose(); // also when a launch throws partway: nothing is left live
+  }
 }
 
 /** A 1-D f32 contiguous tensor of the samples. */
@@ -107,13 +124,24 @@ export function waveTensor(op: string, wave: Tensor | Float32Array): Tensor {
  * @example const feats = kiln.data.fbank(samples); // [frames, 128]
  */
 export function fbank(wave: Tensor | Float32Array, opts: { numMelBins?: number } = {}): Tensor {
-  const mels = opts.numMelBins ?? 128;
-  if (!Number.isInteger(mels) || mels < 1) throw new Error(`fbank: numMelBins must be a positive integer, got ${mels}`);
+  const mels = intOption('fbank', 'numMelBins', opts.numMelBins, 128, 1, 256);
+  const n = wave instanceof Float32Array ? wave.length : (wave.shape[0] ?? 0);
+  const frames = numFrames(n);
+  // Refused before any GPU work: a waveform or spectrum that cannot be bound.
+  const limit = gpu('fbank').info.limits['maxStorageBufferBindingSize'] ?? 2 ** 27;
+  if (n * 4 > limit || frames * SPECTRUM_BINS * 8 > limit)
+    throw new Error(`fbank: ${n} samples (${frames} frames) exceed the ${limit}-byte binding limit of one launch; pass at most ${Math.floor(limit / (SPECTRUM_BINS * 8)) * FRAME_SHIFT} samples at a time`);
   const w = waveTensor('fbank', wave);
-  const frames = numFrames(w.shape[0]!);
-  const out = empty([frames, mels], 'f32', 'fbank');
-  const F: FrameLayout = { starts: [0], counts: [frames], slots: frames, length: FRAME_LENGTH, shift: FRAME_SHIFT };
-  logMel(out, w, F, mels, { strides: [0, 1, mels], mean: 0, std: 1, floor: LOG_FLOOR });
-  if (w !== wave) w.dispose();
+  let out: Tensor | null = null;
+  try {
+    out = empty([frames, mels], 'f32', 'fbank');
+    const F: FrameLayout = { starts: [0], counts: [frames], slots: frames, length: FRAME_LENGTH, shift: FRAME_SHIFT };
+    logMel(out, w, F, mels, { strides: [0, 1, mels], mean: 0, std: 1, floor: LOG_FLOOR });
+  } catch (e) {
+    out?.dispose();
+    throw e;
+  } finally {
+    if (w !== wave) w.dispose();
+  }
   return out;
 }

@@ -3,6 +3,7 @@
 
 import { tensor } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { isNpy, readNpy } from './npy.js';
 
 const CHANNELS = 6;
 const SAMPLES = 2000;
@@ -12,51 +13,6 @@ export interface ImuOptions {
   readonly format?: 'csv' | 'npy';
   /** Named in error messages. */
   readonly name?: string;
-}
-
-/** A NumPy array read from .npy bytes: little-endian f32/f64, C order. */
-export interface NpyArray {
-  readonly shape: readonly number[];
-  readonly data: Float32Array | Float64Array;
-}
-
-const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
-
-function isNpy(b: Uint8Array): boolean {
-  return NPY_MAGIC.every((v, i) => b[i] === v);
-}
-
-/**
- * Reads a .npy file (format versions 1–3). Supports '<f4' and '<f8' in C order and throws naming the file
- * and the field for anything else (other dtypes, big-endian, Fortran order, truncated data).
- */
-export function readNpy(bytes: Uint8Array | ArrayBuffer, name = 'npy'): NpyArray {
-  const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  const where = `readNpy: '${name}'`;
-  if (b.length < 10 || !isNpy(b)) throw new Error(`${where} is not a .npy file (no \\x93NUMPY signature)`);
-  const major = b[6]!;
-  if (major < 1 || major > 3) throw new Error(`${where}: unsupported .npy format version ${major}.${b[7]}`);
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const headerLen = major === 1 ? dv.getUint16(8, true) : b.length >= 12 ? dv.getUint32(8, true) : Infinity;
-  const start = major === 1 ? 10 : 12;
-  if (start + headerLen > b.length) throw new Error(`${where} is truncated: the header needs ${headerLen} bytes`);
-  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(b.subarray(start, start + headerLen));
-  const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
-  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
-  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) throw new Error(`${where}: malformed header ${header.trim()}`);
-  if (descr !== '<f4' && descr !== '<f8')
-    throw new Error(`${where}: dtype '${descr}' is not supported (only little-endian float32 '<f4' and float64 '<f8')`);
-  if (fortran === 'True') throw new Error(`${where}: Fortran-order arrays are not supported (save with np.ascontiguousarray)`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
-  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`${where}: bad shape (${shapeText})`);
-  const count = shape.reduce((a, d) => a * d, 1);
-  const itemSize = descr === '<f4' ? 4 : 8;
-  const offset = start + headerLen;
-  if (b.length - offset < count * itemSize)
-    throw new Error(`${where} is truncated: shape (${shape.join(', ')}) needs ${count * itemSize} bytes of data, found ${b.length - offset}`);
-  const raw = b.slice(offset, offset + count * itemSize).buffer;
-  return { shape, data: itemSize === 4 ? new Float32Array(raw) : new Float64Array(raw) };
 }
 
 /** Parses a CSV of numbers (comma, semicolon, tab or space separated; one non-numeric header row allowed). */

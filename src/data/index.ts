@@ -7,4 +7,5 @@ export { loadAudio, type LoadAudioOptions } from './audio.js';
 export { decodeImage, type DecodedImage, type DecodeOptions } from './decode.js';
 export { loadImage, loadDepth, loadThermal, CLIP_MEAN, CLIP_STD, type ImageInput, type ImageOptions, type DepthMap, type DepthOptions } from './image.js';
 export { videoClips, type VideoClipOptions } from './video.js';
-export { loadImu, readNpy, type ImuOptions, type NpyArray } from './imu.js';
+export { loadImu, type ImuOptions } from './imu.js';
+export { readNpy, type NpyArray } from './npy.js';

@@ -30,7 +30,10 @@ export interface LoadPthOptions {
 
 /** A tensor's entry in the checkpoint, before any data is read. */
 export interface PthTensorInfo {
+  /** The key as a string: a str key as is, a number in decimal (`int:1` when a str key is already `'1'`). */
   readonly name: string;
+  /** The key as torch.load gives it: a str, or a number (a bigint for an int past 2^53). */
+  readonly key: string | number | bigint;
   readonly dtype: TorchDType;
   readonly shape: readonly number[];
   readonly stride: readonly number[];
@@ -74,7 +77,10 @@ interface Opened {
 export async function loadPth(source: PthSource, opts: LoadPthOptions = {}): Promise<Map<string, Tensor>> {
   const out = new Map<string, Tensor>();
   try {
-    for await (const [name, t] of iteratePth(source, opts)) out.set(name, t);
+    for await (const [name, t] of iteratePth(source, opts)) {
+      out.get(name)?.dispose(); // names are unique (plan checks); never leak one if that ever changed
+      out.set(name, t);
+    }
   } catch (e) {
     for (const t of out.values()) t.dispose();
     throw e;
@@ -175,11 +181,17 @@ async function plan(zip: ZipArchive, opts: Pick<LoadPthOptions, 'key'>): Promise
   const root = unpickle(await zip.read(pkls[0]!, { maxSize: MAX_PICKLE_BYTES }));
   const dict = selectStateDict(root, opts.key);
   const plans: Plan[] = [];
+  const strKeys = new Set([...dict.map.keys()].filter((k) => typeof k === 'string'));
+  const names = new Set<string>();
   for (const [k, v] of dict.map) {
     if (!(v instanceof TensorRef)) continue; // `_extra_state`, counters and other non-tensors
-    const name = typeof k === 'string' ? k : typeof k === 'number' || typeof k === 'bigint' ? String(k) : null;
-    if (name === null) throw new Error(`a state dict key is a ${describe(k)}, not a string`);
-    plans.push(planTensor(zip, prefix, name, v));
+    if (typeof k !== 'string' && typeof k !== 'bigint' && typeof k !== 'number') throw new Error(`a state dict key is a ${describe(k)}, not a string or a number`);
+    // torch.load keeps 1 and '1' as two keys; so does Kiln, naming the int one apart.
+    let name = String(k);
+    if (typeof k !== 'string' && strKeys.has(name)) name = `int:${name}`;
+    if (names.has(name)) throw new Error(`two state dict keys are both named '${name}' (an int key and a str key spelled 'int:…')`);
+    names.add(name);
+    plans.push(planTensor(zip, prefix, name, k, v));
   }
   return plans;
 }
@@ -228,13 +240,17 @@ function keysOf(v: PickleValue): string {
   return ks.length > 20 ? `${ks.slice(0, 20).join(', ')}, … (${ks.length})` : ks.join(', ') || '(none)';
 }
 
-function planTensor(zip: ZipArchive, prefix: string, name: string, ref: TensorRef): Plan {
+function planTensor(zip: ZipArchive, prefix: string, name: string, key: string | number | bigint, ref: TensorRef): Plan {
   const where = `tensor '${name}'`;
   const entry = zip.get(`${prefix}data/${ref.storage.key}`);
   if (!entry) throw new Error(`${where}: its storage '${ref.storage.key}' has no record ${prefix}data/${ref.storage.key} in the archive`);
   const storageBytes = ref.storage.numel * torchItemSize(ref.storage.dtype);
   if (entry.size < storageBytes)
     throw new Error(`${where}: storage '${ref.storage.key}' declares ${storageBytes} bytes but its record holds ${entry.size}`);
+  // A compressed record is inflated whole (its CRC covers all of it), so it may not declare more than its
+  // storage needs: a small record inflating to gigabytes for a one-element tensor is refused before inflating.
+  if (entry.method !== 0 && entry.size > storageBytes)
+    throw new Error(`${where}: compressed record ${entry.name} declares ${entry.size} bytes but storage '${ref.storage.key}' needs only ${storageBytes}; refusing to inflate more than a storage needs`);
   const es = torchItemSize(ref.dtype);
   let numel = 1;
   let last = ref.offset;
@@ -256,7 +272,7 @@ function planTensor(zip: ZipArchive, prefix: string, name: string, ref: TensorRe
     default:
       break;
   }
-  const info: PthTensorInfo = { name, dtype: ref.dtype, shape: ref.shape, stride: ref.stride, offset: ref.offset, storage: ref.storage.key };
+  const info: PthTensorInfo = { name, key, dtype: ref.dtype, shape: ref.shape, stride: ref.stride, offset: ref.offset, storage: ref.storage.key };
   return { info, ref, entry, first, end, numel };
 }
 
@@ -266,7 +282,11 @@ async function materialize(zip: ZipArchive, p: Plan, opts: LoadPthOptions): Prom
   let bytes: Uint8Array;
   if (numel === 0) bytes = new Uint8Array(0);
   else if (p.entry.method === 0 && (p.first > 0 || p.end * es < p.entry.size)) bytes = await zip.readStoredRange(p.entry, p.first * es, (p.end - p.first) * es);
-  else bytes = (await zip.read(p.entry, { checkCrc: opts.checkCrc ?? true })).subarray(p.first * es, p.end * es);
+  else {
+    const need = ref.storage.numel * torchItemSize(ref.storage.dtype);
+    const maxSize = p.entry.method === 0 ? undefined : need; // checked by planTensor; repeated at the inflate
+    bytes = (await zip.read(p.entry, { checkCrc: opts.checkCrc ?? true, ...(maxSize === undefined ? {} : { maxSize }) })).subarray(p.first * es, p.end * es);
+  }
   const contiguous = isContiguous(ref.shape, ref.stride);
   const dense = contiguous ? alignedCopy(bytes) : gather(bytes, es, ref.shape, ref.stride);
   return toTensor(dense, ref.dtype, numel, ref.shape, p.info.name, opts);

@@ -1,11 +1,13 @@
 // safetensors read and write: an 8-byte little-endian header length, a JSON header ({ name: { dtype, shape,
 // data_offsets } }, optional "__metadata__"), then the raw little-endian bytes. Reading validates the whole
-// header first and then streams one tensor at a time from a file handle; writing goes to a temp file, renamed.
+// header first and then streams one tensor at a time from a file handle; writing is atomic (atomic.ts).
 
 import { gpu } from '../device/gpu.js';
 import { fromHalfBits } from '../kernels/f16.js';
 import { tensor } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { writeFileAtomic } from './atomic.js';
+import { JsonNumber, type JsonValue, parseJson } from './json.js';
 
 const OP = 'safetensors';
 /** Headers past this are refused before being read (upstream's limit is 100 MB). */
@@ -43,41 +45,87 @@ const fail = (msg: string): never => {
   throw new Error(`${OP}: ${msg}`);
 };
 
+const U64_MAX = (1n << 64n) - 1n;
+
+/** A JSON value's kind, for errors (never the value itself, which may be huge or deeply nested). */
+function kindOf(v: JsonValue): string {
+  if (v === null) return 'null';
+  if (v instanceof JsonNumber) return `the number ${v.raw.length > 40 ? `${v.raw.slice(0, 40)}…` : v.raw}`;
+  if (Array.isArray(v)) return 'an array';
+  if (v instanceof Map) return 'an object';
+  return typeof v === 'string' ? 'a string' : 'a boolean';
+}
+
+/**
+ * A list of usize values as the reference (serde) reads them: integers written without sign, fraction or
+ * exponent, each at most 2^64 − 1. Returns them as bigints, or null when any element is not one.
+ */
+function usizeList(v: JsonValue | undefined): bigint[] | null {
+  if (!Array.isArray(v)) return null;
+  const out: bigint[] = [];
+  for (const x of v) {
+    if (!(x instanceof JsonNumber) || !x.isUnsigned) return null;
+    const n = BigInt(x.raw);
+    if (n > U64_MAX) return null;
+    out.push(n);
+  }
+  return out;
+}
+
 /** Parses and validates a header: JSON, known dtypes, integer shapes, offsets in range, contiguous and covering the data. */
 export function parseHeader(headerBytes: Uint8Array, dataBytes: number): SafetensorsHeader {
-  let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
-  } catch (e) {
-    return fail(`the header is not valid UTF-8 JSON (${(e as Error).message})`);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
+  } catch {
+    return fail('the header is not valid UTF-8');
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return fail('the header must be a JSON object');
+  let json: JsonValue;
+  try {
+    json = parseJson(text, 'header');
+  } catch (e) {
+    return fail(`the header is not valid JSON (${(e as Error).message})`);
+  }
+  if (!(json instanceof Map)) return fail(`the header must be a JSON object, got ${kindOf(json)}`);
   const metadata: Record<string, string> = {};
   const tensors: SafetensorsTensorInfo[] = [];
-  for (const [name, v] of Object.entries(json as Record<string, unknown>)) {
+  for (const [name, v] of json) {
     if (name === '__metadata__') {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail('__metadata__ must be an object of strings');
-      for (const [k, s] of Object.entries(v as Record<string, unknown>)) {
-        if (typeof s !== 'string') return fail(`__metadata__.${k} must be a string, got ${JSON.stringify(s)}`);
+      if (v === null) continue; // serde reads null as no metadata
+      if (!(v instanceof Map)) return fail(`__metadata__ must be an object of strings, got ${kindOf(v)}`);
+      for (const [k, s] of v) {
+        if (typeof s !== 'string') return fail(`__metadata__.${k} must be a string, got ${kindOf(s)}`);
         metadata[k] = s;
       }
       continue;
     }
-    if (typeof v !== 'object' || v === null) return fail(`tensor '${name}': entry must be an object`);
-    const e = v as Record<string, unknown>;
-    const dtype = e['dtype'];
-    if (typeof dtype !== 'string' || !(dtype in ITEM_SIZE)) return fail(`tensor '${name}': unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(ITEM_SIZE).join(', ')})`);
-    const shape = e['shape'];
-    if (!Array.isArray(shape) || !shape.every((s) => Number.isSafeInteger(s) && (s as number) >= 0)) return fail(`tensor '${name}': shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
-    const off = e['data_offsets'];
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((s) => Number.isSafeInteger(s) && (s as number) >= 0) || (off[0] as number) > (off[1] as number))
-      return fail(`tensor '${name}': data_offsets must be [begin, end] with 0 ≤ begin ≤ end, got ${JSON.stringify(off)}`);
-    const [begin, end] = off as [number, number];
-    const n = (shape as number[]).reduce((a, b) => a * b, 1);
-    const want = n * ITEM_SIZE[dtype as SafetensorsDType];
-    if (end - begin !== want) return fail(`tensor '${name}': ${dtype} [${(shape as number[]).join(',')}] needs ${want} bytes but data_offsets span ${end - begin}`);
-    if (end > dataBytes) return fail(`tensor '${name}': data_offsets [${begin}, ${end}] run past the end of the data (${dataBytes} bytes)`);
-    tensors.push({ name, dtype: dtype as SafetensorsDType, shape: shape as number[], dataOffsets: [begin, end] });
+    if (!(v instanceof Map)) return fail(`tensor '${name}': entry must be an object, got ${kindOf(v)}`);
+    const dtype = v.get('dtype');
+    if (typeof dtype !== 'string' || !Object.hasOwn(ITEM_SIZE, dtype))
+      return fail(`tensor '${name}': unsupported dtype ${typeof dtype === 'string' ? JSON.stringify(dtype) : kindOf(dtype ?? null)} (supported: ${Object.keys(ITEM_SIZE).join(', ')})`);
+    const shapeRaw = v.get('shape');
+    const shapeBig = usizeList(shapeRaw);
+    const shown = (x: JsonValue | undefined): string => (Array.isArray(x) ? `[${x.map((e) => (e instanceof JsonNumber ? e.raw : kindOf(e))).join(', ')}]` : kindOf(x ?? null));
+    if (!shapeBig) return fail(`tensor '${name}': shape must be an array of non-negative integers (no fraction or exponent, at most 2^64 - 1), got ${shown(shapeRaw)}`);
+    const offRaw = v.get('data_offsets');
+    const offBig = usizeList(offRaw);
+    if (!offBig || offBig.length !== 2 || offBig[0]! > offBig[1]!)
+      return fail(`tensor '${name}': data_offsets must be [begin, end] with 0 ≤ begin ≤ end, got ${shown(offRaw)}`);
+    // Elements and bytes in the reference's order: a product that overflows 64 bits on the way is refused.
+    let n = 1n;
+    for (const d of shapeBig) {
+      n *= d;
+      if (n > U64_MAX) return fail(`tensor '${name}': shape [${shapeBig.join(', ')}] overflows 64 bits (its element count is at least ${n})`);
+    }
+    const wantBig = n * BigInt(ITEM_SIZE[dtype as SafetensorsDType] * 8);
+    if (wantBig > U64_MAX) return fail(`tensor '${name}': shape [${shapeBig.join(', ')}] of ${dtype} overflows 64 bits in bits`);
+    const want = wantBig / 8n;
+    const [begin, end] = offBig as [bigint, bigint];
+    if (end - begin !== want) return fail(`tensor '${name}': ${dtype} [${shapeBig.join(',')}] needs ${want} bytes but data_offsets span ${end - begin}`);
+    if (end > BigInt(dataBytes)) return fail(`tensor '${name}': data_offsets [${begin}, ${end}] run past the end of the data (${dataBytes} bytes)`);
+    if (shapeBig.some((d) => d > BigInt(Number.MAX_SAFE_INTEGER)))
+      return fail(`tensor '${name}': shape [${shapeBig.join(', ')}] has a dimension past 2^53, which Kiln cannot index`);
+    tensors.push({ name, dtype: dtype as SafetensorsDType, shape: shapeBig.map(Number), dataOffsets: [Number(begin), Number(end)] });
   }
   // The tensors must tile the data section exactly, without gaps or overlaps.
   const byOffset = [...tensors].sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
@@ -212,7 +260,12 @@ export async function* iterateSafetensors(source: SafetensorsSource, opts: LoadS
 /** Reads every tensor of a safetensors file into a Map (name → tensor). @example const sd = await kiln.io.loadSafetensors('m.safetensors'); */
 export async function loadSafetensors(source: SafetensorsSource, opts: LoadSafetensorsOptions = {}): Promise<Map<string, Tensor>> {
   const out = new Map<string, Tensor>();
-  for await (const [name, t] of iterateSafetensors(source, opts)) out.set(name, t);
+  try {
+    for await (const [name, t] of iterateSafetensors(source, opts)) out.set(name, t);
+  } catch (e) {
+    for (const t of out.values()) t.dispose(); // a later tensor failing leaves none of the earlier ones live
+    throw e;
+  }
   return out;
 }
 
@@ -237,8 +290,9 @@ function encodeTensor(t: Tensor, bytes: Uint8Array | Float32Array | Int32Array |
 }
 
 /**
- * Writes tensors (a Map, a record or [name, tensor] pairs) as safetensors to `path`: to `path.tmp-<pid>`
- * first, then renamed, so a crash never leaves a truncated file under the final name.
+ * Writes tensors (a Map, a record or [name, tensor] pairs) as safetensors to `path`, atomically: to a
+ * temporary name unique to this process and call, then renamed, so a crash or a concurrent save never
+ * leaves a torn file under the final name. Metadata values must be strings (the format allows no other).
  * @example await kiln.io.saveSafetensors('model.safetensors', model.stateDict(), { format: 'pt' });
  */
 export async function saveSafetensors(
@@ -246,14 +300,27 @@ export async function saveSafetensors(
   tensors: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>> | Iterable<readonly [string, Tensor]>,
   metadata: Readonly<Record<string, string>> = {},
 ): Promise<void> {
+  const save = (msg: string): never => {
+    throw new Error(`saveSafetensors: ${msg}`);
+  };
+  // Checked before any tensor is read back, so a bad call costs nothing and writes nothing.
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) save(`metadata must be an object of strings, got ${Array.isArray(metadata) ? 'an array' : typeof metadata}`);
+  for (const [k, v] of Object.entries(metadata))
+    if (typeof v !== 'string') save(`metadata '${k}' is ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`}, not a string (safetensors metadata holds strings only)`);
   const entries: (readonly [string, Tensor])[] =
     tensors instanceof Map ? [...(tensors as ReadonlyMap<string, Tensor>)] : Symbol.iterator in (tensors as object) ? [...(tensors as Iterable<readonly [string, Tensor]>)] : Object.entries(tensors as Record<string, Tensor>);
-  const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length) header['__metadata__'] = metadata;
+  const names = new Set<string>();
+  for (const [name] of entries) {
+    if (typeof name !== 'string') save(`tensor names must be strings, got ${typeof name}`);
+    if (name === '__metadata__' || names.has(name)) save(`duplicate or reserved tensor name '${name}'`);
+    names.add(name);
+  }
+  // A prototype-less object: a tensor may be called 'constructor' or '__proto__'.
+  const header = Object.create(null) as Record<string, unknown>;
+  if (Object.keys(metadata).length) header['__metadata__'] = { ...metadata };
   const chunks: Uint8Array[] = [];
   let at = 0;
   for (const [name, t] of entries) {
-    if (name === '__metadata__' || name in header) fail(`duplicate or reserved tensor name '${name}'`);
     const { dtype, data } = encodeTensor(t, await t.rawData());
     header[name] = { dtype, shape: [...t.shape], data_offsets: [at, at + data.byteLength] };
     chunks.push(data);
@@ -264,18 +331,5 @@ export async function saveSafetensors(
   if (padded !== json.length) json = new TextEncoder().encode(JSON.stringify(header) + ' '.repeat(padded - json.length));
   const len = new Uint8Array(8);
   new DataView(len.buffer).setBigUint64(0, BigInt(json.length), true);
-  const fsName = 'node:fs/promises';
-  const fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs/promises');
-  const tmp = `${path}.tmp-${typeof process !== 'undefined' ? process.pid : 0}`;
-  const fh = await fs.open(tmp, 'w');
-  try {
-    for (const c of [len, json, ...chunks]) await fh.write(c);
-    await fh.sync();
-  } catch (e) {
-    await fh.close();
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
-  await fh.close();
-  await fs.rename(tmp, path);
+  await writeFileAtomic(path, [len, json, ...chunks], 'saveSafetensors');
 }

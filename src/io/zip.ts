@@ -139,14 +139,20 @@ function decodeName(bytes: Uint8Array, flags: number): string {
 
 export class ZipArchive {
   private readonly byName = new Map<string, ZipEntry>();
+  /** Each entry's name as the central directory spells it, and its flags, to check the local header against. */
+  private readonly central = new WeakMap<ZipEntry, { readonly nameBytes: Uint8Array; readonly flags: number }>();
 
   private constructor(
     readonly source: ByteSource,
     readonly entries: readonly ZipEntry[],
     /** Where entry data may end: the start of the central directory. */
     private readonly dataEnd: number,
+    central: readonly { readonly nameBytes: Uint8Array; readonly flags: number }[],
   ) {
-    for (const e of entries) this.byName.set(e.name, e);
+    entries.forEach((e, i) => {
+      this.byName.set(e.name, e);
+      this.central.set(e, central[i]!);
+    });
   }
 
   /** Reads and validates the central directory; entry data is read later, on demand. */
@@ -201,6 +207,7 @@ export class ZipArchive {
     if (count * CENTRAL_MIN > cdSize) throw new Error(`zip: ${count} entries cannot fit in a central directory of ${cdSize} bytes`);
     const cd = await source.read(cdOffset, cdSize);
     const entries: ZipEntry[] = [];
+    const central: { nameBytes: Uint8Array; flags: number }[] = [];
     const seen = new Set<string>();
     let p = 0;
     for (let i = 0; i < count; i++) {
@@ -242,20 +249,42 @@ export class ZipArchive {
       if (localHeaderOffset + LOCAL_MIN + compressedSize > cdOffset)
         throw new Error(`zip: entry ${JSON.stringify(name)} (${compressedSize} bytes at ${localHeaderOffset}) runs past the start of the central directory at ${cdOffset}`);
       entries.push({ name, method, compressedSize, size: uncompressedSize, crc32, localHeaderOffset });
+      central.push({ nameBytes: cd.slice(p + CENTRAL_MIN, p + CENTRAL_MIN + nameLen), flags });
       p = end;
     }
-    return new ZipArchive(source, entries, cdOffset);
+    checkDisjoint(entries, central);
+    return new ZipArchive(source, entries, cdOffset, central);
   }
 
   get(name: string): ZipEntry | undefined {
     return this.byName.get(name);
   }
 
-  /** Where an entry's data starts: after its local header, whose name and extra lengths may differ from the central directory's. */
+  /**
+   * Where an entry's data starts: after its local header, whose extra field may differ from the central
+   * directory's. The local header must name the same entry with the same method (and, without a data
+   * descriptor, the same CRC-32 and sizes), so a directory entry cannot point at another entry's bytes.
+   */
   async dataOffset(entry: ZipEntry): Promise<number> {
-    const h = await this.source.read(entry.localHeaderOffset, LOCAL_MIN);
-    if (u32(h, 0) !== LOCAL_SIG) throw new Error(`zip: no local header for ${JSON.stringify(entry.name)} at offset ${entry.localHeaderOffset}`);
-    const start = entry.localHeaderOffset + LOCAL_MIN + u16(h, 26) + u16(h, 28);
+    const c = this.central.get(entry);
+    if (!c) throw new Error(`zip: ${JSON.stringify(entry.name)} is not an entry of this archive`);
+    const what = `the local header of ${JSON.stringify(entry.name)} at offset ${entry.localHeaderOffset}`;
+    const h = await this.source.read(entry.localHeaderOffset, Math.min(LOCAL_MIN + c.nameBytes.length, this.dataEnd - entry.localHeaderOffset));
+    if (h.length < LOCAL_MIN || u32(h, 0) !== LOCAL_SIG) throw new Error(`zip: no local header for ${JSON.stringify(entry.name)} at offset ${entry.localHeaderOffset}`);
+    const nameLen = u16(h, 26);
+    if (nameLen !== c.nameBytes.length || h.length < LOCAL_MIN + nameLen || c.nameBytes.some((b, i) => h[LOCAL_MIN + i] !== b))
+      throw new Error(`zip: ${what} names ${JSON.stringify(latin1.decode(h.subarray(LOCAL_MIN, LOCAL_MIN + nameLen)))}, not the central directory's name (aliased or corrupt entry)`);
+    const flags = u16(h, 6);
+    if (u16(h, 8) !== entry.method) throw new Error(`zip: ${what} declares compression method ${u16(h, 8)}, the central directory ${entry.method}`);
+    if (!(flags & 0x8)) {
+      // Without a data descriptor the local header repeats the CRC and sizes (saturated ones live in ZIP64 extras).
+      const lc = u32(h, 14);
+      const lcomp = u32(h, 18);
+      const lsize = u32(h, 22);
+      if (lc !== entry.crc32 || (lcomp !== 0xffffffff && lcomp !== entry.compressedSize) || (lsize !== 0xffffffff && lsize !== entry.size))
+        throw new Error(`zip: ${what} declares CRC 0x${lc.toString(16)} and sizes ${lcomp}/${lsize}, the central directory 0x${entry.crc32.toString(16)} and ${entry.compressedSize}/${entry.size}`);
+    }
+    const start = entry.localHeaderOffset + LOCAL_MIN + nameLen + u16(h, 28);
     if (start + entry.compressedSize > this.dataEnd)
       throw new Error(`zip: data of ${JSON.stringify(entry.name)} [${start}, ${start + entry.compressedSize}) runs past the start of the central directory at ${this.dataEnd}`);
     return start;
@@ -274,20 +303,20 @@ export class ZipArchive {
 
   /** The whole uncompressed entry, CRC-checked unless `checkCrc` is false. */
   async read(entry: ZipEntry, opts: { checkCrc?: boolean; maxSize?: number } = {}): Promise<Uint8Array> {
+    // Everything the directory alone can refuse is refused before any data (or local header) is read.
     if (opts.maxSize !== undefined && entry.size > opts.maxSize)
       throw new Error(`zip: entry ${JSON.stringify(entry.name)} declares ${entry.size} bytes, over the ${opts.maxSize}-byte limit for it`);
-    const start = await this.dataOffset(entry);
-    let out: Uint8Array;
-    if (entry.method === 0) {
-      if (entry.compressedSize !== entry.size) throw new Error(`zip: stored entry ${JSON.stringify(entry.name)} declares ${entry.size} bytes but holds ${entry.compressedSize}`);
-      out = await this.source.read(start, entry.size);
-    } else if (entry.method === 8) {
-      if (entry.size > entry.compressedSize * MAX_DEFLATE_RATIO + 1024)
-        throw new Error(`zip: entry ${JSON.stringify(entry.name)} declares ${entry.size} bytes from ${entry.compressedSize} compressed bytes, more than deflate can produce`);
-      out = await inflateRaw(await this.source.read(start, entry.compressedSize), entry.size, entry.name);
-    } else {
+    if (entry.method === 0 && entry.compressedSize !== entry.size)
+      throw new Error(`zip: stored entry ${JSON.stringify(entry.name)} declares ${entry.size} bytes but holds ${entry.compressedSize}`);
+    if (entry.method === 8 && entry.size > entry.compressedSize * MAX_DEFLATE_RATIO + 1024)
+      throw new Error(`zip: entry ${JSON.stringify(entry.name)} declares ${entry.size} bytes from ${entry.compressedSize} compressed bytes, more than deflate can produce`);
+    if (entry.method !== 0 && entry.method !== 8)
       throw new Error(`zip: entry ${JSON.stringify(entry.name)} uses compression method ${entry.method}; only stored (0) and deflate (8) are supported`);
-    }
+    const start = await this.dataOffset(entry);
+    const out =
+      entry.method === 0
+        ? await this.source.read(start, entry.size)
+        : await inflateRaw(await this.source.read(start, entry.compressedSize), entry.size, entry.name);
     if (opts.checkCrc !== false) {
       const c = crc32(out);
       if (c !== entry.crc32) throw new Error(`zip: CRC-32 mismatch in ${JSON.stringify(entry.name)} (0x${c.toString(16)} vs 0x${entry.crc32.toString(16)} declared): corrupt data`);
@@ -297,6 +326,21 @@ export class ZipArchive {
 
   close(): Promise<void> {
     return this.source.close();
+  }
+}
+
+/**
+ * Entries must not share bytes: each [local header, end of data) range ends before the next begins. Two
+ * directory entries aliasing one record would otherwise load the same bytes under two names.
+ */
+function checkDisjoint(entries: readonly ZipEntry[], central: readonly { readonly nameBytes: Uint8Array }[]): void {
+  const spans = entries.map((e, i) => ({ e, end: e.localHeaderOffset + LOCAL_MIN + central[i]!.nameBytes.length + e.compressedSize }));
+  spans.sort((a, b) => a.e.localHeaderOffset - b.e.localHeaderOffset);
+  for (let i = 1; i < spans.length; i++) {
+    const a = spans[i - 1]!;
+    const b = spans[i]!;
+    if (b.e.localHeaderOffset < a.end)
+      throw new Error(`zip: entries ${JSON.stringify(a.e.name)} and ${JSON.stringify(b.e.name)} overlap (local headers at ${a.e.localHeaderOffset} and ${b.e.localHeaderOffset}; the first runs to ${a.end})`);
   }
 }
 

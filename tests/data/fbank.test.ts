@@ -4,7 +4,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
 import { LOG_FLOOR, melBanks, spectrum } from '../../src/data/fbank.js';
+import { clipStarts } from '../../src/data/audio.js';
+import { decodeWav } from '../../src/data/wav.js';
 import { resample } from '../../src/data/resample.js';
+import { fmt, wav } from '../helpers/wav.js';
 import { relError } from '../helpers/matchers.js';
 import { TEST_SEED, randomArray } from '../helpers/random.js';
 
@@ -136,5 +139,107 @@ describe('loadAudio', () => {
     expect(x.shape).toEqual([3, 1, 128, 204]);
     x.dispose();
     expect(() => kiln.data.loadAudio(new Uint8Array(20), { name: 'empty.wav' })).toThrow(/empty\.wav: not a RIFF\/WAVE file/);
+  });
+});
+
+describe('loadAudio: options, sample rates, long files, no leaks', () => {
+  const tone = (rate: number, seconds: number, bits: 8 | 16 = 16): Uint8Array => {
+    const n = Math.round(rate * seconds);
+    const data = new Uint8Array((n * bits) / 8);
+    const dv = new DataView(data.buffer);
+    for (let i = 0; i < n; i++) {
+      const v = 0.5 * Math.sin((2 * Math.PI * 440 * i) / rate) + 0.1 * Math.sin(i * 0.37);
+      if (bits === 16) dv.setInt16(2 * i, Math.round(v * 32767), true);
+      else data[i] = Math.round(v * 127) + 128;
+    }
+    return wav(fmt(1, 1, rate, bits), data);
+  };
+  const good = tone(16000, 0.5);
+
+  /** The error `fn` throws; asserts that no tensor was left live. */
+  const refusal = (fn: () => unknown): string => {
+    const before = kiln.memory().liveTensors;
+    let msg = 'no error';
+    try {
+      fn();
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(kiln.memory().liveTensors, msg).toBe(before);
+    return msg;
+  };
+
+  it('validates every numeric option (finite, in range), naming it, before any work', () => {
+    const load = (o: kiln.data.LoadAudioOptions): string => refusal(() => kiln.data.loadAudio(good, o));
+    for (const v of [NaN, -Infinity, Infinity, 0, -1]) expect(load({ clipDuration: v })).toBe(`loadAudio: clipDuration must be a finite number in (0, 86400], got ${v}`);
+    for (const v of [0, 1.5, 17, NaN]) expect(load({ clipsPerFile: v })).toBe(`loadAudio: clipsPerFile must be an integer in 1..16, got ${v}`);
+    for (const v of [0, 257, NaN]) expect(load({ numMelBins: v })).toBe(`loadAudio: numMelBins must be an integer in 1..256, got ${v}`);
+    for (const v of [0, Infinity, 2.5]) expect(load({ targetLength: v })).toBe(`loadAudio: targetLength must be an integer in 1..1048576, got ${v}`);
+    expect(load({ mean: NaN })).toBe('loadAudio: mean must be a finite number in [-Infinity, Infinity], got NaN');
+    expect(load({ std: Infinity })).toMatch(/^loadAudio: std must be a finite number/);
+    expect(load({ std: 0 })).toBe('loadAudio: std must not be 0');
+    expect(load({ clipsPerFile: 16, targetLength: 100000 })).toMatch(/^loadAudio: clipsPerFile 16 × targetLength 100000 frames need a \d+-byte spectrum, over the \d+-byte binding limit$/);
+    expect(load({ channel: 3 })).toMatch(/channel 3 does not exist/);
+    expect(() => clipStarts(100, 3, NaN)).toThrow('clipStarts: clipDuration must be a finite number in [0, Infinity], got NaN');
+    expect(() => kiln.data.fbank(new Float32Array(1000), { numMelBins: 0 })).toThrow('fbank: numMelBins must be an integer in 1..256, got 0');
+  });
+
+  it('refuses absurd sample rates clearly and leaves nothing live', () => {
+    for (const rate of [1, 999, 768001, 2 ** 31 - 1, 2 ** 32 - 1]) {
+      const f = wav(fmt(1, 1, rate, 16), new Uint8Array(3200));
+      expect(refusal(() => kiln.data.loadAudio(f, { name: 'odd.wav' }))).toBe(`loadAudio: odd.wav declares a sample rate of ${rate} Hz; supported rates are 1000..768000 Hz`);
+    }
+  });
+
+  it('resamples rates between the common ones (16,001 Hz, 44,101 Hz) in bounded time, as the same file at a neighbouring rate', async () => {
+    for (const [odd, near] of [[16001, 16000], [44101, 44100]] as const) {
+      const t0 = performance.now();
+      const a = kiln.data.loadAudio(tone(odd, 2.5));
+      expect(performance.now() - t0).toBeLessThan(5000);
+      const b = kiln.data.loadAudio(tone(near, 2.5));
+      // A 440 Hz tone read at a rate 1 Hz off is nearly the same signal: the log-mels agree closely.
+      expect(await a.data()).toBeAllClose(await b.data(), { rtol: 0.05 });
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  /** loadAudio's clips built the long way: the whole file resampled, then fbank of each clip's samples. */
+  async function reference(file: Uint8Array): Promise<Float32Array> {
+    const d = decodeWav(file);
+    const s16 = d.sampleRate === 16000 ? d.samples : resample(d.samples, d.sampleRate, 16000);
+    const out = new Float32Array(3 * 128 * 204);
+    const starts = clipStarts(s16.length, 3, 2);
+    for (const [c, s] of starts.entries()) {
+      const f = kiln.data.fbank(s16.subarray(s, s + 32000));
+      const v = await f.data();
+      const frames = Math.min(f.shape[0]!, 204);
+      for (let m = 0; m < 128; m++) for (let t = 0; t < 204; t++) out[(c * 128 + m) * 204 + t] = ((t < frames ? v[t * 128 + m]! : 0) + 4.268) / 9.138;
+      f.dispose();
+    }
+    return out;
+  }
+
+  it('resamples and uploads only the clips: equal to resampling the whole file first', async () => {
+    for (const file of [bytes('stereo44k.wav'), tone(22050, 7.3), tone(16000, 3)]) {
+      const x = kiln.data.loadAudio(file);
+      expect(await x.data()).toBeAllClose(await reference(file), { rtol: 1e-5 });
+      x.dispose();
+    }
+  });
+
+  it('loads a WAV longer than one GPU binding holds (35 minutes at 16 kHz), leaving only its result live', async () => {
+    const n = 2 ** 25 + 16000; // 8-bit samples: 33.6 MB of file, 134 MB as f32, past the 128 MiB binding
+    const data = new Uint8Array(n);
+    const period = 40000; // a 0.4 Hz-and-up signal, written once and copied along (generating 34 M sines is slow)
+    for (let i = 0; i < period; i++) data[i] = 128 + Math.round(60 * Math.sin(i * 0.05) + 20 * Math.sin((i * 2 * Math.PI) / period));
+    for (let at = period; at < n; at *= 2) data.copyWithin(at, 0, Math.min(at, n - at));
+    const file = wav(fmt(1, 1, 16000, 8), data);
+    const before = kiln.memory().liveTensors;
+    const x = kiln.data.loadAudio(file, { name: 'long.wav' });
+    expect(kiln.memory().liveTensors).toBe(before + 1);
+    expect(x.shape).toEqual([3, 1, 128, 204]);
+    expect(await x.data()).toBeAllClose(await reference(file), { rtol: 1e-5 });
+    x.dispose();
   });
 });

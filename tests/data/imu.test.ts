@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
+import { fuzz } from '../helpers/fuzz.js';
 
 const dir = new URL('../fixtures/image/', import.meta.url);
 const npyBytes = new Uint8Array(readFileSync(new URL('imu.npy', dir)));
@@ -71,5 +72,84 @@ describe('loadImu', () => {
     expect(() => kiln.data.loadImu('1,2,3\n4,5,6\n', { name: 's.csv' })).toThrow(/'s.csv' is 2 × 3; expected 6 × 2000/);
     expect(() => kiln.data.loadImu('a,b\n1,2\n3,x\n', { name: 'bad.csv' })).toThrow(/'bad.csv' row 2, column 2: 'x' is not a number/);
     expect(() => kiln.data.loadImu('1,2\n3\n')).toThrow(/row 2 has 1 values, the first row 2/);
+  });
+});
+
+describe('readNpy: the header read as numpy reads it', () => {
+  interface Case {
+    readonly version: 1 | 3;
+    readonly header: string;
+    readonly ok: boolean;
+    readonly shape?: number[];
+    readonly descr?: string;
+    readonly fortran?: boolean;
+    readonly error?: string;
+  }
+  const { cases } = JSON.parse(readFileSync(new URL('../fixtures/npy/headers.json', import.meta.url), 'utf8')) as { cases: Case[] };
+
+  /** The file gen_npy.py built for a case: magic, version, length, header, then float64 0, 1, 2, … */
+  function file(c: Case): Uint8Array {
+    const raw = c.version === 1 ? Uint8Array.from(c.header, (ch) => ch.charCodeAt(0)) : new TextEncoder().encode(c.header);
+    const pre = c.version === 1 ? 10 : 12;
+    const payload = new Uint8Array(Float64Array.from({ length: 64 }, (_, i) => i).buffer);
+    const out = new Uint8Array(pre + raw.length + payload.length);
+    out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, c.version, 0]);
+    if (c.version === 1) new DataView(out.buffer).setUint16(8, raw.length, true);
+    else new DataView(out.buffer).setUint32(8, raw.length, true);
+    out.set(raw, pre);
+    out.set(payload, pre + raw.length);
+    return out;
+  }
+
+  it('agrees with np.load on every generated header: same shape and data, or refused where numpy refuses', () => {
+    expect(cases.length).toBeGreaterThan(60);
+    for (const c of cases) {
+      const label = `v${c.version} ${JSON.stringify(c.header)}`;
+      const supported = c.ok && (c.descr === '<f4' || c.descr === '<f8') && !c.fortran;
+      let got: kiln.data.NpyArray | Error;
+      try {
+        got = kiln.data.readNpy(file(c), 'h.npy');
+      } catch (e) {
+        got = e as Error;
+      }
+      if (!supported) {
+        expect(got, label).toBeInstanceOf(Error);
+        expect((got as Error).message, label).toMatch(/^readNpy: 'h.npy'/);
+        continue;
+      }
+      expect(got, label).not.toBeInstanceOf(Error);
+      const a = got as kiln.data.NpyArray;
+      expect(a.shape, label).toEqual(c.shape);
+      expect(a.data instanceof Float32Array ? '<f4' : '<f8', label).toBe(c.descr);
+      const n = c.shape!.reduce((x, y) => x * y, 1);
+      const payload = new Float64Array(Float64Array.from({ length: 64 }, (_, i) => i).buffer);
+      const want = c.descr === '<f8' ? payload.subarray(0, n) : new Float32Array(payload.buffer, 0, n);
+      expect(Array.from(a.data), label).toEqual(Array.from(want));
+    }
+  });
+
+  it('names what is wrong: version, keys, shape, header size; never evaluates anything', () => {
+    const f = (header: string, version = 1, minor = 0): Uint8Array => {
+      const c = file({ version: version === 3 ? 3 : 1, header, ok: false });
+      c[6] = version;
+      c[7] = minor;
+      return c;
+    };
+    const good = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
+    expect(() => kiln.data.readNpy(f(good, 1, 1), 'a')).toThrow("readNpy: 'a': unsupported .npy format version 1.1 (numpy reads 1.0, 2.0 and 3.0)");
+    expect(() => kiln.data.readNpy(f(good, 4), 'a')).toThrow('unsupported .npy format version 4.0');
+    expect(() => kiln.data.readNpy(f("{'descr': '<f4', 'shape': (2, 3)}"), 'a')).toThrow("readNpy: 'a': header does not contain the correct keys: ['descr', 'shape']");
+    expect(() => kiln.data.readNpy(f("{'descr': '<f4', 'fortran_order': False, 'shape': (2.0, 3)}"), 'a')).toThrow("readNpy: 'a': shape is not valid: (2.0, 3)");
+    expect(() => kiln.data.readNpy(f("{'descr': '<f4', 'fortran_order': False, 'shape': (-2, 3)}"), 'a')).toThrow('has a negative dimension');
+    expect(() => kiln.data.readNpy(f("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'x': __import__('os')}"), 'a')).toThrow(/name '__import__' is not a literal/);
+    expect(() => kiln.data.readNpy(f(`{'x': ${'['.repeat(150)}${']'.repeat(150)}}`), 'a')).toThrow(/nesting deeper than 100 levels/);
+    expect(() => kiln.data.readNpy(f(`{'x': '${'y'.repeat(10001)}'}`, 3), 'a')).toThrow("header of 10010 characters is over numpy's limit of 10000");
+  });
+
+  it('fuzz: mutated .npy files are read or refused naming the reader', async () => {
+    const good = file({ version: 1, header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", ok: true });
+    const { cases: n, refused } = await fuzz(good, (b) => kiln.data.readNpy(b, 'f.npy'), { seed: 2104, budgetMs: 1500, maxCases: 3000, prefix: /^readNpy: 'f.npy'/ });
+    expect(n).toBeGreaterThan(100);
+    expect(refused).toBeGreaterThan(n / 10); // most of the file is payload, whose bytes any value may hold
   });
 });

@@ -3,7 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { clipStarts } from '../../src/data/audio.js';
-import { resample } from '../../src/data/resample.js';
+import { TABLE_LIMIT, resample, resampleDirect, resampleRange } from '../../src/data/resample.js';
+import { fuzz } from '../helpers/fuzz.js';
+import { randomArray } from '../helpers/random.js';
+import { fmt, wav } from '../helpers/wav.js';
 import { decodeWav } from '../../src/data/wav.js';
 
 const dir = new URL('../fixtures/audio/', import.meta.url);
@@ -18,45 +21,6 @@ interface Meta {
   clips: Record<string, number[]>;
 }
 const meta = JSON.parse(readFileSync(new URL('audio.json', dir), 'utf8')) as Meta;
-
-/** A RIFF/WAVE file from a fmt chunk, data bytes and optional extra chunks (placed before the data). */
-function wav(fmt: Uint8Array, data: Uint8Array, extra: Uint8Array = new Uint8Array()): Uint8Array {
-  const chunk = (id: string, body: Uint8Array): Uint8Array => {
-    const out = new Uint8Array(8 + body.length + (body.length & 1));
-    out.set([...id].map((c) => c.charCodeAt(0)));
-    new DataView(out.buffer).setUint32(4, body.length, true);
-    out.set(body, 8);
-    return out;
-  };
-  const parts = [new TextEncoder().encode('WAVE'), chunk('fmt ', fmt), extra, chunk('data', data)];
-  const size = parts.reduce((s, p) => s + p.length, 0);
-  const out = new Uint8Array(8 + size);
-  out.set(new TextEncoder().encode('RIFF'));
-  new DataView(out.buffer).setUint32(4, size, true);
-  let at = 8;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function fmt(code: number, channels: number, rate: number, bits: number, extensibleCode?: number): Uint8Array {
-  const out = new Uint8Array(extensibleCode === undefined ? 16 : 40);
-  const v = new DataView(out.buffer);
-  v.setUint16(0, extensibleCode === undefined ? code : 0xfffe, true);
-  v.setUint16(2, channels, true);
-  v.setUint32(4, rate, true);
-  v.setUint32(8, (rate * channels * bits) / 8, true);
-  v.setUint16(12, (channels * bits) / 8, true);
-  v.setUint16(14, bits, true);
-  if (extensibleCode !== undefined) {
-    v.setUint16(16, 22, true);
-    v.setUint16(18, bits, true);
-    v.setUint16(24, extensibleCode, true);
-  }
-  return out;
-}
 
 describe('decodeWav on generated files (reference: torchaudio.load, sox backend)', () => {
   for (const name of ['tone440', 'twotones', 'noise', 'silence', 'short', 'stereo44k', 'u8', 'f32', 'extensible']) {
@@ -158,6 +122,77 @@ describe('resample', () => {
     expect(same).not.toBe(x);
     expect(same).toEqual(x);
     expect(() => resample(x, 44100.5, 16000)).toThrow(/positive integers/);
+  });
+});
+
+describe('resample: the sample-rate policy', () => {
+  const rdir = new URL('../fixtures/resample/', import.meta.url);
+  const raw = (f: string): Float32Array => {
+    const b = readFileSync(new URL(f, rdir));
+    return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  };
+  const rmeta = JSON.parse(readFileSync(new URL('resample.json', rdir), 'utf8')) as { rates: Record<string, { in: number; out: number }> };
+  const worst = (a: Float32Array, b: Float32Array): number => a.reduce((w, v, i) => Math.max(w, Math.abs(v - b[i]!)), 0);
+
+  it("every common rate (8–96 kHz) → 16 kHz: torchaudio's length and values (max |diff| ≤ 3e-7, float32 summation order)", () => {
+    expect(Object.keys(rmeta.rates)).toEqual(['8000', '11025', '22050', '32000', '44100', '48000', '88200', '96000']);
+    for (const [rate, m] of Object.entries(rmeta.rates)) {
+      const x = raw(`${rate}.in.f32`);
+      expect(x.length).toBe(m.in);
+      const y = resample(x, Number(rate), 16000);
+      expect(y.length, rate).toBe(m.out);
+      // The filter is torchaudio's float32 one; the sums differ only in order and precision (measured ≤ 1.8e-7).
+      expect(worst(y, raw(`${rate}.out.f32`)), rate).toBeLessThan(3e-7);
+      // The exact per-output weights (used where the table would be large) differ only by torchaudio's float32 filter.
+      expect(worst(resampleDirect(x, Number(rate), 16000), y), rate).toBeLessThan(3e-5); // measured ≤ 1.6e-5
+    }
+  });
+
+  /** An independent reference: the output instant o/to against every input instant i/from, no polyphase indexing. */
+  function direct(x: Float32Array, from: number, to: number, o: number): number {
+    const base = Math.min(from, to) * 0.99; // cut-off in Hz
+    let s = 0;
+    for (let i = 0; i < x.length; i++) {
+      const t = (i / from - o / to) * base; // in periods of the cut-off
+      if (Math.abs(t) >= 6) continue;
+      const w = Math.cos((t * Math.PI) / 12) ** 2;
+      s += x[i]! * (t === 0 ? 1 : Math.sin(Math.PI * t) / (Math.PI * t)) * w * (base / from);
+    }
+    return s;
+  }
+
+  it('other rates (16,001 Hz, 44,101 Hz, 7,999 Hz) in bounded memory, within 1e-6 of the filter computed directly', () => {
+    for (const from of [16001, 44101, 7999]) {
+      expect(((16000 / 1) * (from + 100)) / 1).toBeGreaterThan(TABLE_LIMIT); // torchaudio's table would be huge
+      const x = Float32Array.from(randomArray(from, from, 0.3)); // 1 s
+      const t0 = performance.now();
+      const y = resample(x, from, 16000);
+      expect(performance.now() - t0, `${from} Hz`).toBeLessThan(3000);
+      expect(y.length).toBe(Math.ceil((16000 * from) / from));
+      for (const o of [0, 1, 7, 5000, 8001, 15999]) expect(Math.abs(y[o]! - direct(x, from, 16000, o)), `${from} Hz, output ${o}`).toBeLessThan(1e-6);
+      // A range is the same values as the slice of the whole.
+      expect(resampleRange(x, from, 16000, 4000, 4100)).toEqual(y.subarray(4000, 4100));
+    }
+  });
+
+  it('refuses bad rates, options and outputs past the limit, naming them', () => {
+    const x = new Float32Array(10);
+    expect(() => resample(x, 0, 16000)).toThrow('resample: sample rates must be positive integers, got 0 → 16000');
+    expect(() => resample(x, NaN, 16000)).toThrow(/positive integers/);
+    expect(() => resample(x, 8000, 16000, { rolloff: NaN })).toThrow('resample: rolloff must be in (0, 1], got NaN');
+    expect(() => resample(x, 8000, 16000, { lowpassFilterWidth: 0 })).toThrow('resample: lowpassFilterWidth must be an integer in 1..64, got 0');
+    expect(() => resample(new Float32Array(1 << 20), 1, 16000)).toThrow(/would be 16777216000 samples, over the 268435456-sample limit/);
+    expect(() => resampleRange(x, 8000, 16000, 5, 30)).toThrow('resample: output range [5, 30) is not within the 20 samples of the result');
+  });
+});
+
+describe('decodeWav: fuzz', () => {
+  it('mutated WAV files decode or are refused naming the reader', async () => {
+    const extra = new Uint8Array([...'LIST'].map((c) => c.charCodeAt(0)).concat([4, 0, 0, 0, 1, 2, 3, 4]));
+    const good = wav(fmt(1, 2, 44100, 16), new Uint8Array(64).map((_, i) => i * 7), extra);
+    const { cases, refused } = await fuzz(good, (b) => decodeWav(b, { name: 'f.wav' }), { seed: 2105, budgetMs: 1500, maxCases: 2000, prefix: /^decodeWav: f\.wav: / });
+    expect(cases).toBeGreaterThan(100);
+    expect(refused).toBeGreaterThan(cases / 10); // many bytes are samples, which any value may hold
   });
 });
 

@@ -1,11 +1,13 @@
 // The restricted unpickler: opcodes against hand-built pickles and torch.save's own data.pkl, the global
 // allow-list (os.system and friends refused by name), and hostile streams (truncation, memo and stack
 // floods, self-reference), which must throw or return, never hang or run anything.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PyDict, PyTuple, StorageRef, TensorRef, TorchGlobal, unpickle, type PickleValue } from '../../src/io/pickle.js';
 import { ZipArchive, bytesSource } from '../../src/io/zip.js';
+import { fuzz } from '../helpers/fuzz.js';
 
 /** Writes pickle opcodes by hand. */
 class Pickle {
@@ -234,5 +236,70 @@ describe('pickle: refused', () => {
   it('keeps TorchGlobal values for dtypes', () => {
     const g = run(P().global('torch', 'bfloat16')) as TorchGlobal;
     expect(g.what).toEqual({ kind: 'dtype', dtype: 'bfloat16' });
+  });
+
+  // Each way a pickle can make an unrestricted unpickler import or call something: the classic exploits
+  // (os.system through REDUCE, INST, OBJ, NEWOBJ, NEWOBJ_EX, the extension registry, text persistent ids,
+  // __setstate__ through BUILD) and the torch-side helpers that load further pickles or arbitrary objects.
+  it('refuses every opcode that imports or calls, in its exploit form, and runs nothing', () => {
+    const canary = join(tmpdir(), `kiln-pwned-${process.pid}`);
+    const cmd = `touch ${canary}`;
+    const cases: [string, Pickle, string][] = [
+      ['GLOBAL + REDUCE', P().global('os', 'system').str(cmd).op(0x85, 0x52), "global 'os.system' is not allowed"],
+      ['STACK_GLOBAL + REDUCE', new Pickle().proto(4).short('posix').short('system').op(0x93).short(cmd).op(0x85, 0x52), "global 'posix.system' is not allowed"],
+      ['STACK_GLOBAL from the memo', new Pickle().proto(4).short('builtins').op(0x94).op(0x30).op(0x68, 0).short('exec').op(0x93), "global 'builtins.exec' is not allowed"],
+      ['INST', P().mark().str(cmd).op(0x69, ...new TextEncoder().encode('os\nsystem\n')), 'opcode INST (0x69)'],
+      ['OBJ', P().mark().global('os', 'system'), "global 'os.system' is not allowed"],
+      ['OBJ on an allowed class', P().mark().global('collections', 'OrderedDict').op(0x6f), 'opcode OBJ (0x6f)'],
+      ['NEWOBJ', P().global('collections', 'OrderedDict').op(0x29, 0x81), 'opcode NEWOBJ (0x81)'],
+      ['NEWOBJ_EX', P().global('collections', 'OrderedDict').op(0x29, 0x7d, 0x92), 'opcode NEWOBJ_EX (0x92)'],
+      ['EXT1', P().op(0x82, 1), 'opcode EXT1 (0x82)'],
+      ['EXT2', P().op(0x83, 1, 0), 'opcode EXT2 (0x83)'],
+      ['EXT4', P().op(0x84).u32(1), 'opcode EXT4 (0x84)'],
+      ['PERSID (text)', P().op(0x50, ...new TextEncoder().encode('os.system\n')), 'opcode PERSID (0x50)'],
+      ['BINPERSID with a non-storage id', P().mark().str('module').global('os', 'system').op(0x74, 0x51), "global 'os.system' is not allowed"],
+      ['BINPERSID naming a callable', P().mark().str('storage').global('torch', 'float32').str('0').str('cpu').int(1).op(0x74, 0x51), 'not a storage type'],
+      ['BUILD (__setstate__) on a class', P().global('torch', 'FloatStorage').op(0x7d, 0x62), "BUILD on a 'torch.FloatStorage'"],
+      ['BUILD on a list', P().op(0x5d, 0x7d, 0x62), 'BUILD on a list'],
+      ['REDUCE on a dtype', P().global('torch', 'float32').op(0x29, 0x52), "'torch.float32' cannot be called"],
+      ['REDUCE on a tuple', P().op(0x29, 0x29, 0x52), 'REDUCE calls a tuple'],
+      ['builtins.getattr', P().global('builtins', 'getattr'), "global 'builtins.getattr' is not allowed"],
+      ['builtins.__import__', P().global('builtins', '__import__'), "global 'builtins.__import__' is not allowed"],
+      ['subprocess.Popen', P().global('subprocess', 'Popen'), "global 'subprocess.Popen' is not allowed"],
+      ['torch.load', P().global('torch', 'load'), "global 'torch.load' is not allowed"],
+      ['torch.storage._load_from_bytes', P().global('torch.storage', '_load_from_bytes'), "global 'torch.storage._load_from_bytes' is not allowed"],
+      ['torch._utils._rebuild_device_tensor_from_numpy', P().global('torch._utils', '_rebuild_device_tensor_from_numpy'), 'is not allowed'],
+      ['torch._utils._rebuild_sparse_tensor', P().global('torch._utils', '_rebuild_sparse_tensor'), 'is not allowed'],
+      ['torch.hub.load', P().global('torch.hub', 'load'), "global 'torch.hub.load' is not allowed"],
+      ['numpy reconstruct', P().global('numpy.core.multiarray', '_reconstruct'), 'is not allowed'],
+      ['a storage type of another module', P().global('os', 'FloatStorage'), "global 'os.FloatStorage' is not allowed"],
+      ['a name with a dot', P().global('torch', 'serialization.load'), "global 'torch.serialization.load' is not allowed"],
+      ['FRAME hiding a GLOBAL', new Pickle().proto(4).op(0x95, 20, 0, 0, 0, 0, 0, 0, 0).global('os', 'system'), "global 'os.system' is not allowed"],
+      ['BYTEARRAY8', new Pickle().proto(5).op(0x96, 0, 0, 0, 0, 0, 0, 0, 0), 'opcode BYTEARRAY8 (0x96)'],
+      ['NEXT_BUFFER', new Pickle().proto(5).op(0x97), 'opcode NEXT_BUFFER (0x97)'],
+      ['READONLY_BUFFER', new Pickle().proto(5).op(0x5d, 0x98), 'opcode READONLY_BUFFER (0x98)'],
+      ['EMPTY_SET + ADDITEMS', new Pickle().proto(4).op(0x8f), 'opcode EMPTY_SET (0x8f)'],
+      ['FROZENSET', new Pickle().proto(4).mark().op(0x91), 'opcode FROZENSET (0x91)'],
+    ];
+    for (const [label, p, msg] of cases) {
+      let err: unknown = null;
+      try {
+        run(p);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, label).toBeInstanceOf(Error);
+      expect((err as Error).message, label).toMatch(/^pickle: /);
+      expect((err as Error).message, label).toContain(msg);
+    }
+    expect(existsSync(canary)).toBe(false);
+  });
+
+  it('fuzz: mutations of a torch.save data.pkl unpickle or throw a pickle error, within bounds', async () => {
+    const z = await ZipArchive.open(bytesSource(new Uint8Array(readFileSync(join(import.meta.dirname, '../fixtures/io/module.pth')))));
+    const good = await z.read(z.entries.find((e) => e.name.endsWith('/data.pkl'))!);
+    const { cases, refused } = await fuzz(good, (b) => void unpickle(b, { maxMemo: 1 << 16, maxStack: 1 << 16 }), { seed: 2102, budgetMs: 2000, maxCases: 3000, prefix: /^pickle: / });
+    expect(cases).toBeGreaterThan(100);
+    expect(refused).toBeGreaterThan(cases / 4);
   });
 });

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
 import { ZipArchive, bytesSource, crc32 } from '../../src/io/zip.js';
+import { fuzz } from '../helpers/fuzz.js';
+import { writeZip } from '../helpers/zip.js';
 
 interface Expect {
   readonly dtype: string;
@@ -89,13 +91,14 @@ const global = (p: number[], m: string, n: string): void => {
   p.push(0x63, ...new TextEncoder().encode(`${m}\n${n}\n`));
 };
 
-/** An OrderedDict of _rebuild_tensor_v2 calls, as torch.save writes one. */
-function statePickle(ts: readonly FakeTensor[]): Uint8Array {
+/** An OrderedDict of _rebuild_tensor_v2 calls, as torch.save writes one; a numeric name is written as an int key. */
+function statePickle(ts: readonly (FakeTensor | (Omit<FakeTensor, 'name'> & { name: number }))[]): Uint8Array {
   return pkl((p) => {
     global(p, 'collections', 'OrderedDict');
     p.push(0x29, 0x52, 0x28);
     for (const t of ts) {
-      text(p, t.name);
+      if (typeof t.name === 'number') int(p, t.name);
+      else text(p, t.name);
       global(p, 'torch._utils', '_rebuild_tensor_v2');
       p.push(0x28, 0x28);
       text(p, 'storage');
@@ -323,5 +326,92 @@ describe('loadPth: refused', () => {
       if (r === 'refused') refused++;
     }
     expect(refused).toBeGreaterThan(30);
+  });
+});
+
+describe('loadPth: hostile archives', () => {
+  const f32 = (v: number[]): Uint8Array => new Uint8Array(new Float32Array(v).buffer);
+  const one = { key: '0', numel: 1, shape: [1], stride: [1] };
+
+  it("keeps the keys 1 and '1' both, as torch.load does, and leaks nothing", async () => {
+    const pk = statePickle([
+      { ...one, name: 1 },
+      { ...one, key: '1', name: '1' },
+    ]);
+    const zip = writeZip([
+      { name: 'k/data.pkl', data: pk },
+      { name: 'k/data/0', data: f32([10]) },
+      { name: 'k/data/1', data: f32([20]) },
+    ]);
+    const before = kiln.memory().liveTensors;
+    const sd = await kiln.io.loadPth(zip);
+    expect([...sd.keys()]).toEqual(['int:1', '1']);
+    expect(Array.from(await sd.get('int:1')!.data())).toEqual([10]);
+    expect(Array.from(await sd.get('1')!.data())).toEqual([20]);
+    disposeAll(sd);
+    expect(kiln.memory().liveTensors).toBe(before);
+    expect((await kiln.io.listPth(zip)).map((i) => [i.name, i.key])).toEqual([
+      ['int:1', 1],
+      ['1', '1'],
+    ]);
+    // Without a str key spelled '1', the int key is named plainly.
+    const alone = writeZip([
+      { name: 'k/data.pkl', data: statePickle([{ ...one, name: 7 }]) },
+      { name: 'k/data/0', data: f32([3]) },
+    ]);
+    expect((await kiln.io.listPth(alone)).map((i) => [i.name, i.key])).toEqual([['7', 7]]);
+  });
+
+  it('refuses a compressed record that would inflate past what its storage needs, before inflating it', async () => {
+    // 8 MiB of zeros deflate to ~8 KB; the storage holds one float.
+    const zip = writeZip([
+      { name: 'k/data.pkl', data: statePickle([{ ...one, name: 'x' }]) },
+      { name: 'k/data/0', data: new Uint8Array(8 << 20), method: 8 },
+    ]);
+    expect(zip.length).toBeLessThan(64 << 10);
+    expect(await loadError(zip)).toBe(
+      "loadPth: tensor 'x': compressed record k/data/0 declares 8388608 bytes but storage '0' needs only 4; refusing to inflate more than a storage needs",
+    );
+    // The same record at the storage's size loads.
+    const ok = writeZip([
+      { name: 'k/data.pkl', data: statePickle([{ ...one, name: 'x' }]) },
+      { name: 'k/data/0', data: f32([5]), method: 8 },
+    ]);
+    const sd = await kiln.io.loadPth(ok);
+    expect(Array.from(await sd.get('x')!.data())).toEqual([5]);
+    disposeAll(sd);
+  });
+
+  it('refuses two directory entries aliasing one record, and a local header naming another entry', async () => {
+    const base = writeZip([
+      { name: 'k/data.pkl', data: statePickle([{ ...one, name: 'x' }, { ...one, key: '1', name: 'y' }]) },
+      { name: 'k/data/0', data: f32([1]) },
+      { name: 'k/data/1', data: f32([2]) },
+    ]);
+    const dv = new DataView(base.buffer);
+    const c0 = centralEntry(base, 'k/data/0');
+    const c1 = centralEntry(base, 'k/data/1');
+    // Point data/1's directory entry at data/0's local header: both names would read the same bytes.
+    const aliased = base.slice();
+    new DataView(aliased.buffer).setUint32(c1 + 42, dv.getUint32(c0 + 42, true), true);
+    expect(await loadError(aliased)).toMatch(/^loadPth: zip: entries "k\/data\/0" and "k\/data\/1" overlap/);
+    // A local header whose name differs from the directory's (same length, so only the name check sees it).
+    const renamed = base.slice();
+    const lh = dv.getUint32(c1 + 42, true);
+    renamed[lh + 30 + 'k/data/'.length] = '9'.charCodeAt(0);
+    expect(await loadError(renamed)).toBe(
+      `loadPth: zip: the local header of "k/data/1" at offset ${lh} names "k/data/9", not the central directory's name (aliased or corrupt entry)`,
+    );
+    // A local header that disagrees on the method.
+    const method = base.slice();
+    method[lh + 8] = 8;
+    expect(await loadError(method)).toBe(`loadPth: zip: the local header of "k/data/1" at offset ${lh} declares compression method 8, the central directory 0`);
+  });
+
+  it('fuzz: truncations, bit flips and structural edits of a checkpoint are loaded or refused, leaving no tensor live', async () => {
+    const good = bytesOf('views.pth');
+    const { cases, refused } = await fuzz(good, (b) => kiln.io.loadPth(b), { seed: 2101, budgetMs: 3000, maxCases: 400, prefix: /^loadPth: / });
+    expect(cases).toBeGreaterThan(20);
+    expect(refused).toBeGreaterThan(cases / 4);
   });
 });

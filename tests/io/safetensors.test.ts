@@ -1,11 +1,14 @@
 // safetensors: write → read round trip (f32, f16, i32, bool, metadata), BF16/I64/U8 decoding, streaming
 // order, and the header validation errors (bad JSON, dtype, offsets, byte lengths, huge headers).
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
 import { iterateSafetensors, listSafetensors, loadSafetensors, saveSafetensors } from '../../src/io/safetensors.js';
+import { fuzz } from '../helpers/fuzz.js';
 
 /** A safetensors file from a header object and raw data. */
 function file(header: unknown, data: Uint8Array, rawHeader?: string): Uint8Array {
@@ -67,7 +70,7 @@ describe('safetensors', () => {
   it('rejects malformed headers with a message naming the problem', async () => {
     const d8 = new Uint8Array(8);
     const bad = (header: unknown, data = d8, raw?: string): Promise<unknown> => listSafetensors(file(header, data, raw));
-    await expect(bad(null, d8, '{not json')).rejects.toThrow(/not valid UTF-8 JSON/);
+    await expect(bad(null, d8, '{not json')).rejects.toThrow(/not valid JSON/);
     await expect(bad([1])).rejects.toThrow(/must be a JSON object/);
     await expect(bad({ x: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } })).rejects.toThrow(/unsupported dtype "F64"/);
     await expect(bad({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } })).rejects.toThrow(/needs 12 bytes but data_offsets span 8/);
@@ -83,5 +86,83 @@ describe('safetensors', () => {
     new DataView(short.buffer).setBigUint64(0, 100n, true);
     await expect(listSafetensors(short)).rejects.toThrow(/runs past the end of the file/);
     await expect(listSafetensors(new Uint8Array(3))).rejects.toThrow(/too short/);
+  });
+
+  it('refuses deep nesting, non-string metadata, duplicate keys and shapes the reference refuses', async () => {
+    const d8 = new Uint8Array(8);
+    const msg = (raw: string, data = d8): Promise<string> => listSafetensors(file(null, data, raw)).then(() => 'accepted', (e: unknown) => (e as Error).message);
+    const deep = (n: number): string => `{"__metadata__":{"a":${'['.repeat(n)}${']'.repeat(n)}},"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`;
+    expect(await msg(deep(200))).toMatch(/^safetensors: the header is not valid JSON \(header: nesting deeper than 128 levels at character \d+\)$/);
+    expect(await msg(deep(1_000_000))).toMatch(/nesting deeper than 128 levels/);
+    expect(await msg(deep(3))).toBe('safetensors: __metadata__.a must be a string, got an array');
+    const x = (shape: string, off = '[0,8]'): string => `{"x":{"dtype":"F32","shape":${shape},"data_offsets":${off}}}`;
+    expect(await msg(x('[2]'))).toBe('accepted');
+    expect(await msg(x('[2.0]'))).toBe('safetensors: tensor \'x\': shape must be an array of non-negative integers (no fraction or exponent, at most 2^64 - 1), got [2.0]');
+    expect(await msg(x('[2e0]'))).toMatch(/got \[2e0\]$/);
+    expect(await msg(x('[-0, 2]'))).toMatch(/got \[-0, 2\]$/);
+    expect(await msg(x('[18446744073709551616]'))).toMatch(/got \[18446744073709551616\]$/);
+    expect(await msg(x('[2]', '[0.0,8]'))).toMatch(/data_offsets must be \[begin, end\]/);
+    // The element count overflows 64 bits before the 0 is reached (the reference folds left to right) …
+    expect(await msg(x('[4294967296, 4294967296, 0]', '[0,0]'), new Uint8Array(0))).toBe(
+      "safetensors: tensor 'x': shape [4294967296, 4294967296, 0] overflows 64 bits (its element count is at least 18446744073709551616)",
+    );
+    expect(await msg(x('[4611686018427387904]', '[0,0]'), new Uint8Array(0))).toMatch(/overflows 64 bits in bits/);
+    // … but not when the 0 comes first: then the tensor is empty, as the reference reads it.
+    const empty = await listSafetensors(file(null, new Uint8Array(0), x('[0, 4294967296, 4294967296]', '[0,0]')));
+    expect(empty.tensors[0]!.shape).toEqual([0, 2 ** 32, 2 ** 32]);
+    expect(await msg('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}')).toMatch(/key "x" appears twice in one object/);
+    expect(await msg('{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}} x')).toMatch(/trailing characters/);
+    expect(await msg('{"__metadata__":null,"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}')).toBe('accepted');
+  });
+
+  it('refuses non-string metadata at save time, writing nothing, and saves tensors named like Object properties', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-st-'));
+    const path = join(dir, 'm.safetensors');
+    const a = kiln.tensor([1, 2]);
+    const bad = { epoch: 3 } as unknown as Record<string, string>;
+    await expect(saveSafetensors(path, { a }, bad)).rejects.toThrow("saveSafetensors: metadata 'epoch' is a number, not a string (safetensors metadata holds strings only)");
+    await expect(saveSafetensors(path, { a }, { nested: { x: '1' } } as unknown as Record<string, string>)).rejects.toThrow("metadata 'nested' is an object, not a string");
+    expect(readdirSync(dir)).toEqual([]);
+    await saveSafetensors(path, new Map([['constructor', a], ['toString', a], ['__proto__', a]]), { ok: 'yes' });
+    const sd = await loadSafetensors(path);
+    expect([...sd.keys()].sort()).toEqual(['__proto__', 'constructor', 'toString']);
+    expect([...(await sd.get('__proto__')!.data())]).toEqual([1, 2]);
+    sd.forEach((t) => t.dispose());
+    a.dispose();
+  });
+
+  it('two concurrent saves to one path leave one whole file, and stale temporaries of dead writers are removed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-st-'));
+    const path = join(dir, 'm.safetensors');
+    const host = hostname().replace(/[^A-Za-z0-9.]/g, '_');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid; // exited: its pid names no process
+    const stale = `m.safetensors.tmp-${host}-${dead}-0123456789abcdef`;
+    const live = `m.safetensors.tmp-${host}-${process.ppid}-0123456789abcdef`;
+    const other = `m.safetensors.tmp-otherhost-${dead}-0123456789abcdef`;
+    for (const n of [stale, live, other]) writeFileSync(join(dir, n), 'partial');
+    const big = (v: number): kiln.Tensor => kiln.full([64, 1024], v);
+    const x = big(1);
+    const y = big(2);
+    await Promise.all([saveSafetensors(path, { t: x }, { who: 'x' }), saveSafetensors(path, { t: y }, { who: 'y' })]);
+    const h = await listSafetensors(path);
+    const sd = await loadSafetensors(path);
+    const vals = new Set((await sd.get('t')!.data()) as Float32Array);
+    expect([...vals]).toEqual([h.metadata['who'] === 'x' ? 1 : 2]);
+    expect(readdirSync(dir).sort()).toEqual([live, 'm.safetensors', other].sort());
+    for (const t of [x, y, sd.get('t')!]) t.dispose();
+  });
+
+  it('leaves no tensor live when a later tensor fails, and survives fuzzing', async () => {
+    const data = new Uint8Array(12);
+    new DataView(data.buffer).setFloat32(0, 1.5, true);
+    new DataView(data.buffer).setBigInt64(4, 2n ** 40n, true);
+    const f = file({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'I64', shape: [1], data_offsets: [4, 12] } }, data);
+    const before = kiln.memory().liveTensors;
+    await expect(loadSafetensors(f)).rejects.toThrow(/outside the i32 range/);
+    expect(kiln.memory().liveTensors).toBe(before);
+    const good = file({ __metadata__: { format: 'pt' }, a: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] }, b: { dtype: 'I64', shape: [1], data_offsets: [16, 24] }, c: { dtype: 'F16', shape: [2], data_offsets: [24, 28] } }, new Uint8Array(28));
+    const { cases, refused } = await fuzz(good, (b) => loadSafetensors(b), { seed: 2103, budgetMs: 3000, maxCases: 600, prefix: /^safetensors: / });
+    expect(cases).toBeGreaterThan(50);
+    expect(refused).toBeGreaterThan(cases / 4);
   });
 });
