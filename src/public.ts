@@ -241,3 +241,20 @@ export { tuneMatmul } from './kernels/matmul.js';
  */
 export { customOp } from './tensor/custom.js';
 export type { CustomOpSpec, CustomKernel, ForwardContext, BackwardContext, KernelContext, Launch } from './tensor/custom.js';
+/**
+ * Records every dispatch `fn` makes with its GPU time (timestamp queries, or a labelled flush-and-time
+ * fallback), plus submits, readbacks, buffer creations, pipeline compiles and memory in use.
+ * @example const report = await kiln.profile(async () => { step(); await kiln.flush(); }); console.log(report.table());
+ */
+export { profile, profileSteps } from './profile/profile.js';
+export type { ProfileOptions } from './profile/profile.js';
+export { ProfileReport } from './profile/report.js';
+export type { ProfiledDispatch, ProfileRow } from './profile/report.js';
+export type { DispatchWork } from './device/probe.js';
+/**
+ * Times a function, or several interleaved, the way Kiln's bench does: warm-ups, then timed runs that each
+ * end with a readback; returns median, min, max, quartiles and spread.
+ * @example const r = await kiln.bench(() => a.matmul(b), { runs: 20, warmup: 3 }); console.log(r.median);
+ */
+export { bench, summarize } from './profile/bench.js';
+export type { BenchCase, Benchable, BenchOptions, BenchResult, BenchError } from './profile/bench.js';

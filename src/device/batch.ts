@@ -8,6 +8,7 @@ import { counters } from './counters.js';
 import { gpu, takeUncapturedErrors } from './gpu.js';
 import { type BufferRange, type KernelSpec, checkCompiles, getBindGroup, getPipeline } from './pipelines.js';
 import { acquireBuffer, releaseBuffer } from './pool.js';
+import { type DispatchWork, probe } from './probe.js';
 
 /** Bytes of one uniform slot: every kernel's uniform block fits in it. */
 export const UNIFORM_SLOT = 256;
@@ -96,6 +97,7 @@ export function flush(): void {
   if (encoder !== null) {
     device.queue.submit([encoder.finish()]);
     counters.submits += 1;
+    probe.recorder?.submitted();
   }
   encoder = null;
   recorded = 0;
@@ -117,10 +119,13 @@ export interface Dispatch {
   /** Contents of the uniform block (≤ 256 bytes). */
   readonly uniforms?: ArrayBuffer | ArrayBufferView;
   readonly workgroups: readonly [number, number, number];
+  /** What the op does, for kiln.profile's table (op name, shapes, flops or bytes). */
+  readonly work?: DispatchWork;
 }
 
 /** Records one compute dispatch into the current batch. */
 export function dispatch(d: Dispatch): void {
+  const rec = probe.recorder;
   dropStale();
   const limit = gpu().info.limits['maxStorageBufferBindingSize'] ?? Infinity;
   for (const r of d.buffers)
@@ -149,12 +154,20 @@ export function dispatch(d: Dispatch): void {
     dynamicOffsets.push(off);
   }
   const bg = getBindGroup(p, ranges);
-  if (pass === null) pass = getEncoder().beginComputePass();
+  if (rec !== null) {
+    // While profiling, each dispatch gets its own pass, which carries its timestamp writes.
+    endPass();
+    pass = getEncoder().beginComputePass(rec.beginDispatch({ kernel: d.kernel.name, work: d.work, workgroups: d.workgroups, pipeline: p, buffers: d.buffers, uniforms: d.uniforms }));
+  } else if (pass === null) pass = getEncoder().beginComputePass();
   pass.setPipeline(p.pipeline);
   pass.setBindGroup(0, bg, dynamicOffsets);
   const [x, y, z] = d.workgroups;
   pass.dispatchWorkgroups(x, y, z);
   counters.dispatches += 1;
+  if (rec !== null) {
+    endPass();
+    rec.endDispatch();
+  }
   if (++recorded >= MAX_DISPATCHES_PER_BATCH) flush();
 }
 
@@ -222,10 +235,13 @@ export async function readBuffer(src: GPUBuffer, offset: number, size: number): 
   counters.readbacks += 1;
   counters.bytesReadBack += size;
   let out: ArrayBuffer;
+  const rec = probe.recorder;
+  const t0 = rec !== null ? performance.now() : 0;
   try {
     await staging.mapAsync(MAP_READ_MODE, 0, padded);
     out = staging.getMappedRange(0, padded).slice(0, size);
     staging.unmap();
+    rec?.readback(size, t0, performance.now());
   } catch (e) {
     if (ctx.lost !== null) throw new Error(`kiln: the WebGPU device was lost (${ctx.lost}); call kiln.init() again`);
     await checkErrors();

@@ -5,6 +5,7 @@
 import { COMPUTE_STAGE } from './constants.js';
 import { counters } from './counters.js';
 import { gpu } from './gpu.js';
+import { probe } from './probe.js';
 
 /** Binding kinds in binding order, all in @group(0): storage read_write, storage read, or the uniform block. */
 export type BindingKind = 'write' | 'read' | 'uniform';
@@ -89,6 +90,7 @@ export function getPipeline(spec: KernelSpec): CachedPipeline {
   const hit = pipelines.get(cacheKey);
   if (hit) return hit;
   const { device } = gpu();
+  const t0 = probe.recorder !== null ? performance.now() : 0;
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ code: spec.code, label: spec.name });
   const layout = layoutFor(spec.bindings);
@@ -110,6 +112,7 @@ export function getPipeline(spec: KernelSpec): CachedPipeline {
     }),
   );
   counters.pipelineCompiles += 1;
+  probe.recorder?.pipelineCompiled(spec.name, t0, performance.now());
   const entry: CachedPipeline = { pipeline, layout, spec, id: nextPipelineId++ };
   pipelines.set(cacheKey, entry);
   return entry;

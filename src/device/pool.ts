@@ -5,6 +5,7 @@
 import { Usage } from './constants.js';
 import { counters } from './counters.js';
 import { gpu } from './gpu.js';
+import { probe } from './probe.js';
 
 export const STORAGE_USAGE = Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST;
 
@@ -25,6 +26,7 @@ function noteUse(size: number): void {
   stats.inUseBytes += size;
   if (stats.inUseBytes > stats.peakInUseBytes) stats.peakInUseBytes = stats.inUseBytes;
   if (size > stats.largestBufferBytes) stats.largestBufferBytes = size;
+  probe.recorder?.memory(stats.inUseBytes);
 }
 
 /** Starts a new peak-memory window (peakInUseBytes and largestBufferBytes restart from now). */
@@ -73,6 +75,7 @@ export function acquireBuffer(bytes: number, usage: number = STORAGE_USAGE): GPU
   if (size > max) throw new Error(`kiln: a buffer of ${bytes} bytes exceeds the adapter's maxBufferSize (${max}).`);
   const buffer = device.createBuffer({ size, usage });
   counters.buffersCreated += 1;
+  probe.recorder?.bufferCreated(size);
   noteUse(size);
   return buffer;
 }
@@ -89,6 +92,7 @@ export function releaseBuffer(buffer: GPUBuffer, usage: number = STORAGE_USAGE, 
   list.push(buffer);
   stats.pooledBytes += buffer.size;
   stats.inUseBytes -= buffer.size;
+  probe.recorder?.memory(stats.inUseBytes);
 }
 
 /** Destroys every pooled (free) buffer; live tensors are unaffected. */
