@@ -153,9 +153,14 @@ export class ProfileSession implements Recorder {
       if (this.timing === 'flush') await this.resolveReplayed();
       else await this.resolveTimestamps();
     } finally {
-      for (const s of this.sets) s.destroy();
-      this.sets.length = 0;
+      this.discard();
     }
+  }
+
+  /** Frees the query sets (after every command that writes them was submitted). */
+  discard(): void {
+    for (const s of this.sets) s.destroy();
+    this.sets.length = 0;
   }
 
   /**

@@ -158,9 +158,12 @@ function launch(k: ElementwiseKernel, shape: readonly number[], out: Operand, in
     buffers: [whole(out), ...reads.map(whole)],
     uniforms: u.bytes(),
     workgroups: grid(Math.ceil(n / WG)),
-    work: { op: k.name, shapes: [shape], bytes: trafficBytes(n, out, inputs) },
+    work: { op: opName(k), shapes: [shape], bytes: trafficBytes(n, out, inputs) },
   });
 }
+
+/** The op for kiln.profile: the kernel's name less its dtype suffix ('add_scalar:f32' → 'add_scalar'). */
+const opName = (k: ElementwiseKernel): string => k.name.split(':')[0]!;
 
 /** Bytes an elementwise dispatch moves at least: the output, and each input's distinct (unbroadcast) elements. */
 function trafficBytes(n: number, out: Operand, inputs: readonly Operand[]): number {
@@ -206,7 +209,7 @@ function launchVec4(k: ElementwiseKernel, n4: number, out: Operand, inputs: read
     buffers: [whole(out), ...reads.map(whole)],
     uniforms: u.bytes(),
     workgroups: grid(Math.ceil(n4 / WG)),
-    work: { op: k.name, shapes: [[n4 * 4]], bytes: trafficBytes(n4 * 4, out, inputs) },
+    work: { op: opName(k), shapes: [[n4 * 4]], bytes: trafficBytes(n4 * 4, out, inputs) },
   });
 }
 

@@ -1,7 +1,7 @@
 // kiln.profile and profileSteps: install a profiling session in the device layer around a function, wait
 // for its GPU work, read the timestamps back and build the report. Nothing here runs when not profiling.
 
-import { sync } from '../device/batch.js';
+import { flush, sync } from '../device/batch.js';
 import { difference, snapshot } from '../device/counters.js';
 import { gpu } from '../device/gpu.js';
 import { ProfileSession, type Timing } from '../device/profiler.js';
@@ -46,6 +46,12 @@ async function record(fn: (session: ProfileSession) => unknown, opts: ProfileOpt
     await fn(session);
     await sync();
     wallMs = performance.now() - t0;
+  } catch (e) {
+    session.uninstall();
+    // Commands already recorded write into the session's query sets: submit them before freeing those.
+    flush();
+    session.discard();
+    throw e;
   } finally {
     session.uninstall();
   }

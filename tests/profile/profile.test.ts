@@ -67,6 +67,30 @@ describe('kiln.profile with timestamp queries', () => {
     expect(text).toMatch(/\n\s*matmul +\d+ /);
   });
 
+  it('takes the work launchers state: flops of matmul and attention, bytes of elementwise, reduce and row ops', async () => {
+    const x = kiln.randn([4, 8]);
+    const q = kiln.randn([2, 3, 5, 8]);
+    const w = kiln.randn([8, 6]);
+    const report = await kiln.profile(() => {
+      kiln.tidy(() => {
+        kiln.F.softmax(x, -1);
+        kiln.F.layerNorm(x, [8]);
+        x.add(1);
+        x.sum(1);
+        x.matmul(w);
+        kiln.F.scaledDotProductAttention(q, q, q);
+      });
+    });
+    const by = (op: string) => report.dispatches.find((d) => d.op === op);
+    expect(by('softmax')).toMatchObject({ shapes: [[4, 8]], bytes: 2 * 32 * 4, flops: null });
+    expect(by('layerNorm')).toMatchObject({ bytes: 2 * 32 * 4 });
+    expect(by('add_scalar')?.bytes).toBe(2 * 32 * 4);
+    expect(by('sum')?.bytes).toBeGreaterThanOrEqual(32 * 4 + 4 * 4);
+    expect(by('matmul')).toMatchObject({ flops: 2 * 4 * 8 * 6 });
+    expect(by('attention')).toMatchObject({ shapes: [[2, 3, 5, 8], [2, 3, 5, 8]], flops: 4 * 2 * 3 * 5 * 5 * 8 });
+    for (const t of [x, q, w]) t.dispose();
+  });
+
   it('writes a Chrome trace with CPU and GPU on separate processes', async () => {
     const report = await kiln.profileSteps(() => trainer.step(), 2, { warmup: 0 });
     const trace = JSON.parse(report.toChromeTrace()) as { traceEvents: { ph: string; pid: number; name: string; ts?: number; dur?: number; args?: Record<string, unknown> }[] };
@@ -174,8 +198,19 @@ describe('profiling costs nothing outside a profile', () => {
   });
 
   it('uninstalls itself when the function throws, and refuses to nest', async () => {
-    await expect(kiln.profile(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    const x = kiln.ones([4]);
+    let y: kiln.Tensor | null = null;
+    const failing = async (): Promise<void> => {
+      y = x.mul(3); // recorded, not submitted, when the function throws
+      await Promise.resolve();
+      throw new Error('boom');
+    };
+    await expect(kiln.profile(failing)).rejects.toThrow('boom');
     expect(probe.recorder).toBeNull();
+    // the pending dispatch wrote into a query set that is gone now: it still runs, and no error surfaces
+    expect(Array.from(await y!.data())).toEqual([3, 3, 3, 3]);
+    x.dispose();
+    y!.dispose();
     await expect(kiln.profile(() => kiln.profile(() => undefined))).rejects.toThrow(/profiles do not nest/);
     expect(probe.recorder).toBeNull();
     await expect(kiln.profile(() => undefined, { timing: 'fast' as 'flush' })).rejects.toThrow(/timing must be 'auto', 'timestamps' or 'flush', got 'fast'/);
