@@ -107,7 +107,7 @@ for (const p of problems) {
       log(`  ${p.label.padEnd(22)} ${e.name.padEnd(26)} ${skipped}`);
     } else timed.push(e);
   }
-  const measured = await timeShape(timed, p, opts, log);
+  const measured = await timeShape(kilnEngine.kiln, timed, p, opts, log);
   const order = (r) => engines.findIndex((e) => e.id === r.engine);
   results.push(...[...skippedRows, ...measured].sort((x, y) => order(x) - order(y)));
   for (const r of measured) {
@@ -127,7 +127,7 @@ if (normProblems.length) log('\nnorm ops f32, last axis (median of op + readback
 for (const p of normProblems) {
   const timed = engines.filter((e) => e.norm);
   for (const e of engines.filter((x) => !x.norm)) normResults.push({ engine: e.id, name: e.name, shape: p.id, skipped: 'skipped: no norm ops wired for this engine' });
-  const measured = await timeShape(timed, p, opts, log);
+  const measured = await timeShape(kilnEngine.kiln, timed, p, opts, log);
   normResults.push(...measured);
   for (const r of measured) {
     if (r.error) log(`  ${p.label.padEnd(22)} ${r.name.padEnd(26)} ${r.error}`);

@@ -1,9 +1,10 @@
 // Kiln's public API, listed by name, less the models (src/index.ts adds them): src/models imports from
 // here, so that the models use only the public API without importing themselves.
 
-import { flush as flushBatch, sync as syncBatch, batchStats } from './device/batch.js';
+import { flush as flushBatch, sync as syncBatch } from './device/batch.js';
+import { counters } from './device/counters.js';
 import { type DeviceInfo, type InitOptions, gpu, initGpu } from './device/gpu.js';
-import { clearBindGroups, pipelineStats } from './device/pipelines.js';
+import { clearBindGroups } from './device/pipelines.js';
 import { emptyPool, poolStats, resetPeak } from './device/pool.js';
 import { loadWgslSources } from './kernels/source.js';
 import { loadTuningCache } from './kernels/tune.js';
@@ -78,19 +79,31 @@ export interface MemoryInfo {
  */
 export function memory(): MemoryInfo {
   const p = poolStats();
-  const b = batchStats();
   return {
     liveTensors: Tensor.liveCount(),
     liveBytes: liveBytes(),
     pooledBytes: p.pooledBytes,
-    buffersCreated: p.buffersCreated,
-    pipelines: pipelineStats().pipelinesCreated,
+    buffersCreated: counters.buffersCreated,
+    pipelines: counters.pipelineCompiles,
     peakBytes: p.peakInUseBytes,
     largestBufferBytes: p.largestBufferBytes,
-    submits: b.submits,
-    dispatches: b.dispatches,
+    submits: counters.submits,
+    dispatches: counters.dispatches,
   };
 }
+
+export {
+  /**
+   * Work done since start, or since the last kiln.resetStats(): submits, dispatches, readbacks (and bytes read
+   * back), buffers created, pipeline compiles, uploads (and bytes), buffer copies. Integer counters bumped
+   * by the device layer, so reading them costs nothing; assert "this step reads nothing back" with them.
+   * @example kiln.resetStats(); step(); expect(kiln.stats().readbacks).toBe(0);
+   */
+  stats,
+  /** Starts a new kiln.stats() window (memory() keeps counting from start). @example kiln.resetStats(); */
+  resetStats,
+} from './device/counters.js';
+export type { WorkStats } from './device/counters.js';
 
 /** Starts a new window for memory().peakBytes and largestBufferBytes. @example kiln.resetPeakMemory(); */
 export function resetPeakMemory(): void {
@@ -237,3 +250,20 @@ export { tuneMatmul } from './kernels/matmul.js';
  */
 export { customOp } from './tensor/custom.js';
 export type { CustomOpSpec, CustomKernel, ForwardContext, BackwardContext, KernelContext, Launch } from './tensor/custom.js';
+/**
+ * Records every dispatch `fn` makes with its GPU time (timestamp queries, or a labelled flush-and-time
+ * fallback), plus submits, readbacks, buffer creations, pipeline compiles and memory in use.
+ * @example const report = await kiln.profile(async () => { step(); await kiln.flush(); }); console.log(report.table());
+ */
+export { profile, profileSteps } from './profile/profile.js';
+export type { ProfileOptions } from './profile/profile.js';
+export { ProfileReport } from './profile/report.js';
+export type { ProfiledDispatch, ProfileRow } from './profile/report.js';
+export type { DispatchWork } from './device/probe.js';
+/**
+ * Times a function, or several interleaved, the way Kiln's bench does: warm-ups, then timed runs that each
+ * end with a readback; returns median, min, max, quartiles and spread.
+ * @example const r = await kiln.bench(() => a.matmul(b), { runs: 20, warmup: 3 }); console.log(r.median);
+ */
+export { bench, summarize } from './profile/bench.js';
+export type { BenchCase, Benchable, BenchOptions, BenchResult, BenchError } from './profile/bench.js';

@@ -11,7 +11,7 @@ export const USAGE = `node bench/run.mjs [options]          (npm run bench -- [o
                        env KILN_BENCH_SIZES
   --runs=N             timed runs per engine and shape (default 7; fewer when a run is slow, see --budget)
                        env KILN_BENCH_RUNS
-  --warmup=N           untimed runs first (default 1; a second one when the first was under 1 s)
+  --warmup=N           untimed runs first, per engine and shape (default 1: it pays the compiles)
   --budget=S           seconds of timed runs per engine and shape before the run count is cut (default 30)
   --max-run=S          skip an engine's larger shapes once one run is predicted to take over S s (default 20)
   --peers=LIST         all | none | comma list of tfjs,jax,ort,gpujs (default all); env KILN_BENCH_PEERS

@@ -1,15 +1,11 @@
-// Summary statistics of timing samples (median and spread); no timing is done here.
+// Summary statistics of timing samples (median and spread) and number formats; no timing is done here.
 
-/** Median, min, max, quartiles of a list of milliseconds. */
+import { summarize as kilnSummarize } from '../../dist/index.js';
+
+/** Median, min, max, quartiles of a list of milliseconds: kiln.summarize, the statistics of kiln.bench, with the count. */
 export function summarize(samples) {
-  const s = [...samples].sort((a, b) => a - b);
-  const q = (p) => {
-    const x = p * (s.length - 1);
-    const lo = Math.floor(x);
-    const hi = Math.ceil(x);
-    return s[lo] + (s[hi] - s[lo]) * (x - lo);
-  };
-  return { n: s.length, median: q(0.5), min: s[0], max: s[s.length - 1], q1: q(0.25), q3: q(0.75) };
+  const { median, min, max, q1, q3 } = kilnSummarize(samples);
+  return { n: samples.length, median, min, max, q1, q3 };
 }
 
 /** GFLOP/s for `flops` done in `ms` milliseconds. */

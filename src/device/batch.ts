@@ -4,9 +4,11 @@
 // never overtakes a recorded command that still reads the old contents of a recycled buffer.
 
 import { MAP_READ_MODE, Usage } from './constants.js';
+import { counters } from './counters.js';
 import { gpu, takeUncapturedErrors } from './gpu.js';
 import { type BufferRange, type KernelSpec, checkCompiles, getBindGroup, getPipeline } from './pipelines.js';
 import { acquireBuffer, releaseBuffer } from './pool.js';
+import { type DispatchWork, probe } from './probe.js';
 
 /** Bytes of one uniform slot: every kernel's uniform block fits in it. */
 export const UNIFORM_SLOT = 256;
@@ -32,6 +34,7 @@ class Arena {
     const ctx = gpu();
     if (this.gpuBuffer === null || this.generation !== ctx.generation) {
       this.gpuBuffer = ctx.device.createBuffer({ size: this.capacity, usage: this.usage, label: this.label });
+      counters.buffersCreated += 1;
       this.generation = ctx.generation;
     }
     return this.gpuBuffer;
@@ -57,8 +60,6 @@ let pass: GPUComputePassEncoder | null = null;
 /** The device generation the pending commands were recorded for; a new device drops them. */
 let encoderGeneration = -1;
 let recorded = 0;
-let submits = 0;
-let dispatches = 0;
 
 /** Forgets commands recorded for a device that is gone (they can never run). */
 function dropStale(): void {
@@ -95,7 +96,8 @@ export function flush(): void {
   uploads.writeOut(device.queue);
   if (encoder !== null) {
     device.queue.submit([encoder.finish()]);
-    submits += 1;
+    counters.submits += 1;
+    probe.recorder?.submitted();
   }
   encoder = null;
   recorded = 0;
@@ -117,10 +119,13 @@ export interface Dispatch {
   /** Contents of the uniform block (≤ 256 bytes). */
   readonly uniforms?: ArrayBuffer | ArrayBufferView;
   readonly workgroups: readonly [number, number, number];
+  /** What the op does, for kiln.profile's table (op name, shapes, flops or bytes). */
+  readonly work?: DispatchWork;
 }
 
 /** Records one compute dispatch into the current batch. */
 export function dispatch(d: Dispatch): void {
+  const rec = probe.recorder;
   dropStale();
   const limit = gpu().info.limits['maxStorageBufferBindingSize'] ?? Infinity;
   for (const r of d.buffers)
@@ -149,12 +154,20 @@ export function dispatch(d: Dispatch): void {
     dynamicOffsets.push(off);
   }
   const bg = getBindGroup(p, ranges);
-  if (pass === null) pass = getEncoder().beginComputePass();
+  if (rec !== null) {
+    // While profiling, each dispatch gets its own pass, which carries its timestamp writes.
+    endPass();
+    pass = getEncoder().beginComputePass(rec.beginDispatch({ kernel: d.kernel.name, work: d.work, workgroups: d.workgroups, pipeline: p, buffers: d.buffers, uniforms: d.uniforms }));
+  } else if (pass === null) pass = getEncoder().beginComputePass();
   pass.setPipeline(p.pipeline);
   pass.setBindGroup(0, bg, dynamicOffsets);
   const [x, y, z] = d.workgroups;
   pass.dispatchWorkgroups(x, y, z);
-  dispatches += 1;
+  counters.dispatches += 1;
+  if (rec !== null) {
+    endPass();
+    rec.endDispatch();
+  }
   if (++recorded >= MAX_DISPATCHES_PER_BATCH) flush();
 }
 
@@ -163,6 +176,7 @@ export function copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, ds
   if (size === 0) return;
   endPass();
   getEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+  counters.copies += 1;
   if (++recorded >= MAX_DISPATCHES_PER_BATCH) flush();
 }
 
@@ -172,6 +186,8 @@ export function upload(dst: GPUBuffer, dstOffset: number, data: ArrayBufferView)
   const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
   const padded = Math.ceil(bytes.byteLength / 4) * 4;
   if (padded === 0) return;
+  counters.uploads += 1;
+  counters.bytesUploaded += bytes.byteLength;
   if (padded <= UPLOAD_ARENA / 4) {
     let off = uploads.reserve(padded);
     if (off < 0) {
@@ -216,11 +232,16 @@ export async function readBuffer(src: GPUBuffer, offset: number, size: number): 
   const staging = acquireBuffer(padded, READ_USAGE);
   copyBuffer(src, offset, staging, 0, padded);
   flush();
+  counters.readbacks += 1;
+  counters.bytesReadBack += size;
   let out: ArrayBuffer;
+  const rec = probe.recorder;
+  const t0 = rec !== null ? performance.now() : 0;
   try {
     await staging.mapAsync(MAP_READ_MODE, 0, padded);
     out = staging.getMappedRange(0, padded).slice(0, size);
     staging.unmap();
+    rec?.readback(size, t0, performance.now());
   } catch (e) {
     if (ctx.lost !== null) throw new Error(`kiln: the WebGPU device was lost (${ctx.lost}); call kiln.init() again`);
     await checkErrors();
@@ -240,6 +261,3 @@ export async function sync(): Promise<void> {
   await checkErrors();
 }
 
-export function batchStats(): { submits: number; dispatches: number } {
-  return { submits, dispatches };
-}

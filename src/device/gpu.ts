@@ -62,6 +62,21 @@ let pendingInit: Promise<GpuContext> | null = null;
 let keepAlive: unknown = null;
 const uncaptured: string[] = [];
 
+/**
+ * The Node package's flags: the caller's, plus Dawn's timestamp quantisation turned off. Quantisation
+ * rounds GPU timestamps to guard browsers against timing attacks; in Node it only blurs kiln.profile's
+ * per-kernel times, and it touches nothing else. A caller's own disable list is extended, not replaced.
+ */
+export function dawnFlags(user: readonly string[]): string[] {
+  const key = 'disable-dawn-features=';
+  const i = user.findIndex((f) => f.startsWith(key));
+  if (i < 0) return [...user, `${key}timestamp_quantization`];
+  const out = [...user];
+  const have = out[i]!.slice(key.length).split(',').filter(Boolean);
+  if (!have.includes('timestamp_quantization')) out[i] = key + [...have, 'timestamp_quantization'].join(',');
+  return out;
+}
+
 async function getGpu(options: InitOptions): Promise<{ gpu: GPU; runtime: DeviceInfo['runtime'] }> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return { gpu: nav.gpu, runtime: 'navigator.gpu' };
@@ -72,7 +87,7 @@ async function getGpu(options: InitOptions): Promise<{ gpu: GPU; runtime: Device
     const pkg = 'webgpu';
     const mod = (await import(/* @vite-ignore */ pkg)) as { create: (o: string[]) => GPU; globals: object };
     Object.assign(globalThis, mod.globals);
-    keepAlive = mod.create([...(options.dawnOptions ?? [])]);
+    keepAlive = mod.create(dawnFlags(options.dawnOptions ?? []));
   }
   return { gpu: keepAlive as GPU, runtime: 'webgpu (Dawn, Node)' };
 }

@@ -3,7 +3,9 @@
 // line:column messages and the offending source lines, and thrown at the next synchronisation point.
 
 import { COMPUTE_STAGE } from './constants.js';
+import { counters } from './counters.js';
 import { gpu } from './gpu.js';
+import { probe } from './probe.js';
 
 /** Binding kinds in binding order, all in @group(0): storage read_write, storage read, or the uniform block. */
 export type BindingKind = 'write' | 'read' | 'uniform';
@@ -39,7 +41,6 @@ let nextBufferId = 1;
 let nextPipelineId = 1;
 let cacheGeneration = -1;
 const pendingChecks: Promise<string | null>[] = [];
-let pipelinesCreated = 0;
 
 function resetIfNewDevice(): void {
   const g = gpu().generation;
@@ -89,6 +90,7 @@ export function getPipeline(spec: KernelSpec): CachedPipeline {
   const hit = pipelines.get(cacheKey);
   if (hit) return hit;
   const { device } = gpu();
+  const t0 = probe.recorder !== null ? performance.now() : 0;
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ code: spec.code, label: spec.name });
   const layout = layoutFor(spec.bindings);
@@ -109,7 +111,8 @@ export function getPipeline(spec: KernelSpec): CachedPipeline {
       return null;
     }),
   );
-  pipelinesCreated += 1;
+  counters.pipelineCompiles += 1;
+  probe.recorder?.pipelineCompiled(spec.name, t0, performance.now());
   const entry: CachedPipeline = { pipeline, layout, spec, id: nextPipelineId++ };
   pipelines.set(cacheKey, entry);
   return entry;
@@ -159,6 +162,6 @@ export function clearBindGroups(): void {
   bindGroups.clear();
 }
 
-export function pipelineStats(): { pipelines: number; pipelinesCreated: number; bindGroups: number } {
-  return { pipelines: pipelines.size, pipelinesCreated, bindGroups: bindGroups.size };
+export function pipelineStats(): { pipelines: number; bindGroups: number } {
+  return { pipelines: pipelines.size, bindGroups: bindGroups.size };
 }

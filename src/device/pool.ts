@@ -3,13 +3,13 @@
 // because every later write to it is recorded in the same command stream (see batch.ts).
 
 import { Usage } from './constants.js';
+import { counters } from './counters.js';
 import { gpu } from './gpu.js';
+import { probe } from './probe.js';
 
 export const STORAGE_USAGE = Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST;
 
 export interface PoolStats {
-  /** GPU buffers ever created by the pool (all usages). */
-  buffersCreated: number;
   /** Bytes held in free lists, ready for reuse. */
   pooledBytes: number;
   /** Bytes handed out and not yet released. */
@@ -20,12 +20,13 @@ export interface PoolStats {
   largestBufferBytes: number;
 }
 
-const stats: PoolStats = { buffersCreated: 0, pooledBytes: 0, inUseBytes: 0, peakInUseBytes: 0, largestBufferBytes: 0 };
+const stats: PoolStats = { pooledBytes: 0, inUseBytes: 0, peakInUseBytes: 0, largestBufferBytes: 0 };
 
 function noteUse(size: number): void {
   stats.inUseBytes += size;
   if (stats.inUseBytes > stats.peakInUseBytes) stats.peakInUseBytes = stats.inUseBytes;
   if (size > stats.largestBufferBytes) stats.largestBufferBytes = size;
+  probe.recorder?.memory(stats.inUseBytes);
 }
 
 /** Starts a new peak-memory window (peakInUseBytes and largestBufferBytes restart from now). */
@@ -73,7 +74,8 @@ export function acquireBuffer(bytes: number, usage: number = STORAGE_USAGE): GPU
   const max = info.limits['maxBufferSize'] ?? Infinity;
   if (size > max) throw new Error(`kiln: a buffer of ${bytes} bytes exceeds the adapter's maxBufferSize (${max}).`);
   const buffer = device.createBuffer({ size, usage });
-  stats.buffersCreated += 1;
+  counters.buffersCreated += 1;
+  probe.recorder?.bufferCreated(size);
   noteUse(size);
   return buffer;
 }
@@ -90,6 +92,7 @@ export function releaseBuffer(buffer: GPUBuffer, usage: number = STORAGE_USAGE, 
   list.push(buffer);
   stats.pooledBytes += buffer.size;
   stats.inUseBytes -= buffer.size;
+  probe.recorder?.memory(stats.inUseBytes);
 }
 
 /** Destroys every pooled (free) buffer; live tensors are unaffected. */

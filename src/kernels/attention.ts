@@ -3,6 +3,7 @@
 // Tensor or autograd; the op (src/tensor/ops/attention.ts) decides layouts and what is saved.
 
 import { dispatch, grid } from '../device/batch.js';
+import type { DispatchWork } from '../device/probe.js';
 import { gpu } from '../device/gpu.js';
 import { wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, whole } from './operand.js';
@@ -120,6 +121,14 @@ function subgroupsUsable(wg: number): boolean {
 /** The kernels `c` asks for, or the plain ones where this device cannot run them. */
 const kernelMode = (c: AttentionConfig): 'reg' | 'none' => (c.sg === 'reg' && subgroupsUsable(c.wg) ? 'reg' : 'none');
 
+/**
+ * For kiln.profile: `products` Lq×Lk×D matrix products per (batch, head) at 2 flops each — the forward
+ * computes QKᵀ and PV; dq recomputes QKᵀ and forms dP and dQ; dk/dv recompute QKᵀ and form dP, dK and dV.
+ */
+function attentionWork(pb: AttentionProblem, op: string, products: number): DispatchWork {
+  return { op, shapes: [[pb.B, pb.H, pb.Lq, pb.D], [pb.B, pb.H, pb.Lk, pb.D]], flops: 2 * products * pb.B * pb.H * pb.Lq * pb.Lk * pb.D };
+}
+
 /** out [B, H, Lq, D] and lse [B·H·Lq] (f32) from strided q, k, v. */
 export function runAttentionForward(pb: AttentionProblem, out: Operand, lse: Operand, q: Operand, k: Operand, v: Operand): void {
   if (pb.B * pb.H * pb.Lq === 0) return;
@@ -135,6 +144,7 @@ export function runAttentionForward(pb: AttentionProblem, out: Operand, lse: Ope
     buffers: [whole(out), whole(lse), whole(q), whole(k), whole(v), optional(pb.mask?.operand, q), optional(pb.bias, q)],
     uniforms: uniforms(pb, tiles, q, k, v, null),
     workgroups: grid(pb.B * pb.H * tiles),
+    work: attentionWork(pb, 'attention', 2),
   });
 }
 
@@ -164,6 +174,7 @@ export function runAttentionBackward(pb: AttentionProblem, grads: { dq: Operand;
     buffers: [whole(grads.dq), ...inputs],
     uniforms: uniforms(pb, qTiles, q, k, v, g),
     workgroups: grid(pb.B * pb.H * qTiles),
+    work: attentionWork(pb, 'attention_backward', 3),
   });
   const nk = pb.Lk + (pb.bias ? 1 : 0);
   if (nk === 0) return;
@@ -173,5 +184,6 @@ export function runAttentionBackward(pb: AttentionProblem, grads: { dq: Operand;
     buffers: [whole(grads.dkv), ...inputs],
     uniforms: uniforms(pb, kTiles, q, k, v, g),
     workgroups: grid(pb.B * pb.H * kTiles),
+    work: attentionWork(pb, 'attention_backward', 4),
   });
 }

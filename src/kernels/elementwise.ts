@@ -3,7 +3,7 @@
 // are uniforms, so a kernel is compiled once per (expression, dtypes) and serves every size and layout.
 
 import { dispatch, grid } from '../device/batch.js';
-import { type DType, wgslStorageType } from './dtype.js';
+import { type DType, byteSize, wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, coalesce, whole } from './operand.js';
 import { wgslFile } from './source.js';
 import { splitForBinding } from './windows.js';
@@ -158,7 +158,18 @@ function launch(k: ElementwiseKernel, shape: readonly number[], out: Operand, in
     buffers: [whole(out), ...reads.map(whole)],
     uniforms: u.bytes(),
     workgroups: grid(Math.ceil(n / WG)),
+    work: { op: opName(k), shapes: [shape], bytes: trafficBytes(n, out, inputs) },
   });
+}
+
+/** The op for kiln.profile: the kernel's name less its dtype suffix ('add_scalar:f32' → 'add_scalar'). */
+const opName = (k: ElementwiseKernel): string => k.name.split(':')[0]!;
+
+/** Bytes an elementwise dispatch moves at least: the output, and each input's distinct (unbroadcast) elements. */
+function trafficBytes(n: number, out: Operand, inputs: readonly Operand[]): number {
+  let bytes = n * byteSize(out.dtype);
+  for (const x of inputs) bytes += x.shape.reduce((a, d, i) => a * (x.strides[i] === 0 ? 1 : d), 1) * byteSize(x.dtype);
+  return bytes;
 }
 
 /**
@@ -198,5 +209,6 @@ function launchVec4(k: ElementwiseKernel, n4: number, out: Operand, inputs: read
     buffers: [whole(out), ...reads.map(whole)],
     uniforms: u.bytes(),
     workgroups: grid(Math.ceil(n4 / WG)),
+    work: { op: opName(k), shapes: [[n4 * 4]], bytes: trafficBytes(n4 * 4, out, inputs) },
   });
 }

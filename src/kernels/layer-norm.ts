@@ -5,6 +5,7 @@
 import { dispatch, grid } from '../device/batch.js';
 import { wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, whole } from './operand.js';
+import { rowWork } from './rows.js';
 import { prelude, wgslFile } from './source.js';
 
 const fwd = wgslFile('layer_norm', new URL('./wgsl/layer_norm.wgsl', import.meta.url));
@@ -37,6 +38,7 @@ export function runLayerNorm(p: NormProblem, y: Operand, stats: Operand, x: Oper
     buffers: [whole(y), whole(stats), whole(x), whole(w ?? x), whole(b ?? x)],
     uniforms: new UniformWriter().u32(p.rows, p.d).f32(eps).bytes(),
     workgroups: grid(Math.ceil(p.rows / 64)),
+    work: rowWork(p.rms ? 'rmsNorm' : 'layerNorm', p.rows, p.d, [x, y]),
   });
 }
 
@@ -47,6 +49,7 @@ export function runLayerNormBackward(p: NormProblem, dx: Operand, x: Operand, g:
     buffers: [whole(dx), whole(x), whole(g), whole(w ?? x), whole(stats)],
     uniforms: new UniformWriter().u32(p.rows, p.d).bytes(),
     workgroups: grid(Math.ceil(p.rows / 64)),
+    work: rowWork(p.rms ? 'rmsNorm_backward' : 'layerNorm_backward', p.rows, p.d, [x, g, dx]),
   });
 }
 
@@ -56,5 +59,6 @@ export function runLayerNormParamsBackward(p: NormProblem, dw: Operand, db: Oper
     buffers: [whole(dw), whole(db), whole(x), whole(g), whole(stats)],
     uniforms: new UniformWriter().u32(p.rows, p.d).bytes(),
     workgroups: grid(Math.ceil(p.d / 64)),
+    work: rowWork(p.rms ? 'rmsNorm_backward' : 'layerNorm_backward', p.rows, p.d, [x, g]),
   });
 }

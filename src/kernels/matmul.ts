@@ -4,6 +4,7 @@
 // constants per adapter (tuned or default); the one-invocation-per-output kernel stays as the reference.
 
 import { dispatch, grid } from '../device/batch.js';
+import type { DispatchWork } from '../device/probe.js';
 import { gpu } from '../device/gpu.js';
 import { wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, coalesce, whole } from './operand.js';
@@ -159,6 +160,11 @@ function vec4Ok(offset: number, fast: number, slow: number, batchStrides: readon
   return fast === 1 && offset % 4 === 0 && slow % 4 === 0 && batchStrides.every((s) => s % 4 === 0);
 }
 
+/** For kiln.profile: [batch, M, K] · [batch, K, N], 2·M·N·K flops per batch. */
+function matmulWork(s: Sizes): DispatchWork {
+  return { op: 'matmul', shapes: [[s.batch, s.M, s.K], [s.batch, s.K, s.N]], flops: 2 * s.batch * s.M * s.N * s.K };
+}
+
 function runBlocked(p: MatmulProblem, cfg: MatmulConfig, s: Sizes): void {
   const r = p.a.shape.length;
   const [ars, acs, brs, bcs] = [p.a.strides[r - 2]!, p.a.strides[r - 1]!, p.b.strides[r - 2]!, p.b.strides[r - 1]!];
@@ -192,6 +198,7 @@ function runBlocked(p: MatmulProblem, cfg: MatmulConfig, s: Sizes): void {
       buffers: [whole(p.out), whole(x.op), whole(y.op), whole(x.op), whole(y.op)],
       uniforms: u.bytes(),
       workgroups: [gx, gy, gz],
+      work: matmulWork(s),
     });
     return;
   }
@@ -207,6 +214,7 @@ function runBlocked(p: MatmulProblem, cfg: MatmulConfig, s: Sizes): void {
     buffers: [whole(p.out), whole(x.op), whole(x.op), whole(y.op)],
     uniforms: u.bytes(),
     workgroups: [gx, gy, gz],
+    work: matmulWork(s),
   });
 }
 
@@ -227,6 +235,7 @@ function runNaive(p: MatmulProblem, s: Sizes): void {
       buffers: [whole(p.out), whole(p.a), whole(p.b)],
       uniforms: u.bytes(),
       workgroups: [Math.ceil(s.N / 8), Math.ceil(s.M / 8), nz],
+      work: { op: 'matmul', shapes: [[nz, s.M, s.K], [nz, s.K, s.N]], flops: 2 * nz * s.M * s.N * s.K },
     });
   }
 }

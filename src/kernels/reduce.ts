@@ -3,7 +3,7 @@
 
 import { dispatch, grid } from '../device/batch.js';
 import { acquireBuffer, releaseBuffer } from '../device/pool.js';
-import { type DType, computeType, wgslStorageType } from './dtype.js';
+import { type DType, byteSize, computeType, wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, coalesce, whole } from './operand.js';
 import { prelude, wgslFile } from './source.js';
 
@@ -28,6 +28,7 @@ function launch(op: ReduceOp, out: { buffer: GPUBuffer; dtype: DType }, input: O
     buffers: [{ buffer: out.buffer, offset: 0, size: out.buffer.size }, whole(input)],
     uniforms: u.bytes(),
     workgroups: grid(Math.ceil((nRows * parts) / 64)),
+    work: { op, shapes: [[nRows, nInner]], bytes: nRows * nInner * byteSize(input.dtype) + nRows * parts * byteSize(out.dtype) },
   });
 }
 

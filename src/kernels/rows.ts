@@ -1,6 +1,8 @@
 // Row layouts for kernels that process one axis of a strided tensor per invocation (softmax, norms, losses):
 // the other axes, merged where every operand allows, address the rows.
 
+import type { DispatchWork } from '../device/probe.js';
+import { type DType, byteSize } from './dtype.js';
 import type { Operand } from './operand.js';
 import { coalesce } from './operand.js';
 
@@ -25,4 +27,9 @@ export function rowLayout(operands: readonly Operand[], axis: number): RowLayout
     outer: c.strides,
     step: operands.map((o) => o.strides[axis]!),
   };
+}
+
+/** For kiln.profile: a row op over `rows` × `n` that reads or writes each operand once. */
+export function rowWork(op: string, rows: number, n: number, operands: readonly { readonly dtype: DType }[]): DispatchWork {
+  return { op, shapes: [[rows, n]], bytes: operands.reduce((s, o) => s + rows * n * byteSize(o.dtype), 0) };
 }

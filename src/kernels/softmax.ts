@@ -4,7 +4,7 @@
 import { dispatch, grid } from '../device/batch.js';
 import { wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, whole } from './operand.js';
-import { type RowLayout, rowLayout } from './rows.js';
+import { type RowLayout, rowLayout, rowWork } from './rows.js';
 import { prelude, wgslFile } from './source.js';
 
 const forward = wgslFile('softmax', new URL('./wgsl/softmax.wgsl', import.meta.url));
@@ -36,6 +36,7 @@ export function runSoftmax(y: Operand, x: Operand, axis: number, log: boolean): 
       buffers: [whole(y), whole(x)],
       uniforms: new UniformWriter().u32(L.rows, n / 4, x.offset / 4, y.offset / 4).bytes(),
       workgroups: grid(Math.ceil(L.rows / 64)),
+      work: rowWork(log ? 'logSoftmax' : 'softmax', L.rows, n, [x, y]),
     });
     return;
   }
@@ -47,6 +48,7 @@ export function runSoftmax(y: Operand, x: Operand, axis: number, log: boolean): 
     buffers: [whole(y), whole(x)],
     uniforms: u.bytes(),
     workgroups: grid(Math.ceil(L.rows / 64)),
+    work: rowWork(log ? 'logSoftmax' : 'softmax', L.rows, n, [x, y]),
   });
 }
 
@@ -63,5 +65,6 @@ export function runSoftmaxBackward(dx: Operand, y: Operand, g: Operand, axis: nu
     buffers: [whole(dx), whole(y), whole(g)],
     uniforms: u.bytes(),
     workgroups: grid(Math.ceil(L.rows / 64)),
+    work: rowWork(log ? 'logSoftmax_backward' : 'softmax_backward', L.rows, y.shape[axis]!, [dx, y, g]),
   });
 }
