@@ -10,8 +10,8 @@ const src = join(root, 'src');
 const ENGINE = ['tensor', 'autograd', 'kernels', 'device'];
 const LIBRARIES = ['nn', 'optim', 'data', 'text', 'io', 'models', 'train', 'cli', 'profile', 'amp', 'quantize'];
 // Libraries reach the GPU through the tensor layer, not the device. src/io reads device limits and features
-// to size and type what it allocates before any tensor exists.
-const MAY_IMPORT_DEVICE = new Set(['io']);
+// to size and type what it allocates before any tensor exists; src/profile instruments the device itself.
+const MAY_IMPORT_DEVICE = new Set(['io', 'profile']);
 /** What src/models and src/train may import besides their own folder: the public API only. */
 const PUBLIC_ENTRY = { models: ['public.ts'], train: ['public.ts', 'models/index.ts'] };
 

@@ -2,7 +2,7 @@
 // log-mel [128, 204] per clip, zero-padded or cut at the end, normalised with the AudioSet statistics.
 // Mirrors `load_and_transform_audio_data` in ImageBind's data.py; the filterbank runs on the GPU.
 
-import { gpu } from '../device/gpu.js';
+import { maxBinding } from '../kernels/windows.js';
 import { MAX_CLIPS, SPECTRUM_BINS } from '../kernels/fbank.js';
 import { empty } from '../tensor/alloc.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -84,7 +84,7 @@ export function loadAudio(bytes: Uint8Array | ArrayBuffer, opts: LoadAudioOption
   const std = numberOption(op, 'std', opts.std, 9.138, {});
   if (std === 0) throw new Error(`${op}: std must not be 0`);
   // The spectrum of every frame slot is one binding: refuse a layout that cannot fit before decoding.
-  const limit = gpu(op).info.limits['maxStorageBufferBindingSize'] ?? 2 ** 27;
+  const limit = maxBinding(op);
   const specBytes = clips * target * SPECTRUM_BINS * 8;
   if (specBytes > limit)
     throw new Error(`${op}: clipsPerFile ${clips} × targetLength ${target} frames need a ${specBytes}-byte spectrum, over the ${limit}-byte binding limit`);

@@ -3,7 +3,7 @@
 // spectrum, no energy). The constant tables are built here in float64; the per-frame work is two kernels.
 
 import { type FrameLayout, type MelOutput, SPECTRUM_BINS, runMel, runSpectrum } from '../kernels/fbank.js';
-import { gpu } from '../device/gpu.js';
+import { maxBinding } from '../kernels/windows.js';
 import { empty } from '../tensor/alloc.js';
 import { tensor } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -128,7 +128,7 @@ export function fbank(wave: Tensor | Float32Array, opts: { numMelBins?: number }
   const n = wave instanceof Float32Array ? wave.length : (wave.shape[0] ?? 0);
   const frames = numFrames(n);
   // Refused before any GPU work: a waveform or spectrum that cannot be bound.
-  const limit = gpu('fbank').info.limits['maxStorageBufferBindingSize'] ?? 2 ** 27;
+  const limit = maxBinding('fbank');
   if (n * 4 > limit || frames * SPECTRUM_BINS * 8 > limit)
     throw new Error(`fbank: ${n} samples (${frames} frames) exceed the ${limit}-byte binding limit of one launch; pass at most ${Math.floor(limit / (SPECTRUM_BINS * 8)) * FRAME_SHIFT} samples at a time`);
   const w = waveTensor('fbank', wave);

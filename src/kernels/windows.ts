@@ -13,8 +13,9 @@ export interface Piece {
   readonly operands: Operand[];
 }
 
-function maxBinding(): number {
-  return gpu().info.limits['maxStorageBufferBindingSize'] ?? 128 * 1024 * 1024;
+/** The most bytes one storage binding may cover on this device (what a launch can see at once). */
+export function maxBinding(op = 'kiln'): number {
+  return gpu(op).info.limits['maxStorageBufferBindingSize'] ?? 128 * 1024 * 1024;
 }
 
 /**

@@ -381,7 +381,6 @@ export class Module {
     if (slot.kind === 'parameter') t.requiresGrad_(old.requiresGrad);
     t.label = old.label;
     slot.tensor = t;
-    old.replacedBy = t;
     old.dispose();
   }
 
@@ -398,8 +397,7 @@ export class Module {
         if (old.requiresGrad) t.requiresGrad_(true);
         t.label = old.label;
         s.tensor = t;
-        old.replacedBy = t;
-        old.dispose();
+            old.dispose();
       }
     return this;
   }

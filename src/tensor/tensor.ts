@@ -52,8 +52,6 @@ export class Tensor implements Disposable {
   private readonly internal: boolean;
   /** @internal The name a module registered this tensor under (dotted path once the module is a child), for errors. */
   label: string | null = null;
-  /** @internal Set when `loadStateDict({ assign: true })` installed another tensor in this one's place. */
-  replacedBy: Tensor | null = null;
 
   constructor(init: TensorInit) {
     this.shape = init.shape;

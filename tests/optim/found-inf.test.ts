@@ -3,7 +3,6 @@
 // readback), and the errors for optimizers that cannot read the flag.
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
-import { batchStats } from '../../src/device/batch.js';
 import { TEST_SEED, randomArray } from '../helpers/random.js';
 
 async function bits(t: kiln.Tensor): Promise<Uint32Array> {
@@ -120,10 +119,10 @@ describe('optimizer.foundInf', () => {
     bad[1]![3] = NaN;
     setGrads(a.ps, bad);
     await kiln.flush();
-    const submits = batchStats().submits;
+    const submits = kiln.stats().submits;
     kiln.optim.nonFiniteCheckAndUnscale_(a.ps.map((p) => p.grad!), flag);
     a.opt.step();
-    expect(batchStats().submits).toBe(submits);
+    expect(kiln.stats().submits).toBe(submits);
     expect(await snapshot(a.opt, a.ps)).toEqual(before);
     expect(await flag.item()).toBe(1);
     expect(await a.opt.skippedSteps.item()).toBe(1);
@@ -154,7 +153,7 @@ describe('optimizer.foundInf', () => {
       if (i === 4) {
         await kiln.flush();
         created = kiln.memory().buffersCreated;
-        submits = batchStats().submits;
+        submits = kiln.stats().submits;
       }
       kiln.tidy(() => {
         ps[0]!.mul(x).sum().add(ps[1]!.square().sum()).backward();
@@ -164,7 +163,7 @@ describe('optimizer.foundInf', () => {
         opt.zeroGrad();
       });
     }
-    expect(batchStats().submits).toBe(submits);
+    expect(kiln.stats().submits).toBe(submits);
     await kiln.flush();
     expect(kiln.memory().buffersCreated).toBe(created);
     expect(await opt.skippedSteps.item()).toBe(0);
