@@ -41,8 +41,10 @@ describe('clipGradNorm_', () => {
       const maxNorm = expected / 3;
       await kiln.flush();
       const submits = kiln.stats().submits;
+    const readbacks = kiln.stats().readbacks;
       const norm = kiln.nn.utils.clipGradNorm_(params, maxNorm, { normType });
       expect(kiln.stats().submits).toBe(submits);
+    expect(kiln.stats().readbacks).toBe(readbacks);
       expect([norm.shape, norm.dtype]).toEqual([[], 'f32']);
       expect([await norm.item()]).toBeAllClose([expected], { rtol: 2e-6 });
       const coef = Math.min(1, maxNorm / (expected + 1e-6));
@@ -64,11 +66,13 @@ describe('clipGradNorm_', () => {
   it('getTotalNorm of a subset (a tower) and clipGradsWithNorm_ with a given norm match float64', async () => {
     const { params, ref } = setup(0.5);
     await kiln.flush();
-    const submits = batchStats().submits;
+    const submits = kiln.stats().submits;
+    const readbacks = kiln.stats().readbacks;
     const tower = kiln.nn.utils.getTotalNorm([params[1]!.grad, null, params[3]!.grad], { normType: 3 });
     const norm = kiln.tensor([0.25]);
     kiln.nn.utils.clipGradsWithNorm_(params, 0.1, norm);
-    expect(batchStats().submits).toBe(submits);
+    expect(kiln.stats().submits).toBe(submits);
+    expect(kiln.stats().readbacks).toBe(readbacks);
     expect([await tower.item()]).toBeAllClose([refNorm([ref[1]!, ref[3]!], 3)], { rtol: 2e-6 });
     const coef = Math.fround(0.1) / (Math.fround(0.25) + 1e-6);
     for (const [i, g] of ref.entries()) expect(await params[i]!.grad!.data()).toBeAllClose(Array.from(g, (x) => x * coef), { rtol: 1e-6 });

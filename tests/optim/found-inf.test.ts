@@ -120,9 +120,11 @@ describe('optimizer.foundInf', () => {
     setGrads(a.ps, bad);
     await kiln.flush();
     const submits = kiln.stats().submits;
+    const readbacks = kiln.stats().readbacks;
     kiln.optim.nonFiniteCheckAndUnscale_(a.ps.map((p) => p.grad!), flag);
     a.opt.step();
     expect(kiln.stats().submits).toBe(submits);
+    expect(kiln.stats().readbacks).toBe(readbacks);
     expect(await snapshot(a.opt, a.ps)).toEqual(before);
     expect(await flag.item()).toBe(1);
     expect(await a.opt.skippedSteps.item()).toBe(1);
@@ -149,11 +151,13 @@ describe('optimizer.foundInf', () => {
     const x = kiln.tensor(Float32Array.from(randomArray(300, seed + 99)));
     let created = 0;
     let submits = 0;
+    let readbacks = 0;
     for (let i = 0; i < 8; i++) {
       if (i === 4) {
         await kiln.flush();
         created = kiln.memory().buffersCreated;
         submits = kiln.stats().submits;
+        readbacks = kiln.stats().readbacks;
       }
       kiln.tidy(() => {
         ps[0]!.mul(x).sum().add(ps[1]!.square().sum()).backward();
@@ -164,6 +168,7 @@ describe('optimizer.foundInf', () => {
       });
     }
     expect(kiln.stats().submits).toBe(submits);
+    expect(kiln.stats().readbacks).toBe(readbacks);
     await kiln.flush();
     expect(kiln.memory().buffersCreated).toBe(created);
     expect(await opt.skippedSteps.item()).toBe(0);
