@@ -16,6 +16,8 @@ import * as mm from './tensor/ops/matmul.js';
 import * as red from './tensor/ops/reduce.js';
 
 export { Tensor };
+/** The installed package's version (package.json's "version"). @example console.log(kiln.version) // '0.1.0' */
+export { version } from './version.js';
 export type { TensorOrScalar, Dims, NestedArray } from './tensor/tensor.js';
 export type { DType } from './kernels/dtype.js';
 export type { DeviceInfo, InitOptions } from './device/gpu.js';
