@@ -1,10 +1,9 @@
 // `kiln env`: what to paste into a bug report — Kiln, Node and Dawn versions, the adapter and its driver,
 // every feature and limit the adapter offers (and which ones Kiln's device enabled). Creates the device.
 
-import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { gpu } from '../device/gpu.js';
-import { init } from '../public.js';
+import { init } from '../node.js';
 import { version } from '../version.js';
 import { type Command, UsageError } from './command.js';
 
@@ -29,14 +28,6 @@ export interface EnvReport {
   readonly limits: Readonly<Record<string, number>>;
 }
 
-function webgpuVersion(): string {
-  try {
-    return (createRequire(import.meta.url)('webgpu/package.json') as { version: string }).version;
-  } catch {
-    return 'not installed';
-  }
-}
-
 /** Collects the report (creates the device). */
 export async function envReport(): Promise<EnvReport> {
   const info = await init();
@@ -54,7 +45,7 @@ export async function envReport(): Promise<EnvReport> {
     kiln: version,
     node: process.versions.node,
     platform: `${process.platform}-${process.arch}`,
-    webgpu: webgpuVersion(),
+    webgpu: info.runtimeVersion ?? 'not used',
     runtime: info.runtime,
     adapter: { vendor: ai.vendor, architecture: ai.architecture, device: ai.device, isFallbackAdapter: ai.isFallbackAdapter ?? false },
     driver: ai.description,
