@@ -2,7 +2,7 @@
 // WebGPU device, checks one fused kernel against its unfused composition, and shows that a training step
 // allocates no new GPU buffers after warm-up.
 // Run: npm run demo
-import * as kiln from 'kiln';
+import * as kiln from 'kiln-gpu';
 
 const info = await kiln.init();
 console.log(`device: ${info.description || info.vendor} (${info.architecture}); features: ${info.features.join(', ')}`);

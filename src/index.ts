@@ -1,5 +1,8 @@
 // Kiln's public API: everything in public.ts, plus the models built on it. Models, training code, benches
 // and tests import only from here (the models themselves from public.ts, which is the same API less them).
+// The reference keeps `/// <reference types="@webgpu/types" />` in the published index.d.ts, so consumers
+// get GPUDevice & co. without listing @webgpu/types in their tsconfig "types".
+/// <reference types="@webgpu/types" preserve="true" />
 
 export * from './public.js';
 /** ImageBind and CLIP with upstream state-dict names, typed configs and streamed weights. @example const m = new kiln.models.ClipModel(await kiln.models.loadClipConfig('tiny')); */

@@ -10,14 +10,19 @@ import { loadWgslSources } from './kernels/source.js';
 import { loadTuningCache } from './kernels/tune.js';
 import { liveBytes } from './tensor/storage.js';
 import { empty as allocEmpty } from './tensor/alloc.js';
-import { Tensor, type TensorOrScalar, type Dims } from './tensor/tensor.js';
+import { Tensor, type TensorOrScalar, type Dims, type ToFloat } from './tensor/tensor.js';
+import { type ShapeArgs, shapeArgs } from './tensor/create.js';
+import type { DType } from './kernels/dtype.js';
 import * as ew from './tensor/ops/elementwise.js';
 import * as idx from './tensor/ops/indexing.js';
 import * as mm from './tensor/ops/matmul.js';
 import * as red from './tensor/ops/reduce.js';
 
 export { Tensor };
-export type { TensorOrScalar, Dims, NestedArray } from './tensor/tensor.js';
+/** The installed package's version (package.json's "version"). @example console.log(kiln.version) // '0.1.0' */
+export { version } from './version.js';
+export type { TensorOrScalar, Dims, NestedArray, KeepFloat, ToFloat } from './tensor/tensor.js';
+export type { DataArray, RawArray } from './kernels/dtype.js';
 export type { DType } from './kernels/dtype.js';
 export type { DeviceInfo, InitOptions } from './device/gpu.js';
 
@@ -165,7 +170,7 @@ export {
   getRngState,
   setRngState,
 } from './tensor/create.js';
-export type { RngState, CreateOptions, TensorOptions } from './tensor/create.js';
+export type { RngState, CreateOptions, TensorOptions, ShapeArgs, FloatDType, NestedNumbers, NestedBooleans } from './tensor/create.js';
 export { setPoison } from './tensor/alloc.js';
 
 // ---- free-function forms of the Tensor methods -----------------------------------------------------------
@@ -180,18 +185,18 @@ export const minimum = (a: TensorOrScalar, b: TensorOrScalar): Tensor => ew.mini
 export const maximum = (a: TensorOrScalar, b: TensorOrScalar): Tensor => ew.maximum(a, b);
 /** cond ? a : b. @example kiln.where(x.gt(0), x, 0) */
 export const where = (cond: Tensor, a: TensorOrScalar, b: TensorOrScalar): Tensor => ew.where(cond, a, b);
-export const neg = (x: Tensor): Tensor => x.neg();
-export const exp = (x: Tensor): Tensor => x.exp();
-export const log = (x: Tensor): Tensor => x.log();
-export const sqrt = (x: Tensor): Tensor => x.sqrt();
-export const rsqrt = (x: Tensor): Tensor => x.rsqrt();
-export const abs = (x: Tensor): Tensor => x.abs();
-export const sign = (x: Tensor): Tensor => x.sign();
-export const tanh = (x: Tensor): Tensor => x.tanh();
-export const sigmoid = (x: Tensor): Tensor => x.sigmoid();
-export const relu = (x: Tensor): Tensor => x.relu();
-export const gelu = (x: Tensor, opts?: { approximate?: 'none' | 'tanh' }): Tensor => x.gelu(opts);
-export const silu = (x: Tensor): Tensor => x.silu();
+export const neg = <D extends DType>(x: Tensor<D>): Tensor<D> => x.neg();
+export const exp = <D extends DType>(x: Tensor<D>): Tensor<ToFloat<D>> => x.exp();
+export const log = <D extends DType>(x: Tensor<D>): Tensor<ToFloat<D>> => x.log();
+export const sqrt = <D extends DType>(x: Tensor<D>): Tensor<ToFloat<D>> => x.sqrt();
+export const rsqrt = <D extends DType>(x: Tensor<D>): Tensor<ToFloat<D>> => x.rsqrt();
+export const abs = <D extends DType>(x: Tensor<D>): Tensor<D> => x.abs();
+export const sign = <D extends DType>(x: Tensor<D>): Tensor<D> => x.sign();
+export const tanh = <D extends DType>(x: Tensor<D>): Tensor<ToFloat<D>> => x.tanh();
+export const sigmoid = <D extends DType>(x: Tensor<D>): Tensor<ToFloat<D>> => x.sigmoid();
+export const relu = <D extends DType>(x: Tensor<D>): Tensor<D> => x.relu();
+export const gelu = <D extends DType>(x: Tensor<D>, opts?: { approximate?: 'none' | 'tanh' }): Tensor<ToFloat<D>> => x.gelu(opts);
+export const silu = <D extends DType>(x: Tensor<D>): Tensor<ToFloat<D>> => x.silu();
 export const clamp = (x: Tensor, min?: number | null, max?: number | null): Tensor => x.clamp(min, max);
 export const eq = (a: Tensor, b: TensorOrScalar): Tensor => a.eq(b);
 export const ne = (a: Tensor, b: TensorOrScalar): Tensor => a.ne(b);
@@ -211,7 +216,7 @@ export const argmin = (x: Tensor, dim?: number, keepdim = false): Tensor => red.
 export const variance = (x: Tensor, dims?: Dims, opts?: { correction?: number; keepdim?: boolean }): Tensor => x.var(dims, opts);
 export { variance as var };
 /** Batched matrix product with broadcasting. @example kiln.matmul(x, w) */
-export const matmul = (a: Tensor, b: Tensor): Tensor => mm.matmul(a, b);
+export const matmul = <D extends DType>(a: Tensor<D>, b: Tensor<D>): Tensor<D> => mm.matmul(a, b) as Tensor<D>;
 /** Concatenates along an existing dimension. @example kiln.cat([a, b], 1) */
 export const cat = (ts: readonly Tensor[], dim = 0): Tensor => idx.cat(ts, dim);
 /** Stacks along a new dimension. @example kiln.stack([a, b]) */
@@ -219,17 +224,21 @@ export const stack = (ts: readonly Tensor[], dim = 0): Tensor => idx.stack(ts, d
 export const gather = (x: Tensor, dim: number, index: Tensor): Tensor => idx.gather(x, dim, index);
 export const indexSelect = (x: Tensor, dim: number, index: Tensor): Tensor => idx.indexSelect(x, dim, index);
 export const scatterAdd = (x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor => idx.scatterAdd(x, dim, index, src);
-export const reshape = (x: Tensor, shape: readonly number[]): Tensor => x.reshape(shape);
-export const permute = (x: Tensor, dims: readonly number[]): Tensor => x.permute(dims);
-export const transpose = (x: Tensor, d0: number, d1: number): Tensor => x.transpose(d0, d1);
-export const cast = (x: Tensor, dtype: import('./kernels/dtype.js').DType): Tensor => x.cast(dtype);
+export const reshape = <D extends DType>(x: Tensor<D>, shape: readonly number[]): Tensor<D> => x.reshape(shape);
+export const permute = <D extends DType>(x: Tensor<D>, dims: readonly number[]): Tensor<D> => x.permute(dims);
+export const transpose = <D extends DType>(x: Tensor<D>, d0: number, d1: number): Tensor<D> => x.transpose(d0, d1);
+export const cast = <T extends DType>(x: Tensor, dtype: T): Tensor<T> => x.cast(dtype);
 
 /** Modules, layers and initialisers (torch.nn's names). @example const fc = new kiln.nn.Linear(3, 4); */
 export * as nn from './nn/index.js';
 /** Optimizers with parameter groups (torch.optim's update rules). @example const opt = new kiln.optim.AdamW(model.parameters(), { lr: 1e-3 }); */
 export * as optim from './optim/index.js';
-/** A tensor with unspecified contents. @example kiln.empty([2, 3]) */
-export const empty = (shape: readonly number[], opts: { dtype?: import('./kernels/dtype.js').DType } = {}): Tensor => allocEmpty(shape, opts.dtype ?? 'f32');
+/** A tensor with unspecified contents; the shape as an array or as sizes. @example kiln.empty(2, 3) */
+export function empty<D extends DType = 'f32'>(...args: ShapeArgs<D>): Tensor<D> {
+  const { shape, opts } = shapeArgs<D>('empty', args);
+  if (opts.requiresGrad === true) throw new Error('empty: requiresGrad is not supported for uninitialised tensors; use zeros');
+  return allocEmpty(shape, opts.dtype ?? 'f32', 'empty') as Tensor<D>;
+}
 /** The functional neural-network API (same as kiln.nn.functional). @example kiln.F.softmax(x, -1) */
 export * as F from './nn/functional.js';
 /** Input pipelines: WAV → ImageBind audio input, images. @example const x = kiln.data.loadAudio(bytes, { name: 'dog.wav' }); // [3, 1, 128, 204] */

@@ -1,6 +1,6 @@
 // Every test file runs against one live device with NaN-poisoned allocations, so an element that no
 // kernel writes fails the comparison.
-import * as kiln from '../src/index.js';
+import * as kiln from '../src/node.js';
 import { beforeAll } from 'vitest';
 import { installMatchers } from './helpers/matchers.js';
 

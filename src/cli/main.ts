@@ -2,9 +2,11 @@
 // tests can call it in-process. Adding a subcommand = one file exporting a Command + one entry below.
 
 import { bpeTrain } from './bpe-train.js';
+import { env } from './env.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
+import { version } from '../version.js';
 
-const COMMANDS: readonly Command[] = [bpeTrain];
+const COMMANDS: readonly Command[] = [bpeTrain, env];
 
 const defaultIo: CommandIo = {
   out: (line) => console.log(line),
@@ -22,6 +24,10 @@ export async function runCli(args: readonly string[], io: CommandIo = defaultIo)
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? io.err : io.out)(help());
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    io.out(version);
+    return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {

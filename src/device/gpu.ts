@@ -1,6 +1,8 @@
 // The one live GPUDevice: adapter discovery (navigator.gpu or the `webgpu` package in Node), features,
 // limits, error and device-loss plumbing. It owns no buffers or pipelines; see pool.ts and pipelines.ts.
 
+import { isNode } from './host.js';
+
 export interface InitOptions {
   /** 'high-performance' by default. */
   readonly powerPreference?: GPUPowerPreference;
@@ -18,6 +20,8 @@ export interface DeviceInfo {
   readonly features: readonly string[];
   readonly limits: Readonly<Record<string, number>>;
   readonly runtime: 'navigator.gpu' | 'webgpu (Dawn, Node)';
+  /** The `webgpu` package's version under Node; null for navigator.gpu. */
+  readonly runtimeVersion: string | null;
   /** Increments each time a device is created (after a loss, for example). */
   readonly generation: number;
 }
@@ -54,6 +58,15 @@ const WANTED_LIMITS = [
   'maxBindingsPerBindGroup',
 ] as const;
 
+/** Creates Dawn's GPU object in Node (src/device/dawn.ts); installed by the Node entry, src/node.ts. */
+export type DawnLoader = (dawnOptions: readonly string[]) => Promise<{ gpu: GPU; version: string }>;
+let dawnLoader: DawnLoader | null = null;
+
+/** Installs the Node WebGPU implementation (called once by src/node.ts). */
+export function useDawn(loader: DawnLoader): void {
+  dawnLoader = loader;
+}
+
 let current: GpuContext | null = null;
 let generation = 0;
 let pendingInit: Promise<GpuContext> | null = null;
@@ -77,23 +90,28 @@ export function dawnFlags(user: readonly string[]): string[] {
   return out;
 }
 
-async function getGpu(options: InitOptions): Promise<{ gpu: GPU; runtime: DeviceInfo['runtime'] }> {
+let dawnVersion: string | null = null;
+
+async function getGpu(options: InitOptions): Promise<{ gpu: GPU; runtime: DeviceInfo['runtime']; runtimeVersion: string | null }> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  if (nav?.gpu) return { gpu: nav.gpu, runtime: 'navigator.gpu' };
+  if (nav?.gpu) return { gpu: nav.gpu, runtime: 'navigator.gpu', runtimeVersion: null };
   if (keepAlive === null) {
-    if (typeof process === 'undefined' || !process.versions?.node) throw new Error(NO_ADAPTER_HELP);
-    if (!process.env['XDG_RUNTIME_DIR']) process.env['XDG_RUNTIME_DIR'] = '/tmp';
-    // A computed specifier keeps bundlers from trying to pack the Node-only Dawn addon into browser builds.
-    const pkg = 'webgpu';
-    const mod = (await import(/* @vite-ignore */ pkg)) as { create: (o: string[]) => GPU; globals: object };
-    Object.assign(globalThis, mod.globals);
-    keepAlive = mod.create(dawnFlags(options.dawnOptions ?? []));
+    if (!isNode()) throw new Error(NO_ADAPTER_HELP);
+    // Node reached the browser entry (a deep import, or a bundle built for Node without the "node"
+    // condition): load the Node loader by a computed URL, which bundlers leave alone.
+    if (dawnLoader === null) {
+      const file = './dawn.js';
+      dawnLoader = ((await import(/* @vite-ignore */ new URL(file, import.meta.url).href)) as { loadDawn: DawnLoader }).loadDawn;
+    }
+    const { gpu, version } = await dawnLoader(dawnFlags(options.dawnOptions ?? []));
+    keepAlive = gpu;
+    dawnVersion = version;
   }
-  return { gpu: keepAlive as GPU, runtime: 'webgpu (Dawn, Node)' };
+  return { gpu: keepAlive as GPU, runtime: 'webgpu (Dawn, Node)', runtimeVersion: dawnVersion };
 }
 
 async function createContext(options: InitOptions): Promise<GpuContext> {
-  const { gpu, runtime } = await getGpu(options);
+  const { gpu, runtime, runtimeVersion } = await getGpu(options);
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (!adapter) throw new Error(NO_ADAPTER_HELP);
   const wanted: GPUFeatureName[] = ['timestamp-query', 'subgroups'];
@@ -120,6 +138,7 @@ async function createContext(options: InitOptions): Promise<GpuContext> {
     features: [...device.features].map(String).sort(),
     limits: limitRecord,
     runtime,
+    runtimeVersion,
     generation,
   };
   const ctx: GpuContext = {

@@ -75,6 +75,10 @@ export function promoteWithScalar(d: DType, scalar: number): DType {
 
 /** A typed array of the CPU representation used by `data()`. */
 export type HostArray = Float32Array | Int32Array | Uint32Array;
+/** What `data()` of a dtype-D tensor returns (a union when D is). */
+export type DataArray<D extends DType> = D extends 'f32' | 'f16' ? Float32Array : D extends 'i32' ? Int32Array : Uint32Array;
+/** What `rawData()` returns: f16's binary16 bits, else as data(). */
+export type RawArray<D extends DType> = D extends 'f16' ? Uint16Array : DataArray<D>;
 
 
 /** A typed-array view of `n` values of a 4-byte dtype stored in `bytes` (no copy). */

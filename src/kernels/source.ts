@@ -1,6 +1,8 @@
 // Loads hand-written WGSL sources (`src/kernels/wgsl/*.wgsl`) once, at init. A source is referenced with
 // `new URL('./wgsl/x.wgsl', import.meta.url)`, which Node resolves to a file and bundlers to an asset.
 
+import { nodeImport } from '../device/host.js';
+
 export interface WgslSource {
   readonly name: string;
   /** The WGSL text; throws before `kiln.init()` has loaded it. */
@@ -24,8 +26,7 @@ export function wgslFile(name: string, url: URL): WgslSource {
 
 async function readUrl(url: URL): Promise<string> {
   if (url.protocol === 'file:') {
-    const fsName = 'node:fs/promises'; // computed, so browser bundles do not try to include it
-    const fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs/promises');
+    const fs = await nodeImport<typeof import('node:fs/promises')>('node:fs/promises');
     return fs.readFile(url, 'utf8');
   }
   const res = await fetch(url);

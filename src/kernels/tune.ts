@@ -6,6 +6,7 @@
 
 import { sync } from '../device/batch.js';
 import { gpu } from '../device/gpu.js';
+import { env, isNode, nodeImport } from '../device/host.js';
 
 /** What a kernel's tuning choice is keyed by, besides the adapter. */
 export interface TuneKey {
@@ -48,9 +49,6 @@ export function tuningEnabled(): boolean {
   return env('KILN_TUNE') !== 'off';
 }
 
-function env(name: string): string | undefined {
-  return typeof process === 'undefined' ? undefined : process.env[name];
-}
 
 /** FNV-1a of a kernel's source, as 8 hex digits. */
 export function sourceHash(...texts: readonly string[]): string {
@@ -66,10 +64,8 @@ export function sourceHash(...texts: readonly string[]): string {
 function runtimeVersion(): string {
   const ctx = gpu('tune');
   if (ctx.info.runtime !== 'webgpu (Dawn, Node)') return ctx.info.runtime;
-  return `webgpu@${webgpuVersion ?? 'unknown'}`;
+  return `webgpu@${ctx.info.runtimeVersion ?? 'unknown'}`;
 }
-
-let webgpuVersion: string | null = null;
 
 /** The adapter identity the cache is keyed by: vendor, architecture, device, description, runtime version. */
 export function adapterKey(): string {
@@ -85,15 +81,15 @@ function entryKey(k: TuneKey): string {
 export async function cacheDir(): Promise<string | null> {
   const dir = env('KILN_CACHE_DIR');
   if (dir) return dir;
-  if (typeof process === 'undefined' || !process.versions?.node) return null;
-  const os = await import('node:os');
-  const path = await import('node:path');
+  if (!isNode()) return null;
+  const os = await nodeImport<typeof import('node:os')>('node:os');
+  const path = await nodeImport<typeof import('node:path')>('node:path');
   return path.join(os.homedir(), '.cache', 'kiln');
 }
 
 async function readCache(dir: string): Promise<CacheFile> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
+  const fs = await nodeImport<typeof import('node:fs/promises')>('node:fs/promises');
+  const path = await nodeImport<typeof import('node:path')>('node:path');
   try {
     const parsed = JSON.parse(await fs.readFile(path.join(dir, FILE), 'utf8')) as Partial<CacheFile>;
     if (parsed.version === 1 && typeof parsed.adapters === 'object' && parsed.adapters !== null) return parsed as CacheFile;
@@ -108,14 +104,6 @@ async function readCache(dir: string): Promise<CacheFile> {
  * synchronously. Called by `kiln.init()`; harmless to call again (after a device change, say).
  */
 export async function loadTuningCache(): Promise<void> {
-  if (typeof process !== 'undefined' && process.versions?.node && webgpuVersion === null) {
-    try {
-      const { createRequire } = await import('node:module');
-      webgpuVersion = (createRequire(import.meta.url)('webgpu/package.json') as { version: string }).version;
-    } catch {
-      webgpuVersion = 'unknown';
-    }
-  }
   const key = adapterKey();
   memory = {};
   loadedFor = key;
@@ -133,8 +121,8 @@ export function tuned<C>(key: TuneKey, fallback: () => C): C {
 
 /** Writes `file` atomically: a temporary file in the same directory, then a rename over the target. */
 async function writeAtomic(dir: string, text: string): Promise<void> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
+  const fs = await nodeImport<typeof import('node:fs/promises')>('node:fs/promises');
+  const path = await nodeImport<typeof import('node:path')>('node:path');
   await fs.mkdir(dir, { recursive: true });
   const tmp = path.join(dir, `${FILE}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   await fs.writeFile(tmp, text, 'utf8');

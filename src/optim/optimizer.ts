@@ -41,9 +41,10 @@ export function keep<T extends Tensor>(t: T): T {
 /** Checks that `t` is a one-element f32 tensor (a GPU scalar: a flag, a counter, a learning rate). */
 export function checkScalarTensor(what: string, t: unknown): Tensor {
   if (!(t instanceof Tensor)) throw new Error(`${what}: expected a one-element f32 tensor, got ${typeof t}`);
-  if (t.numel() !== 1 || t.dtype !== 'f32')
-    throw new Error(`${what}: expected a one-element f32 tensor, got shape [${t.shape.join(',')}] ${t.dtype}`);
-  return t.check(what);
+  const s = t as Tensor;
+  if (s.numel() !== 1 || s.dtype !== 'f32')
+    throw new Error(`${what}: expected a one-element f32 tensor, got shape [${s.shape.join(',')}] ${s.dtype}`);
+  return s.check(what);
 }
 
 export abstract class Optimizer<H extends { lr: number | Tensor }, S extends object, TS = unknown, TG = unknown> {

@@ -65,8 +65,8 @@ export function summarize(samples: readonly number[]): Omit<BenchResult, 'runs' 
 }
 
 function tensorsIn(result: unknown): Tensor[] {
-  if (result instanceof Tensor) return [result];
-  if (Array.isArray(result)) return result.filter((x): x is Tensor => x instanceof Tensor);
+  if (result instanceof Tensor) return [result as Tensor];
+  if (Array.isArray(result)) return (result as unknown[]).filter((x): x is Tensor => x instanceof Tensor);
   return [];
 }
 

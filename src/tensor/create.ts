@@ -12,16 +12,57 @@ import type { NestedArray, Tensor } from './tensor.js';
 import { full as fullRaw } from './ops/elementwise.js';
 import { launch } from './ops/elementwise.js';
 
-export interface CreateOptions {
-  readonly dtype?: DType;
+export interface CreateOptions<D extends DType = DType> {
+  readonly dtype?: D;
   readonly requiresGrad?: boolean;
 }
 
-export interface TensorOptions extends CreateOptions {
+export interface TensorOptions<D extends DType = DType> extends CreateOptions<D> {
   readonly shape?: readonly number[];
 }
 
+/**
+ * A shape as PyTorch takes it: one array, or the sizes as separate numbers (`zeros(2, 3)`), either one
+ * optionally followed by the options.
+ */
+export type ShapeArgs<D extends DType> =
+  | [shape: readonly number[], opts?: CreateOptions<D>]
+  | [...sizes: number[]]
+  | [...sizes: number[], opts: CreateOptions<D>];
+
 type TypedData = Float32Array | Float64Array | Int32Array | Uint32Array | Int16Array | Int8Array | Uint8Array | Uint16Array;
+/** Nested arrays of numbers (no booleans): f32 unless a dtype is given. */
+export type NestedNumbers = number | readonly NestedNumbers[];
+/** Nested arrays of booleans: bool unless a dtype is given. */
+export type NestedBooleans = boolean | readonly NestedBooleans[];
+
+function describeArgs(args: readonly unknown[]): string {
+  return args.map((a) => (Array.isArray(a) ? `[${a.map(String).join(', ')}]` : typeof a === 'object' && a !== null ? '{…}' : typeof a === 'string' ? `'${a}'` : String(a))).join(', ');
+}
+
+/** Parses ShapeArgs at run time (JavaScript callers pass anything): a clear error naming the op otherwise. */
+export function shapeArgs<D extends DType>(op: string, args: readonly unknown[]): { shape: number[]; opts: CreateOptions<D> } {
+  let rest = args;
+  while (rest.length > 0 && rest[rest.length - 1] === undefined) rest = rest.slice(0, -1);
+  const last = rest[rest.length - 1];
+  const hasOpts = typeof last === 'object' && last !== null && !Array.isArray(last);
+  const opts = (hasOpts ? last : {}) as CreateOptions<D>;
+  if (hasOpts) rest = rest.slice(0, -1);
+  let shape: number[] | undefined;
+  if (rest.length === 1 && Array.isArray(rest[0])) shape = [...(rest[0] as unknown[])] as number[];
+  else if (rest.length > 0 && rest.every((x) => typeof x === 'number')) shape = [...rest] as number[];
+  if (shape === undefined)
+    throw new Error(`${op}: expected a shape as an array or as sizes (kiln.${op}([2, 3]) or kiln.${op}(2, 3)), optionally followed by options; got (${describeArgs(args)})`);
+  checkShape(op, shape);
+  return { shape, opts };
+}
+
+/** For ops whose shape must be an array because more numbers follow it (full, uniform, normal). */
+function shapeArray(op: string, shape: unknown, example: string): readonly number[] {
+  if (!Array.isArray(shape)) throw new Error(`${op}: shape must be an array of sizes (${example}), got ${describeArgs([shape])}`);
+  checkShape(op, shape as number[]);
+  return shape as number[];
+}
 
 function checkDtype(op: string, dtype: DType): void {
   if (!isDType(dtype)) throw new Error(`${op}: unknown dtype '${String(dtype)}' (expected f32, f16, i32, u32 or bool)`);
@@ -29,12 +70,13 @@ function checkDtype(op: string, dtype: DType): void {
     throw new Error(`${op}: dtype f16 needs the adapter feature 'shader-f16', which this adapter (${gpu(op).info.description || gpu(op).info.vendor}) lacks`);
 }
 
-function finish(t: Tensor, opts: CreateOptions, op: string): Tensor {
+function finish<D extends DType>(t: Tensor, opts: CreateOptions, op: string): Tensor<D> {
   if (opts.requiresGrad) {
     if (!isFloat(t.dtype)) throw new Error(`${op}: only floating point tensors can require gradients (got dtype ${t.dtype})`);
     t.requiresGrad_(true);
   }
-  return t;
+  // The dtype was resolved from opts.dtype (D) or from its documented default, which D's default states.
+  return t as Tensor<D>;
 }
 
 function flattenNested(op: string, data: NestedArray): { values: number[]; shape: number[]; bool: boolean } {
@@ -95,8 +137,19 @@ function encode(values: ArrayLike<number>, dtype: DType): ArrayBufferView {
  * A tensor from nested arrays, a typed array, or a number (0-d). `shape` reshapes flat data; `dtype`
  * defaults to f32 (i32/u32 for integer typed arrays, bool for nested booleans).
  */
+export function tensor<D extends DType>(data: NestedArray | TypedData, opts: TensorOptions<D> & { readonly dtype: D }): Tensor<D>;
+export function tensor(data: NestedNumbers | Float32Array | Float64Array, opts?: TensorOptions<never>): Tensor<'f32'>;
+export function tensor(data: Int32Array | Int16Array | Int8Array, opts?: TensorOptions<never>): Tensor<'i32'>;
+export function tensor(data: Uint32Array | Uint16Array | Uint8Array, opts?: TensorOptions<never>): Tensor<'u32'>;
+export function tensor(data: NestedBooleans, opts?: TensorOptions<never>): Tensor<'bool'>;
+export function tensor(data: NestedArray | TypedData, opts?: TensorOptions): Tensor;
 export function tensor(data: NestedArray | TypedData, opts: TensorOptions = {}): Tensor {
   const op = 'tensor';
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts))
+    throw new Error(
+      `tensor: the second argument is the options object, got ${describeArgs([opts])}` +
+        (Array.isArray(opts) ? `; to give a shape write kiln.tensor(data, { shape: ${describeArgs([opts])} })` : ''),
+    );
   let values: ArrayLike<number>;
   let shape: number[];
   let dtype: DType;
@@ -124,27 +177,36 @@ export function tensor(data: NestedArray | TypedData, opts: TensorOptions = {}):
   return finish(t, opts, op);
 }
 
-export function full(shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
-  checkShape('full', shape);
+function fill<D extends DType>(op: string, shape: readonly number[], value: number, opts: CreateOptions): Tensor<D> {
+  if (typeof value !== 'number') throw new Error(`${op}: fill value must be a number, got ${describeArgs([value])}`);
   const dtype = opts.dtype ?? 'f32';
-  checkDtype('full', dtype);
-  return finish(fullRaw(shape, value, dtype), opts, 'full');
+  checkDtype(op, dtype);
+  return finish(fullRaw(shape, value, dtype), opts, op);
 }
 
-export function zeros(shape: readonly number[], opts: CreateOptions = {}): Tensor {
-  return full(shape, 0, opts);
+/** A tensor filled with `value` (f32 unless `dtype` says otherwise). */
+export function full<D extends DType = 'f32'>(shape: readonly number[], value: number, opts: CreateOptions<D> = {}): Tensor<D> {
+  return fill('full', shapeArray('full', shape, 'kiln.full([2, 3], 7)'), value, opts);
 }
 
-export function ones(shape: readonly number[], opts: CreateOptions = {}): Tensor {
-  return full(shape, 1, opts);
+/** Zeros; the shape as an array or as sizes: zeros([2, 3]) or zeros(2, 3). */
+export function zeros<D extends DType = 'f32'>(...args: ShapeArgs<D>): Tensor<D> {
+  const { shape, opts } = shapeArgs<D>('zeros', args);
+  return fill('zeros', shape, 0, opts);
 }
 
-export function zerosLike(t: Tensor, opts: CreateOptions = {}): Tensor {
-  return full(t.shape, 0, { dtype: t.dtype, ...opts });
+/** Ones; the shape as an array or as sizes: ones([2, 3]) or ones(2, 3). */
+export function ones<D extends DType = 'f32'>(...args: ShapeArgs<D>): Tensor<D> {
+  const { shape, opts } = shapeArgs<D>('ones', args);
+  return fill('ones', shape, 1, opts);
 }
 
-export function onesLike(t: Tensor, opts: CreateOptions = {}): Tensor {
-  return full(t.shape, 1, { dtype: t.dtype, ...opts });
+export function zerosLike<D extends DType, T extends DType = D>(t: Tensor<D>, opts: CreateOptions<T> = {}): Tensor<T> {
+  return fill('zerosLike', t.shape, 0, { dtype: t.dtype, ...opts });
+}
+
+export function onesLike<D extends DType, T extends DType = D>(t: Tensor<D>, opts: CreateOptions<T> = {}): Tensor<T> {
+  return fill('onesLike', t.shape, 1, { dtype: t.dtype, ...opts });
 }
 
 /** Values start, start+step, … below end (PyTorch's arange); arange(n) counts 0..n−1. */
@@ -161,7 +223,7 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
 }
 
 /** The n×m identity. */
-export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
+export function eye<D extends DType = 'f32'>(n: number, m = n, opts: CreateOptions<D> = {}): Tensor<D> {
   checkShape('eye', [n, m]);
   const dtype = opts.dtype ?? 'f32';
   const out = full([n, m], 0, { dtype });
@@ -205,8 +267,10 @@ export function takeRng(dist: 'uniform' | 'normal', n: number): RngState {
   return s;
 }
 
-function draw(op: string, dist: 'uniform' | 'normal', shape: readonly number[], a: number, b: number, opts: CreateOptions): Tensor {
-  checkShape(op, shape);
+/** Random draws are floating point only. */
+export type FloatDType = 'f32' | 'f16';
+
+function draw<D extends FloatDType>(op: string, dist: 'uniform' | 'normal', shape: readonly number[], a: number, b: number, opts: CreateOptions<D>): Tensor<D> {
   const dtype = opts.dtype ?? 'f32';
   checkDtype(op, dtype);
   if (!isFloat(dtype)) throw new Error(`${op}: expected a floating point dtype, got ${dtype}`);
@@ -217,25 +281,29 @@ function draw(op: string, dist: 'uniform' | 'normal', shape: readonly number[], 
   return finish(out, opts, op);
 }
 
-/** Uniform on [0, 1). */
-export function rand(shape: readonly number[], opts: CreateOptions = {}): Tensor {
+/** Uniform on [0, 1); the shape as an array or as sizes: rand([2, 3]) or rand(2, 3). */
+export function rand<D extends FloatDType = 'f32'>(...args: ShapeArgs<D>): Tensor<D> {
+  const { shape, opts } = shapeArgs<D>('rand', args);
   return draw('rand', 'uniform', shape, 0, 1, opts);
 }
 
 /** Uniform on [low, high). */
-export function uniform(shape: readonly number[], low: number, high: number, opts: CreateOptions = {}): Tensor {
+export function uniform<D extends FloatDType = 'f32'>(shape: readonly number[], low: number, high: number, opts: CreateOptions<D> = {}): Tensor<D> {
+  shapeArray('uniform', shape, 'kiln.uniform([2, 3], -1, 1)');
   if (!Number.isFinite(low) || !Number.isFinite(high) || low > high)
     throw new Error(`uniform: expects finite low <= high, got low=${low}, high=${high}`);
   return draw('uniform', 'uniform', shape, low, high, opts);
 }
 
-/** Standard normal. */
-export function randn(shape: readonly number[], opts: CreateOptions = {}): Tensor {
+/** Standard normal; the shape as an array or as sizes: randn([2, 3]) or randn(2, 3). */
+export function randn<D extends FloatDType = 'f32'>(...args: ShapeArgs<D>): Tensor<D> {
+  const { shape, opts } = shapeArgs<D>('randn', args);
   return draw('randn', 'normal', shape, 0, 1, opts);
 }
 
 /** Normal with the given mean and std. */
-export function normal(shape: readonly number[], mean: number, std: number, opts: CreateOptions = {}): Tensor {
+export function normal<D extends FloatDType = 'f32'>(shape: readonly number[], mean: number, std: number, opts: CreateOptions<D> = {}): Tensor<D> {
+  shapeArray('normal', shape, 'kiln.normal([2, 3], 0, 0.02)');
   if (!Number.isFinite(mean) || !Number.isFinite(std) || std < 0)
     throw new Error(`normal: expects a finite mean and std >= 0, got mean=${mean}, std=${std}`);
   return draw('normal', 'normal', shape, mean, std, opts);

@@ -1,9 +1,11 @@
 // The Tensor: a strided view (shape, strides, offset, dtype) of a shared GPU Storage, with autograd state.
 // Ops live in ./ops (one file per family, forward beside gradient); the methods here only delegate.
+// The lib reference travels into tensor.d.ts: consumers compiling for ES2022 still know Symbol.dispose.
+/// <reference lib="esnext.disposable" preserve="true" />
 
 import type { Node } from '../autograd/node.js';
 import { readBuffer, upload } from '../device/batch.js';
-import { type DType, byteSize, hostArrayView, isFloat } from '../kernels/dtype.js';
+import { type DataArray, type DType, type RawArray, byteSize, hostArrayView, isFloat } from '../kernels/dtype.js';
 import { fromHalfBits } from '../kernels/f16.js';
 import { type Operand, isContiguous } from '../kernels/operand.js';
 import { type Disposable, isGradEnabled, track, untrack } from './scope.js';
@@ -26,6 +28,13 @@ export type TensorOrScalar = Tensor | number;
 export type Dims = number | readonly number[];
 export type NestedArray = number | boolean | readonly NestedArray[];
 
+// Result dtypes in the types, so that `await kiln.randn([2]).data()` is a Float32Array without a cast.
+// Only what holds for every input is stated; anything that may promote falls back to the DType union.
+/** The dtype of `x op y` when y is a number or a tensor of x's dtype: kept for f32/f16, else unknown. */
+export type KeepFloat<D extends DType> = D extends 'f32' | 'f16' ? D : DType;
+/** The dtype of a float-only op (exp, tanh, …): f16 stays f16, any other dtype computes in f32. */
+export type ToFloat<D extends DType> = D extends 'f16' ? 'f16' : 'f32';
+
 export interface TensorInit {
   readonly storage: Storage;
   readonly shape: readonly number[];
@@ -36,16 +45,21 @@ export interface TensorInit {
   readonly internal?: boolean;
 }
 
-export class Tensor implements Disposable {
+/**
+ * An n-dimensional array on the GPU. The type parameter is its dtype when known (creation functions and
+ * same-dtype ops state it), so `data()` has a precise type; `Tensor` alone means any dtype.
+ */
+export class Tensor<D extends DType = DType> implements Disposable {
   readonly id = nextId++;
   readonly shape: readonly number[];
   readonly strides: readonly number[];
   /** Offset into the storage, in elements. */
   readonly offset: number;
-  readonly dtype: DType;
+  readonly dtype: D;
+  /** @internal The GPU buffer this tensor views, shared with its views. */
   readonly storage: Storage;
-  /** The accumulated gradient of a leaf (or of a tensor that called retainGrad). */
-  grad: Tensor | null = null;
+  /** The accumulated gradient of a leaf (or of a tensor that called retainGrad); same dtype as the tensor. */
+  grad: Tensor<D> | null = null;
   private _requiresGrad = false;
   private _gradFn: Node<Tensor> | null = null;
   private disposed = false;
@@ -57,7 +71,8 @@ export class Tensor implements Disposable {
     this.shape = init.shape;
     this.strides = init.strides;
     this.offset = init.offset;
-    this.dtype = init.dtype;
+    // The constructor's caller states D (creation functions); an untyped `new Tensor(init)` is Tensor<DType>.
+    this.dtype = init.dtype as D;
     this.storage = init.storage;
     this.internal = init.internal ?? false;
     this.storage.retain();
@@ -181,9 +196,9 @@ export class Tensor implements Disposable {
   }
 
   /** A tensor sharing storage with this one, cut from the graph. */
-  detach(): Tensor {
+  detach(): Tensor<D> {
     this.check('detach');
-    return this.withLayout(this.shape, this.strides, this.offset);
+    return this.withLayout(this.shape, this.strides, this.offset) as Tensor<D>;
   }
 
   /** @internal Marks the storage as written in place. */
@@ -233,7 +248,11 @@ export class Tensor implements Disposable {
   // ---- readback ---------------------------------------------------------------------------------------
 
   /** Reads the values back: Float32Array for f32/f16, Int32Array for i32, Uint32Array for u32/bool. */
-  async data(): Promise<Float32Array | Int32Array | Uint32Array> {
+  async data(): Promise<DataArray<D>> {
+    return (await this.readData()) as DataArray<D>;
+  }
+
+  private async readData(): Promise<Float32Array | Int32Array | Uint32Array> {
     this.check('data');
     if (this.dtype === 'f16') {
       const bits = await this.rawData();
@@ -247,11 +266,11 @@ export class Tensor implements Disposable {
   }
 
   /** The raw stored values: Uint16Array of binary16 bits for f16, else as data(). */
-  async rawData(): Promise<Uint16Array | Float32Array | Int32Array | Uint32Array> {
+  async rawData(): Promise<RawArray<D>> {
     this.check('rawData');
-    if (this.dtype !== 'f16') return this.data();
+    if (this.dtype !== 'f16') return (await this.readData()) as RawArray<D>;
     const bytes = await this.readContiguousBytes();
-    return new Uint16Array(bytes, 0, this.numel());
+    return new Uint16Array(bytes, 0, this.numel()) as RawArray<D>;
   }
 
   private async readContiguousBytes(): Promise<ArrayBuffer> {
@@ -292,102 +311,125 @@ export class Tensor implements Disposable {
     runTensorBackward(this, grad, options.retainGraph ?? false);
   }
 
+  /** A unary op whose result has this tensor's dtype. */
+  private sameUnary(name: ew.UnaryName): Tensor<D> {
+    return ew.unary(name, this) as Tensor<D>;
+  }
+  /** A float-only unary op: f16 stays f16, any other dtype computes in f32. */
+  private floatUnary(name: ew.UnaryName): Tensor<ToFloat<D>> {
+    return ew.unary(name, this) as Tensor<ToFloat<D>>;
+  }
+
   // ---- elementwise ------------------------------------------------------------------------------------
 
+  add(o: number | Tensor<D>, opts?: { alpha?: number }): Tensor<KeepFloat<D>>;
+  add(o: TensorOrScalar, opts?: { alpha?: number }): Tensor;
   add(o: TensorOrScalar, opts?: { alpha?: number }): Tensor {
     return ew.add(this, o, opts?.alpha);
   }
+  sub(o: number | Tensor<D>, opts?: { alpha?: number }): Tensor<KeepFloat<D>>;
+  sub(o: TensorOrScalar, opts?: { alpha?: number }): Tensor;
   sub(o: TensorOrScalar, opts?: { alpha?: number }): Tensor {
     return ew.sub(this, o, opts?.alpha);
   }
+  mul(o: number | Tensor<D>): Tensor<KeepFloat<D>>;
+  mul(o: TensorOrScalar): Tensor;
   mul(o: TensorOrScalar): Tensor {
     return ew.mul(this, o);
   }
+  div(o: number | Tensor<D>): Tensor<KeepFloat<D>>;
+  div(o: TensorOrScalar): Tensor;
   div(o: TensorOrScalar): Tensor {
     return ew.div(this, o);
   }
+  pow(o: number | Tensor<D>): Tensor<KeepFloat<D>>;
+  pow(o: TensorOrScalar): Tensor;
   pow(o: TensorOrScalar): Tensor {
     return ew.pow(this, o);
   }
+  minimum(o: number | Tensor<D>): Tensor<KeepFloat<D>>;
+  minimum(o: TensorOrScalar): Tensor;
   minimum(o: TensorOrScalar): Tensor {
     return ew.minimum(this, o);
   }
+  maximum(o: number | Tensor<D>): Tensor<KeepFloat<D>>;
+  maximum(o: TensorOrScalar): Tensor;
   maximum(o: TensorOrScalar): Tensor {
     return ew.maximum(this, o);
   }
-  neg(): Tensor {
-    return ew.unary('neg', this);
+  neg(): Tensor<D> {
+    return this.sameUnary('neg');
   }
-  exp(): Tensor {
-    return ew.unary('exp', this);
+  exp(): Tensor<ToFloat<D>> {
+    return this.floatUnary('exp');
   }
-  log(): Tensor {
-    return ew.unary('log', this);
+  log(): Tensor<ToFloat<D>> {
+    return this.floatUnary('log');
   }
-  sqrt(): Tensor {
-    return ew.unary('sqrt', this);
+  sqrt(): Tensor<ToFloat<D>> {
+    return this.floatUnary('sqrt');
   }
-  rsqrt(): Tensor {
-    return ew.unary('rsqrt', this);
+  rsqrt(): Tensor<ToFloat<D>> {
+    return this.floatUnary('rsqrt');
   }
-  abs(): Tensor {
-    return ew.unary('abs', this);
+  abs(): Tensor<D> {
+    return this.sameUnary('abs');
   }
-  sign(): Tensor {
-    return ew.unary('sign', this);
+  sign(): Tensor<D> {
+    return this.sameUnary('sign');
   }
-  tanh(): Tensor {
-    return ew.unary('tanh', this);
+  tanh(): Tensor<ToFloat<D>> {
+    return this.floatUnary('tanh');
   }
-  sigmoid(): Tensor {
-    return ew.unary('sigmoid', this);
+  sigmoid(): Tensor<ToFloat<D>> {
+    return this.floatUnary('sigmoid');
   }
-  relu(): Tensor {
-    return ew.unary('relu', this);
+  relu(): Tensor<D> {
+    return this.sameUnary('relu');
   }
   /** GELU; `approximate: 'tanh'` selects the tanh form (PyTorch's argument). */
-  gelu(opts?: { approximate?: 'none' | 'tanh' }): Tensor {
-    return ew.unary(opts?.approximate === 'tanh' ? 'gelu_tanh' : 'gelu', this);
+  gelu(opts?: { approximate?: 'none' | 'tanh' }): Tensor<ToFloat<D>> {
+    return this.floatUnary(opts?.approximate === 'tanh' ? 'gelu_tanh' : 'gelu');
   }
-  silu(): Tensor {
-    return ew.unary('silu', this);
+  silu(): Tensor<ToFloat<D>> {
+    return this.floatUnary('silu');
   }
   /** The inverse error function on (−1, 1). */
-  erfinv(): Tensor {
-    return ew.unary('erfinv', this);
+  erfinv(): Tensor<ToFloat<D>> {
+    return this.floatUnary('erfinv');
   }
-  square(): Tensor {
-    return ew.mul(this, this);
+  square(): Tensor<D> {
+    return ew.mul(this, this) as Tensor<D>;
   }
-  reciprocal(): Tensor {
-    return ew.div(1, this);
+  reciprocal(): Tensor<ToFloat<D>> {
+    return ew.div(1, this) as Tensor<ToFloat<D>>;
   }
-  clamp(min?: number | null, max?: number | null): Tensor {
-    return ew.clamp(this, min ?? undefined, max ?? undefined);
+  clamp(min?: number | null, max?: number | null): Tensor<KeepFloat<D>> {
+    return ew.clamp(this, min ?? undefined, max ?? undefined) as Tensor<KeepFloat<D>>;
   }
   where(cond: Tensor, other: TensorOrScalar): Tensor {
     return ew.where(cond, this, other);
   }
-  eq(o: TensorOrScalar): Tensor {
-    return ew.compare('eq', this, o);
+  eq(o: TensorOrScalar): Tensor<'bool'> {
+    return ew.compare('eq', this, o) as Tensor<'bool'>;
   }
-  ne(o: TensorOrScalar): Tensor {
-    return ew.compare('ne', this, o);
+  ne(o: TensorOrScalar): Tensor<'bool'> {
+    return ew.compare('ne', this, o) as Tensor<'bool'>;
   }
-  lt(o: TensorOrScalar): Tensor {
-    return ew.compare('lt', this, o);
+  lt(o: TensorOrScalar): Tensor<'bool'> {
+    return ew.compare('lt', this, o) as Tensor<'bool'>;
   }
-  le(o: TensorOrScalar): Tensor {
-    return ew.compare('le', this, o);
+  le(o: TensorOrScalar): Tensor<'bool'> {
+    return ew.compare('le', this, o) as Tensor<'bool'>;
   }
-  gt(o: TensorOrScalar): Tensor {
-    return ew.compare('gt', this, o);
+  gt(o: TensorOrScalar): Tensor<'bool'> {
+    return ew.compare('gt', this, o) as Tensor<'bool'>;
   }
-  ge(o: TensorOrScalar): Tensor {
-    return ew.compare('ge', this, o);
+  ge(o: TensorOrScalar): Tensor<'bool'> {
+    return ew.compare('ge', this, o) as Tensor<'bool'>;
   }
-  logicalNot(): Tensor {
-    return ew.compare('eq', this, 0);
+  logicalNot(): Tensor<'bool'> {
+    return ew.compare('eq', this, 0) as Tensor<'bool'>;
   }
 
   // ---- in place ---------------------------------------------------------------------------------------
@@ -435,142 +477,146 @@ export class Tensor implements Disposable {
 
   // ---- types --------------------------------------------------------------------------------------------
 
-  cast(dtype: DType): Tensor {
-    return ew.cast(this, dtype);
+  cast<T extends DType>(dtype: T): Tensor<T> {
+    return ew.cast(this, dtype) as Tensor<T>;
   }
   /** Same as cast (PyTorch's `to(dtype)`); returns this tensor when it already has that dtype. */
-  to(dtype: DType): Tensor {
-    return dtype === this.dtype ? this : ew.cast(this, dtype);
+  to<T extends DType>(dtype: T): Tensor<T> {
+    const from: DType = this.dtype;
+    return (from === dtype ? this : ew.cast(this, dtype)) as Tensor<T>;
   }
-  float(): Tensor {
+  float(): Tensor<'f32'> {
     return this.to('f32');
   }
-  half(): Tensor {
+  half(): Tensor<'f16'> {
     return this.to('f16');
   }
   /** A copy in PyTorch's sense: same values, new storage, gradient flows back. */
-  clone(): Tensor {
-    return ew.copyOp(this, 'clone');
+  clone(): Tensor<D> {
+    return ew.copyOp(this, 'clone') as Tensor<D>;
   }
   /** This tensor when already contiguous, else a contiguous copy. */
-  contiguous(): Tensor {
-    return this.isContiguous() ? this : ew.copyOp(this, 'contiguous');
+  contiguous(): Tensor<D> {
+    return this.isContiguous() ? this : (ew.copyOp(this, 'contiguous') as Tensor<D>);
   }
 
   // ---- views ------------------------------------------------------------------------------------------
 
-  reshape(shape: readonly number[]): Tensor {
-    return vw.reshape(this, shape, 'reshape');
+  reshape(shape: readonly number[]): Tensor<D> {
+    return vw.reshape(this, shape, 'reshape') as Tensor<D>;
   }
   /** Like reshape, but refuses when the layout would need a copy (PyTorch's view). */
-  view(shape: readonly number[]): Tensor {
-    return vw.view(this, shape);
+  view(shape: readonly number[]): Tensor<D> {
+    return vw.view(this, shape) as Tensor<D>;
   }
-  permute(dims: readonly number[]): Tensor {
-    return vw.permute(this, dims);
+  permute(dims: readonly number[]): Tensor<D> {
+    return vw.permute(this, dims) as Tensor<D>;
   }
-  transpose(dim0: number, dim1: number): Tensor {
-    return vw.transpose(this, dim0, dim1);
+  transpose(dim0: number, dim1: number): Tensor<D> {
+    return vw.transpose(this, dim0, dim1) as Tensor<D>;
   }
   /** The transpose of a 2-D tensor (PyTorch's t()). */
-  t(): Tensor {
+  t(): Tensor<D> {
     if (this.ndim > 2) throw new Error(`t: expects a tensor with <= 2 dimensions, but got ${this.ndim}-D ${fmt(this.shape)}`);
-    return this.ndim < 2 ? this : vw.transpose(this, 0, 1);
+    return this.ndim < 2 ? this : (vw.transpose(this, 0, 1) as Tensor<D>);
   }
   /** The last two dimensions swapped (PyTorch's mT). */
-  get mT(): Tensor {
-    return vw.transpose(this, -2, -1);
+  get mT(): Tensor<D> {
+    return vw.transpose(this, -2, -1) as Tensor<D>;
   }
-  expand(shape: readonly number[]): Tensor {
-    return vw.expand(this, shape);
+  expand(shape: readonly number[]): Tensor<D> {
+    return vw.expand(this, shape) as Tensor<D>;
   }
-  expandAs(other: Tensor): Tensor {
-    return vw.expand(this, other.shape);
+  expandAs(other: Tensor): Tensor<D> {
+    return vw.expand(this, other.shape) as Tensor<D>;
   }
   /** Elements start..end (exclusive) with step along `dim`, PyTorch slicing semantics (clamped, negative ok). */
-  slice(dim: number, start?: number, end?: number, step = 1): Tensor {
-    return vw.slice(this, dim, start, end, step);
+  slice(dim: number, start?: number, end?: number, step = 1): Tensor<D> {
+    return vw.slice(this, dim, start, end, step) as Tensor<D>;
   }
-  narrow(dim: number, start: number, length: number): Tensor {
-    return vw.narrow(this, dim, start, length);
+  narrow(dim: number, start: number, length: number): Tensor<D> {
+    return vw.narrow(this, dim, start, length) as Tensor<D>;
   }
   /** Selects index `i` along `dim`, removing it (PyTorch's select / x[i]). */
-  select(dim: number, index: number): Tensor {
-    return vw.selectIndex(this, dim, index);
+  select(dim: number, index: number): Tensor<D> {
+    return vw.selectIndex(this, dim, index) as Tensor<D>;
   }
-  squeeze(dim?: Dims): Tensor {
-    return vw.squeeze(this, dim);
+  squeeze(dim?: Dims): Tensor<D> {
+    return vw.squeeze(this, dim) as Tensor<D>;
   }
-  unsqueeze(dim: number): Tensor {
-    return vw.unsqueeze(this, dim);
+  unsqueeze(dim: number): Tensor<D> {
+    return vw.unsqueeze(this, dim) as Tensor<D>;
   }
-  flatten(startDim = 0, endDim = -1): Tensor {
-    return vw.flatten(this, startDim, endDim);
+  flatten(startDim = 0, endDim = -1): Tensor<D> {
+    return vw.flatten(this, startDim, endDim) as Tensor<D>;
   }
-  chunk(chunks: number, dim = 0): Tensor[] {
-    return vw.chunk(this, chunks, dim);
+  chunk(chunks: number, dim = 0): Tensor<D>[] {
+    return vw.chunk(this, chunks, dim) as Tensor<D>[];
   }
-  split(size: number | readonly number[], dim = 0): Tensor[] {
-    return vw.split(this, size, dim);
+  split(size: number | readonly number[], dim = 0): Tensor<D>[] {
+    return vw.split(this, size, dim) as Tensor<D>[];
   }
   /** Windows of `size` elements `step` apart along `dim`, as a view with a trailing window dim (PyTorch's unfold). */
-  unfold(dim: number, size: number, step: number): Tensor {
-    return unfoldOp(this, dim, size, step);
+  unfold(dim: number, size: number, step: number): Tensor<D> {
+    return unfoldOp(this, dim, size, step) as Tensor<D>;
   }
 
   // ---- reductions ---------------------------------------------------------------------------------------
 
-  sum(dims?: Dims, keepdim = false): Tensor {
-    return red.sum(this, dims, keepdim);
+  sum(dims?: Dims, keepdim = false): Tensor<D extends 'bool' ? 'i32' : D> {
+    return red.sum(this, dims, keepdim) as Tensor<D extends 'bool' ? 'i32' : D>;
   }
-  mean(dims?: Dims, keepdim = false): Tensor {
-    return red.mean(this, dims, keepdim);
+  mean(dims?: Dims, keepdim = false): Tensor<D> {
+    return red.mean(this, dims, keepdim) as Tensor<D>;
   }
   /** Maximum values over `dims` (all when omitted); indices come from argmax. */
-  max(dims?: Dims, keepdim = false): Tensor {
-    return red.amax(this, dims, keepdim);
+  max(dims?: Dims, keepdim = false): Tensor<D> {
+    return red.amax(this, dims, keepdim) as Tensor<D>;
   }
-  min(dims?: Dims, keepdim = false): Tensor {
-    return red.amin(this, dims, keepdim);
+  min(dims?: Dims, keepdim = false): Tensor<D> {
+    return red.amin(this, dims, keepdim) as Tensor<D>;
   }
-  amax(dims?: Dims, keepdim = false): Tensor {
-    return red.amax(this, dims, keepdim);
+  amax(dims?: Dims, keepdim = false): Tensor<D> {
+    return red.amax(this, dims, keepdim) as Tensor<D>;
   }
-  amin(dims?: Dims, keepdim = false): Tensor {
-    return red.amin(this, dims, keepdim);
+  amin(dims?: Dims, keepdim = false): Tensor<D> {
+    return red.amin(this, dims, keepdim) as Tensor<D>;
   }
   /** Index of the maximum along `dim` (of the flattened tensor when omitted), as i32. */
-  argmax(dim?: number, keepdim = false): Tensor {
-    return red.argmax(this, dim, keepdim);
+  argmax(dim?: number, keepdim = false): Tensor<'i32'> {
+    return red.argmax(this, dim, keepdim) as Tensor<'i32'>;
   }
-  argmin(dim?: number, keepdim = false): Tensor {
-    return red.argmin(this, dim, keepdim);
+  argmin(dim?: number, keepdim = false): Tensor<'i32'> {
+    return red.argmin(this, dim, keepdim) as Tensor<'i32'>;
   }
   /** Variance with Bessel's correction by default (`correction: 1`), as torch.var. */
-  var(dims?: Dims, opts?: { correction?: number; keepdim?: boolean }): Tensor {
-    return red.variance(this, dims, opts?.correction ?? 1, opts?.keepdim ?? false);
+  var(dims?: Dims, opts?: { correction?: number; keepdim?: boolean }): Tensor<D> {
+    return red.variance(this, dims, opts?.correction ?? 1, opts?.keepdim ?? false) as Tensor<D>;
   }
-  std(dims?: Dims, opts?: { correction?: number; keepdim?: boolean }): Tensor {
+  std(dims?: Dims, opts?: { correction?: number; keepdim?: boolean }): Tensor<D> {
     const v = red.variance(this, dims, opts?.correction ?? 1, opts?.keepdim ?? false);
     const out = v.sqrt();
     v.dispose();
-    return out;
+    return out as Tensor<D>;
   }
 
   // ---- linear algebra, indexing -------------------------------------------------------------------------
 
+  /** Matrix product; both operands must have the same (floating-point) dtype. */
+  matmul(o: Tensor<D>): Tensor<D>;
+  matmul(o: Tensor): Tensor;
   matmul(o: Tensor): Tensor {
     return mm.matmul(this, o);
   }
-  gather(dim: number, index: Tensor): Tensor {
-    return idx.gather(this, dim, index);
+  gather(dim: number, index: Tensor): Tensor<D> {
+    return idx.gather(this, dim, index) as Tensor<D>;
   }
-  indexSelect(dim: number, index: Tensor): Tensor {
-    return idx.indexSelect(this, dim, index);
+  indexSelect(dim: number, index: Tensor): Tensor<D> {
+    return idx.indexSelect(this, dim, index) as Tensor<D>;
   }
   /** Out of place scatter-add: a copy of this tensor with `src` added at `index` along `dim`. */
-  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
-    return idx.scatterAdd(this, dim, index, src);
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor<D> {
+    return idx.scatterAdd(this, dim, index, src) as Tensor<D>;
   }
 
   static liveCount(): number {

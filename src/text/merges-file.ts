@@ -2,6 +2,8 @@
 // gzipped, a version header on the first line, then one merge `left right` per line, best first.
 // Works in Node (fs, zlib) and in browsers (fetch, DecompressionStream). Not the tokeniser itself.
 
+import { isNode, nodeImport } from '../device/host.js';
+
 /** A merge: the two symbols joined, best (lowest rank) first in a list. */
 export type Merge = readonly [string, string];
 
@@ -31,16 +33,10 @@ export function formatMerges(merges: readonly Merge[], header = MERGES_HEADER): 
 }
 
 const isGzip = (b: Uint8Array): boolean => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
-const isNode = (): boolean => typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-
-// Computed module names, so browser bundles do not try to include Node's modules.
-async function nodeModule<T>(name: string): Promise<T> {
-  return (await import(/* @vite-ignore */ name)) as T;
-}
 
 async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
   if (isNode()) {
-    const zlib = await nodeModule<typeof import('node:zlib')>('node:zlib');
+    const zlib = await nodeImport<typeof import('node:zlib')>('node:zlib');
     return zlib.gunzipSync(bytes);
   }
   if (typeof DecompressionStream === 'undefined') throw new Error('merges file: gzip needs node:zlib or DecompressionStream');
@@ -51,7 +47,7 @@ async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
 /** Gzips bytes (Node's zlib, or CompressionStream in browsers). */
 export async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
   if (isNode()) {
-    const zlib = await nodeModule<typeof import('node:zlib')>('node:zlib');
+    const zlib = await nodeImport<typeof import('node:zlib')>('node:zlib');
     return zlib.gzipSync(bytes, { level: 9 });
   }
   const stream = new Blob([new Uint8Array(bytes)]).stream().pipeThrough(new CompressionStream('gzip'));
@@ -61,7 +57,7 @@ export async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
 async function readSource(src: string | URL): Promise<Uint8Array> {
   const url = typeof src === 'string' ? null : src;
   if (url === null || url.protocol === 'file:') {
-    const fs = await nodeModule<typeof import('node:fs/promises')>('node:fs/promises');
+    const fs = await nodeImport<typeof import('node:fs/promises')>('node:fs/promises');
     return fs.readFile(src);
   }
   const res = await fetch(url);

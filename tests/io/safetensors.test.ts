@@ -28,7 +28,7 @@ describe('safetensors', () => {
     const b = kiln.tensor([0.5, 1, -65504], { dtype: 'f16' });
     const c = kiln.tensor(new Int32Array([7, -8, 2 ** 30]));
     const d = kiln.tensor([true, false, true]);
-    await saveSafetensors(path, new Map([['a', a], ['b.half', b], ['c', c], ['d', d]]), { format: 'pt' });
+    await saveSafetensors(path, new Map<string, kiln.Tensor>([['a', a], ['b.half', b], ['c', c], ['d', d]]), { format: 'pt' });
     expect(existsSync(`${path}.tmp-${process.pid}`)).toBe(false);
     const bytes = readFileSync(path);
     expect((8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true))) % 8).toBe(0);

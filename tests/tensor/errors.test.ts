@@ -53,8 +53,8 @@ describe('shape errors', () => {
   });
 
   it('negative or non-integer sizes', () => {
-    expect(() => kiln.zeros([2, -1])).toThrow('full: sizes must be non-negative integers, got [2,-1]');
-    expect(() => kiln.ones([1.5])).toThrow(/full: sizes must be non-negative integers, got \[1.5\]/);
+    expect(() => kiln.zeros([2, -1])).toThrow('zeros: sizes must be non-negative integers, got [2,-1]');
+    expect(() => kiln.ones([1.5])).toThrow(/ones: sizes must be non-negative integers, got \[1.5\]/);
     expect(() => kiln.rand([3, -2])).toThrow(/rand: sizes must be non-negative integers, got \[3,-2\]/);
     expect(() => kiln.randn([NaN])).toThrow(/randn: sizes must be non-negative integers/);
     expect(() => kiln.eye(-1)).toThrow(/eye: sizes must be non-negative integers, got \[-1,-1\]/);
@@ -74,7 +74,7 @@ describe('shape errors', () => {
     expect(() => kiln.tensor([[1, 2], [3]])).toThrow(/tensor: nested data is ragged: expected a list of length 2 at depth 1 for shape \[2,2\]/);
     expect(() => kiln.tensor([[1, 2], 3] as never)).toThrow(/tensor: nested data is ragged/);
     expect(() => kiln.tensor('abc' as never)).toThrow(/tensor: expected nested arrays, a typed array or a number, got string/);
-    expect(() => kiln.zeros([2], { dtype: 'f64' as never })).toThrow(/full: unknown dtype 'f64' \(expected f32, f16, i32, u32 or bool\)/);
+    expect(() => kiln.zeros([2], { dtype: 'f64' as never })).toThrow(/zeros: unknown dtype 'f64' \(expected f32, f16, i32, u32 or bool\)/);
   });
 
   it('reshape/view with the wrong number of elements', () => {
