@@ -1,6 +1,12 @@
 // The gradient walker: visits the graph below a root in reverse topological order, calls each node's rule,
 // fits each gradient to its input (summed over broadcast axes, cast back to the input's dtype: the one
 // place broadcasting and promotion are undone), and accumulates into leaves.
+//
+// Summation order, which bitwise reproducibility (activation checkpointing, exact resume) relies on: nodes
+// run in the reverse of a depth-first post-order from the root that follows each node's edges in input
+// order; a tensor with several consumers gets its gradient as ((g₁ + g₂) + g₃)…, in the order its consumers
+// run, and a leaf's .grad accumulates in that same order. The order depends only on the graph's structure,
+// never on saved values, so a checkpointed run (same graph, recomputed saved tensors) sums identically.
 
 import type { Node } from './node.js';
 

@@ -132,6 +132,17 @@ describe('loadStateDict with assign', () => {
     w.dispose();
   });
 
+  it('an optimizer built before an assign-load refuses to step on the replaced parameters, saying why', () => {
+    const lin = new kiln.nn.Linear(3, 2);
+    const opt = new kiln.optim.AdamW(lin.parameters(), { lr: 0.1 });
+    lin.loadStateDict({ weight: rand([2, 3], TEST_SEED + 11), bias: rand([2], TEST_SEED + 12) }, { assign: true });
+    const loss = lin.call(kiln.ones([1, 3])).sum();
+    loss.backward();
+    expect(() => opt.step()).toThrow(/AdamW\.step: parameter 0 \[2,3\] was disposed \(replaced by loading weights with assign\?\); build the optimizer after loading/);
+    lin.dispose();
+    loss.dispose();
+  });
+
   it('kiln.models.loadWeights streams into any Module', async () => {
     const m = new kiln.nn.Sequential(new kiln.nn.Linear(3, 4, { device: 'meta' }), new kiln.nn.Linear(4, 2, { device: 'meta', bias: false }));
     const src = [['0.weight', rand([4, 3], 1)], ['0.bias', rand([4], 2)], ['1.weight', rand([2, 4], 3)]] as const;
