@@ -24,6 +24,8 @@ export interface RawDispatch {
   readonly cpuEndMs: number;
   /** The submit (counted from 0 within the session) that carried it. */
   readonly submit: number;
+  /** The kiln.recordFunction ranges it ran in, joined with '/', or null. */
+  readonly scope: string | null;
   /** When the GPU ran it (ms since the first dispatch began; flush: its replay, laid end to end). */
   gpuStartMs: number;
   gpuEndMs: number;
@@ -64,6 +66,8 @@ export class ProfileSession implements Recorder {
   private readonly sets: GPUQuerySet[] = [];
   private used = QUERIES_PER_SET;
   private current: { info: DispatchInfo; start: number } | null = null;
+  private readonly open: { name: string; start: number }[] = [];
+  private scope: string | null = null;
   /** Flush fallback: what each dispatch needs to run again alone. */
   private readonly replays: Replay[] = [];
   private readonly device: GPUDevice;
@@ -116,7 +120,7 @@ export class ProfileSession implements Recorder {
     if (c === null) return;
     this.current = null;
     const { kernel, work, workgroups } = c.info;
-    this.dispatches.push({ kernel, work, workgroups, cpuStartMs: c.start, cpuEndMs: this.now(), submit: this.submitMs.length, gpuStartMs: 0, gpuEndMs: 0 });
+    this.dispatches.push({ kernel, work, workgroups, cpuStartMs: c.start, cpuEndMs: this.now(), submit: this.submitMs.length, scope: this.scope, gpuStartMs: 0, gpuEndMs: 0 });
   }
 
   submitted(): void {
@@ -142,9 +146,16 @@ export class ProfileSession implements Recorder {
     this.memoryTimeline.push({ ms: this.now(), bytes });
   }
 
-  /** Records a CPU-side range (a training step, say) for the trace. */
-  range(name: string, startMs: number, endMs: number): void {
-    this.events.push({ kind: 'range', name, startMs, endMs });
+  enter(name: string): void {
+    this.open.push({ name, start: this.now() });
+    this.scope = this.open.map((r) => r.name).join('/');
+  }
+
+  exit(): void {
+    const r = this.open.pop();
+    if (r === undefined) return;
+    this.events.push({ kind: 'range', name: r.name, startMs: r.start, endMs: this.now() });
+    this.scope = this.open.length > 0 ? this.open.map((x) => x.name).join('/') : null;
   }
 
   /** Fills in every dispatch's GPU times (all its work must have been submitted), then frees the query sets. */

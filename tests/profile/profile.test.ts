@@ -44,6 +44,13 @@ describe('kiln.profile with timestamp queries', () => {
     }
     expect(report.gpuMs).toBeGreaterThan(0);
     expect(report.gpuMs).toBeLessThanOrEqual(report.wallMs);
+    // Tensor.backward is a named range: the gradient kernels are told from the forward's and AdamW's
+    const scopes = new Set(report.dispatches.map((d) => d.scope));
+    expect(scopes).toEqual(new Set([null, 'backward']));
+    expect(report.dispatches.filter((d) => d.kernel === 'cross_entropy_backward').every((d) => d.scope === 'backward')).toBe(true);
+    expect(report.dispatches.filter((d) => d.kernel === 'adamw').every((d) => d.scope === null)).toBe(true);
+    expect(report.byScope().map((r) => r.name).sort()).toEqual(['(none)', 'backward']);
+    expect(report.table()).toMatch(/by range +count/);
     // the GPU ran them in order, one after the other
     for (let i = 1; i < report.dispatches.length; i++) expect(report.dispatches[i]!.gpuStartMs).toBeGreaterThanOrEqual(report.dispatches[i - 1]!.gpuStartMs);
   });
@@ -139,6 +146,33 @@ describe('kiln.profile with timestamp queries', () => {
     expect(report.dispatches.every((d) => d.gpuMs >= 0)).toBe(true);
     expect(report.gpuMs).toBeLessThanOrEqual(report.wallMs);
     expect((await x.data())[0]).toBe(n);
+    x.dispose();
+  });
+});
+
+describe('kiln.recordFunction', () => {
+  it('names the dispatches of nested ranges, and only calls the function outside a profile', async () => {
+    const x = kiln.ones([4]);
+    expect(kiln.recordFunction('idle', () => 7)).toBe(7);
+    const report = await kiln.profile(async () => {
+      kiln.tidy(() => kiln.recordFunction('outer', () => [x.add(1), kiln.recordFunction('inner', () => x.mul(2))]));
+      await kiln.recordFunction('async', async () => {
+        await Promise.resolve();
+        kiln.tidy(() => x.exp());
+      });
+      expect(() => kiln.recordFunction('throws', () => {
+        throw new Error('inside');
+      })).toThrow('inside');
+      kiln.tidy(() => x.div(2));
+    });
+    // (the NaN-poisoning fills of the tests' allocations left out)
+    expect(report.dispatches.filter((d) => d.op !== 'fill-words').map((d) => [d.op, d.scope])).toEqual([
+      ['add_scalar', 'outer'],
+      ['mul_scalar', 'outer/inner'],
+      ['exp', 'async'],
+      ['div_scalar', null],
+    ]);
+    expect(report.events.filter((e) => e.kind === 'range').map((e) => e.name)).toEqual(['inner', 'outer', 'async', 'throws']);
     x.dispose();
   });
 });
