@@ -65,7 +65,10 @@ export class ProfileSession implements Recorder {
   private readonly t0 = performance.now();
   private readonly sets: GPUQuerySet[] = [];
   private used = QUERIES_PER_SET;
-  private current: { info: DispatchInfo; start: number } | null = null;
+  /** The dispatch being recorded, and its first timestamp query (its index across all the sets). */
+  private current: { info: DispatchInfo; start: number; query: number; replay: Replay | null } | null = null;
+  /** Per recorded dispatch: its first timestamp query. */
+  private readonly queries: number[] = [];
   private readonly open: { name: string; start: number }[] = [];
   private scope: string | null = null;
   /** Flush fallback: what each dispatch needs to run again alone. */
@@ -95,7 +98,7 @@ export class ProfileSession implements Recorder {
   }
 
   beginDispatch(info: DispatchInfo): GPUComputePassDescriptor | undefined {
-    this.current = { info, start: this.now() };
+    this.current = { info, start: this.now(), query: -1, replay: null };
     if (this.timing === 'flush') {
       const u = info.uniforms;
       let bytes: Uint8Array<ArrayBuffer> | null = null;
@@ -103,7 +106,7 @@ export class ProfileSession implements Recorder {
         bytes = new Uint8Array(256);
         bytes.set(ArrayBuffer.isView(u) ? new Uint8Array(u.buffer, u.byteOffset, u.byteLength) : new Uint8Array(u));
       }
-      this.replays.push({ pipeline: info.pipeline, buffers: info.buffers, uniforms: bytes });
+      this.current.replay = { pipeline: info.pipeline, buffers: info.buffers, uniforms: bytes };
       return undefined;
     }
     if (this.used === QUERIES_PER_SET) {
@@ -112,6 +115,7 @@ export class ProfileSession implements Recorder {
     }
     const q = this.used;
     this.used += 2;
+    this.current.query = (this.sets.length - 1) * QUERIES_PER_SET + q;
     return { timestampWrites: { querySet: this.sets[this.sets.length - 1]!, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 } };
   }
 
@@ -120,6 +124,8 @@ export class ProfileSession implements Recorder {
     if (c === null) return;
     this.current = null;
     const { kernel, work, workgroups } = c.info;
+    this.queries.push(c.query);
+    if (c.replay !== null) this.replays.push(c.replay);
     this.dispatches.push({ kernel, work, workgroups, cpuStartMs: c.start, cpuEndMs: this.now(), submit: this.submitMs.length, scope: this.scope, gpuStartMs: 0, gpuEndMs: 0 });
   }
 
@@ -270,8 +276,9 @@ export class ProfileSession implements Recorder {
     }
     const origin = stamps[0] ?? 0n;
     this.dispatches.forEach((d, i) => {
-      const b = stamps[2 * i];
-      const e = stamps[2 * i + 1];
+      const q = this.queries[i]!;
+      const b = stamps[q];
+      const e = stamps[q + 1];
       if (b === undefined || e === undefined) return;
       d.gpuStartMs = Number(b - origin) / 1e6;
       // A pass whose end stamp is not after its start (a failed batch) counts as taking no time.

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
 import { probe } from '../../src/device/probe.js';
+import { dispatchFreshKernel } from '../helpers/fresh-kernel.js';
 import { type TinyTrainer, tinyTrainer } from '../helpers/train-step.js';
 
 /** Three Linear layers: a weight and a bias each, one fused AdamW dispatch per parameter. */
@@ -117,9 +118,11 @@ describe('kiln.profile with timestamp queries', () => {
   });
 
   it('records readbacks, buffer creations, pipeline compiles and a memory timeline', async () => {
+    await kiln.emptyCache(); // the pool keeps nothing: the first allocation creates a buffer
     const report = await kiln.profile(async () => {
-      const x = kiln.randn([123, 7]); // a size class of its own: a new buffer
-      const y = x.mul(1.5).add(-0.123456789); // a new kernel: a compile
+      const x = kiln.randn([123, 7]);
+      dispatchFreshKernel(x); // a kernel no test has compiled: a pipeline compile
+      const y = x.mul(1.5);
       await y.data();
       x.dispose();
       y.dispose();
@@ -127,7 +130,9 @@ describe('kiln.profile with timestamp queries', () => {
     expect(report.stats.readbacks).toBe(1);
     expect(report.events.filter((e) => e.kind === 'readback')).toHaveLength(1);
     expect(report.stats.pipelineCompiles).toBeGreaterThanOrEqual(1);
+    expect(report.events.some((e) => e.name === 'compile fresh-test-kernel')).toBe(true);
     expect(report.events.filter((e) => e.kind === 'compile').length).toBe(report.stats.pipelineCompiles);
+    expect(report.stats.buffersCreated).toBeGreaterThanOrEqual(1);
     expect(report.events.filter((e) => e.kind === 'buffer').length).toBe(report.stats.buffersCreated);
     expect(report.memory.length).toBeGreaterThan(2);
     expect(report.peakBytes).toBeGreaterThanOrEqual(2 * 123 * 7 * 4);
@@ -218,6 +223,7 @@ describe('profiling costs nothing outside a profile', () => {
       await kiln.flush();
       return kiln.stats();
     };
+    await run(); // warm: the pool holds every buffer a step needs
     const before = await run();
     const report = await kiln.profile(async () => {
       for (let i = 0; i < 3; i++) trainer.step();
