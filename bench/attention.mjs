@@ -6,26 +6,12 @@
 // normalised by it (2·flops / CPU-seconds), which moves far less than wall time on a loaded machine. Not part of the tests.
 
 import { fileURLToPath } from 'node:url';
+import { benchWithCpu } from './lib/cpu-timing.mjs';
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
+/** kiln.bench with one warm-up (the pipeline compiles), plus CPU time and peak memory per run. */
 async function timeIt(kiln, runs, fn) {
-  await fn(); // warm-up: pipeline compiles
-  const ms = [];
-  const cpu = [];
-  let peak = 0;
-  for (let r = 0; r < runs; r++) {
-    await kiln.flush();
-    kiln.resetPeakMemory();
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1000);
-    peak = Math.max(peak, kiln.memory().peakBytes);
-  }
-  return { median: median(ms), min: Math.min(...ms), max: Math.max(...ms), cpuMs: median(cpu), peakMiB: peak / 2 ** 20 };
+  const r = await benchWithCpu(kiln, fn, { runs, warmup: 1 });
+  return { median: r.median, min: r.min, max: r.max, cpuMs: r.cpuMs, peakMiB: r.peakBytes / 2 ** 20 };
 }
 
 /**

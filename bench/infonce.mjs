@@ -6,6 +6,7 @@
 // (2·flops / CPU-seconds), steadier than wall time on a loaded machine. Exports benchInfoNCE.
 
 import { fileURLToPath } from 'node:url';
+import { benchWithCpu } from './lib/cpu-timing.mjs';
 
 const DEFAULT_SIZES = [
   [256, 512],
@@ -16,29 +17,18 @@ const DEFAULT_SIZES = [
   [4096, 1024],
 ];
 
-const median = (xs) => {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
-/** One forward + backward, synchronised by reading the loss and every gradient back. */
+/** One forward + backward, synchronised by reading the loss and every gradient back; returns the loss. */
 async function once(kiln, a, b, s, fused) {
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
   const loss = kiln.F.infoNCE(a, b, s, { fused });
   loss.backward();
   const value = await loss.item();
   await Promise.all([a.grad.data(), b.grad.data(), s.grad.data()]);
-  const ms = performance.now() - t0;
-  const c = process.cpuUsage(c0);
-  const cpuMs = (c.user + c.system) / 1000;
   loss.dispose();
   for (const t of [a, b, s]) {
     t.grad.dispose();
     t.grad = null;
   }
-  return { ms, cpuMs, value };
+  return value;
 }
 
 /**
@@ -77,29 +67,17 @@ export async function benchInfoNCE(kiln, opts = {}) {
       }
       if (v.tiles) process.env.KILN_INFONCE_TILES = v.tiles;
       else delete process.env.KILN_INFONCE_TILES;
-      const warm = await once(kiln, A, B, s, v.fused); // compiles pipelines
-      const times = [];
-      const cpus = [];
-      let peak = 0;
-      const count = warm.ms > maxRunS * 500 ? Math.min(runs, 3) : runs;
-      for (let r = 0; r < count; r++) {
-        await kiln.flush();
-        kiln.resetPeakMemory();
-        const { ms, cpuMs } = await once(kiln, A, B, s, v.fused);
-        peak = Math.max(peak, kiln.memory().peakBytes);
-        times.push(ms);
-        cpus.push(cpuMs);
-      }
-      const med = median(times);
+      // one warm-up (the compiles); a run the warm-up predicts over maxRunS / 2 cuts the runs towards 3
+      const r = await benchWithCpu(kiln, () => once(kiln, A, B, s, v.fused), { runs, warmup: 1, budgetMs: maxRunS * 500 * runs });
+      const [med, cpuMs, peak, count, loss] = [r.median, r.cpuMs, r.peakBytes, r.runs, r.result];
       // fused: the one-pass kernels (CPU adapters with 8-lane subgroups) run 1 N²D product forward and 3
       // backward, the plain per-side kernels 2 and 4; unfused: 1 forward, 2 backward
       const products = v.fused ? (info.architecture === 'software' && info.features.includes('subgroups') ? 4 : 6) : 3;
-      const cpuMs = median(cpus);
       // cpuGflops counts the 3 N²D products of the loss itself, so fused and unfused compare directly
-      const row = { n, d, variant: v.name, medianMs: med, minMs: Math.min(...times), maxMs: Math.max(...times), cpuMs, runs: count, peakBytes: peak, gflops: (products * 2 * n * n * d) / (med * 1e6), cpuGflops: (3 * 2 * n * n * d) / (cpuMs * 1e6), loss: warm.value };
+      const row = { n, d, variant: v.name, medianMs: med, minMs: r.min, maxMs: r.max, cpuMs, runs: count, peakBytes: peak, gflops: (products * 2 * n * n * d) / (med * 1e6), cpuGflops: (3 * 2 * n * n * d) / (cpuMs * 1e6), loss };
       rows.push(row);
       last.set(v.name, { n, d, ms: med });
-      log(`  N=${n} D=${d} ${v.name.padEnd(14)} ${med.toFixed(1).padStart(9)} ms (${row.minMs.toFixed(1)}–${row.maxMs.toFixed(1)}, ${count} runs), cpu ${cpuMs.toFixed(0)} ms [${row.cpuGflops.toFixed(2)} GFLOP/cpu-s]  peak ${(peak / 2 ** 20).toFixed(1).padStart(7)} MiB  ${row.gflops.toFixed(2)} GFLOP/s of N²D products  loss ${warm.value.toFixed(4)}`);
+      log(`  N=${n} D=${d} ${v.name.padEnd(14)} ${med.toFixed(1).padStart(9)} ms (${row.minMs.toFixed(1)}–${row.maxMs.toFixed(1)}, ${count} runs), cpu ${cpuMs.toFixed(0)} ms [${row.cpuGflops.toFixed(2)} GFLOP/cpu-s]  peak ${(peak / 2 ** 20).toFixed(1).padStart(7)} MiB  ${row.gflops.toFixed(2)} GFLOP/s of N²D products  loss ${loss.toFixed(4)}`);
     }
     delete process.env.KILN_INFONCE_TILES;
     for (const t of [a, b, A, B, s]) t.dispose();

@@ -9,12 +9,6 @@ import { fileURLToPath } from 'node:url';
 const CONFIGS = new URL('../src/models/configs/', import.meta.url);
 const readConfig = (file) => JSON.parse(readFileSync(new URL(file, CONFIGS), 'utf8'));
 
-const median = (xs) => {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
 /** Random inputs of one batch for modality `m` of an ImageBind config. */
 function inputFor(kiln, c, m, B) {
   switch (m) {
@@ -42,19 +36,10 @@ function inputFor(kiln, c, m, B) {
   }
 }
 
-/** Median time of `fn` (which returns a tensor, read back and disposed) over `runs` runs after one warm-up. */
+/** kiln.bench of `fn` (which returns a tensor, read back and disposed): `runs` runs after one warm-up. */
 async function time(kiln, fn, runs) {
-  const once = async () => {
-    const t0 = performance.now();
-    const y = kiln.noGrad(fn);
-    await y.data();
-    y.dispose();
-    return performance.now() - t0;
-  };
-  await once();
-  const ts = [];
-  for (let i = 0; i < runs; i++) ts.push(await once());
-  return { medianMs: median(ts), minMs: Math.min(...ts), maxMs: Math.max(...ts), runs };
+  const r = await kiln.bench(() => kiln.noGrad(fn), { runs, warmup: 1 });
+  return { medianMs: r.median, minMs: r.min, maxMs: r.max, runs: r.runs };
 }
 
 /**

@@ -270,6 +270,12 @@ export { ProfileReport } from './profile/report.js';
 export type { ProfiledDispatch, ProfileRow } from './profile/report.js';
 export type { DispatchWork } from './device/probe.js';
 /**
+ * Names a range of a running kiln.profile: its dispatches carry the name (table "by range", trace CPU
+ * track); Tensor.backward is one already. Outside a profile it just calls `fn`.
+ * @example kiln.recordFunction('optimizer.step', () => opt.step());
+ */
+export { recordFunction } from './device/probe.js';
+/**
  * Times a function, or several interleaved, the way Kiln's bench does: warm-ups, then timed runs that each
  * end with a readback; returns median, min, max, quartiles and spread.
  * @example const r = await kiln.bench(() => a.matmul(b), { runs: 20, warmup: 3 }); console.log(r.median);

@@ -38,6 +38,30 @@ export interface Recorder {
   pipelineCompiled(kernel: string, startMs: number, endMs: number): void;
   /** Bytes the pool has handed out, whenever that changes. */
   memory(inUseBytes: number): void;
+  /** A named range (kiln.recordFunction) begins; the dispatches until its exit() carry its name. */
+  enter(name: string): void;
+  exit(): void;
 }
 
 export const probe: { recorder: Recorder | null } = { recorder: null };
+
+/**
+ * Runs `fn` as a named range of a running profile: its dispatches carry the name (nested ranges join with
+ * '/') and the range shows on the trace's CPU track. Outside a profile it only calls `fn`. An async `fn`'s
+ * range ends when its promise settles; ranges are meant to nest in call order.
+ */
+export function recordFunction<T>(name: string, fn: () => T): T {
+  const rec = probe.recorder;
+  if (rec === null) return fn();
+  rec.enter(name);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    rec.exit();
+    throw e;
+  }
+  if (result instanceof Promise) return result.finally(() => rec.exit()) as T;
+  rec.exit();
+  return result;
+}

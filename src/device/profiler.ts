@@ -24,6 +24,8 @@ export interface RawDispatch {
   readonly cpuEndMs: number;
   /** The submit (counted from 0 within the session) that carried it. */
   readonly submit: number;
+  /** The kiln.recordFunction ranges it ran in, joined with '/', or null. */
+  readonly scope: string | null;
   /** When the GPU ran it (ms since the first dispatch began; flush: its replay, laid end to end). */
   gpuStartMs: number;
   gpuEndMs: number;
@@ -63,7 +65,12 @@ export class ProfileSession implements Recorder {
   private readonly t0 = performance.now();
   private readonly sets: GPUQuerySet[] = [];
   private used = QUERIES_PER_SET;
-  private current: { info: DispatchInfo; start: number } | null = null;
+  /** The dispatch being recorded, and its first timestamp query (its index across all the sets). */
+  private current: { info: DispatchInfo; start: number; query: number; replay: Replay | null } | null = null;
+  /** Per recorded dispatch: its first timestamp query. */
+  private readonly queries: number[] = [];
+  private readonly open: { name: string; start: number }[] = [];
+  private scope: string | null = null;
   /** Flush fallback: what each dispatch needs to run again alone. */
   private readonly replays: Replay[] = [];
   private readonly device: GPUDevice;
@@ -91,7 +98,7 @@ export class ProfileSession implements Recorder {
   }
 
   beginDispatch(info: DispatchInfo): GPUComputePassDescriptor | undefined {
-    this.current = { info, start: this.now() };
+    this.current = { info, start: this.now(), query: -1, replay: null };
     if (this.timing === 'flush') {
       const u = info.uniforms;
       let bytes: Uint8Array<ArrayBuffer> | null = null;
@@ -99,7 +106,7 @@ export class ProfileSession implements Recorder {
         bytes = new Uint8Array(256);
         bytes.set(ArrayBuffer.isView(u) ? new Uint8Array(u.buffer, u.byteOffset, u.byteLength) : new Uint8Array(u));
       }
-      this.replays.push({ pipeline: info.pipeline, buffers: info.buffers, uniforms: bytes });
+      this.current.replay = { pipeline: info.pipeline, buffers: info.buffers, uniforms: bytes };
       return undefined;
     }
     if (this.used === QUERIES_PER_SET) {
@@ -108,6 +115,7 @@ export class ProfileSession implements Recorder {
     }
     const q = this.used;
     this.used += 2;
+    this.current.query = (this.sets.length - 1) * QUERIES_PER_SET + q;
     return { timestampWrites: { querySet: this.sets[this.sets.length - 1]!, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 } };
   }
 
@@ -116,7 +124,9 @@ export class ProfileSession implements Recorder {
     if (c === null) return;
     this.current = null;
     const { kernel, work, workgroups } = c.info;
-    this.dispatches.push({ kernel, work, workgroups, cpuStartMs: c.start, cpuEndMs: this.now(), submit: this.submitMs.length, gpuStartMs: 0, gpuEndMs: 0 });
+    this.queries.push(c.query);
+    if (c.replay !== null) this.replays.push(c.replay);
+    this.dispatches.push({ kernel, work, workgroups, cpuStartMs: c.start, cpuEndMs: this.now(), submit: this.submitMs.length, scope: this.scope, gpuStartMs: 0, gpuEndMs: 0 });
   }
 
   submitted(): void {
@@ -142,9 +152,16 @@ export class ProfileSession implements Recorder {
     this.memoryTimeline.push({ ms: this.now(), bytes });
   }
 
-  /** Records a CPU-side range (a training step, say) for the trace. */
-  range(name: string, startMs: number, endMs: number): void {
-    this.events.push({ kind: 'range', name, startMs, endMs });
+  enter(name: string): void {
+    this.open.push({ name, start: this.now() });
+    this.scope = this.open.map((r) => r.name).join('/');
+  }
+
+  exit(): void {
+    const r = this.open.pop();
+    if (r === undefined) return;
+    this.events.push({ kind: 'range', name: r.name, startMs: r.start, endMs: this.now() });
+    this.scope = this.open.length > 0 ? this.open.map((x) => x.name).join('/') : null;
   }
 
   /** Fills in every dispatch's GPU times (all its work must have been submitted), then frees the query sets. */
@@ -259,8 +276,9 @@ export class ProfileSession implements Recorder {
     }
     const origin = stamps[0] ?? 0n;
     this.dispatches.forEach((d, i) => {
-      const b = stamps[2 * i];
-      const e = stamps[2 * i + 1];
+      const q = this.queries[i]!;
+      const b = stamps[q];
+      const e = stamps[q + 1];
       if (b === undefined || e === undefined) return;
       d.gpuStartMs = Number(b - origin) / 1e6;
       // A pass whose end stamp is not after its start (a failed batch) counts as taking no time.

@@ -4,6 +4,7 @@
 import { flush, sync } from '../device/batch.js';
 import { difference, snapshot } from '../device/counters.js';
 import { gpu } from '../device/gpu.js';
+import { recordFunction } from '../device/probe.js';
 import { ProfileSession, type Timing } from '../device/profiler.js';
 import { ProfileReport } from './report.js';
 
@@ -33,7 +34,7 @@ function chooseTiming(opts: ProfileOptions): Timing {
   }
 }
 
-async function record(fn: (session: ProfileSession) => unknown, opts: ProfileOptions): Promise<ProfileReport> {
+async function record(fn: () => unknown, opts: ProfileOptions): Promise<ProfileReport> {
   const timing = chooseTiming(opts);
   // Work recorded before the profile is submitted and finished first, so it is neither timed nor counted.
   await sync();
@@ -43,7 +44,7 @@ async function record(fn: (session: ProfileSession) => unknown, opts: ProfileOpt
   const t0 = performance.now();
   let wallMs: number;
   try {
-    await fn(session);
+    await fn();
     await sync();
     wallMs = performance.now() - t0;
   } catch (e) {
@@ -69,7 +70,7 @@ async function record(fn: (session: ProfileSession) => unknown, opts: ProfileOpt
  * @example const report = await kiln.profile(async () => { step(); await loss.data(); }); console.log(report.table());
  */
 export async function profile(fn: () => unknown, opts: ProfileOptions = {}): Promise<ProfileReport> {
-  return record(() => fn(), opts);
+  return record(fn, opts);
 }
 
 /**
@@ -83,11 +84,7 @@ export async function profileSteps(stepFn: (step: number) => unknown, steps: num
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`profileSteps: steps must be a positive integer, got ${steps}`);
   if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`profileSteps: warmup must be a non-negative integer, got ${warmup}`);
   for (let i = 0; i < warmup; i++) await stepFn(i);
-  return record(async (session) => {
-    for (let i = 0; i < steps; i++) {
-      const start = session.now();
-      await stepFn(warmup + i);
-      session.range(`step ${warmup + i}`, start, session.now());
-    }
+  return record(async () => {
+    for (let i = 0; i < steps; i++) await recordFunction(`step ${warmup + i}`, () => stepFn(warmup + i));
   }, opts);
 }

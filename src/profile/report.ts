@@ -15,8 +15,11 @@ export interface ProfiledDispatch {
   readonly workgroups: readonly [number, number, number];
   readonly flops: number | null;
   readonly bytes: number | null;
-  /** When the CPU recorded it, ms since the profile started. */
+  /** The kiln.recordFunction ranges it ran in ('step 3/backward'), or null. */
+  readonly scope: string | null;
+  /** When the CPU recorded it, ms since the profile started, and how long recording took. */
   readonly cpuMs: number;
+  readonly recordMs: number;
   /** When it started on the GPU, ms on the GPU track (see ProfileReport.timing). */
   readonly gpuStartMs: number;
   /** Its GPU time in ms. */
@@ -55,7 +58,7 @@ export class ProfileReport {
     readonly timing: Timing,
     /** Wall-clock time of the profiled function, including waiting for its GPU work (ms). */
     readonly wallMs: number,
-    raw: readonly RawDispatch[],
+    private readonly raw: readonly RawDispatch[],
     /** Work counters over the profile: submits, dispatches, readbacks, buffers created, pipeline compiles, … */
     readonly stats: WorkStats,
     /** CPU-side events: submits, readbacks (the wait), pipeline compiles, buffer creations, step ranges. */
@@ -73,7 +76,9 @@ export class ProfileReport {
       workgroups: d.workgroups,
       flops: d.work?.flops ?? null,
       bytes: d.work?.bytes ?? null,
+      scope: d.scope,
       cpuMs: d.cpuStartMs,
+      recordMs: d.cpuEndMs - d.cpuStartMs,
       gpuStartMs: d.gpuStartMs,
       gpuMs: d.gpuEndMs - d.gpuStartMs,
     }));
@@ -89,6 +94,14 @@ export class ProfileReport {
   /** Dispatches grouped by op, most GPU time first. */
   byOp(): ProfileRow[] {
     return this.group((d) => d.op);
+  }
+
+  /**
+   * Dispatches grouped by their innermost kiln.recordFunction range ('backward', a step…; '(none)' outside
+   * any), most GPU time first.
+   */
+  byScope(): ProfileRow[] {
+    return this.group((d) => (d.scope === null ? '(none)' : d.scope.slice(d.scope.lastIndexOf('/') + 1)));
   }
 
   private group(key: (d: ProfiledDispatch) => string): ProfileRow[] {
@@ -132,7 +145,9 @@ export class ProfileReport {
       `submits ${s.submits}, readbacks ${s.readbacks}, buffers created ${s.buffersCreated}, pipeline compiles ${s.pipelineCompiles}, ` +
         `uploads ${s.uploads} (${mib(s.bytesUploaded)}), peak in use ${mib(this.peakBytes)}`,
     ];
-    return [...head, '', renderRows('kernel', this.byKernel(), top), '', renderRows('op', this.byOp(), top)].join('\n');
+    const parts = [...head, '', renderRows('kernel', this.byKernel(), top), '', renderRows('op', this.byOp(), top)];
+    if (this.dispatches.some((d) => d.scope !== null)) parts.push('', renderRows('range', this.byScope(), top));
+    return parts.join('\n');
   }
 
   /**
@@ -153,12 +168,13 @@ export class ProfileReport {
       { ph: 'M', pid: CPU, name: 'process_sort_index', args: { sort_index: 0 } },
       { ph: 'M', pid: GPU, name: 'process_sort_index', args: { sort_index: 1 } },
     ];
-    // Timestamps count from the first dispatch's start on the GPU's own clock; place that at the first submit.
-    const first = this.dispatches[0];
-    const gpuOffset = this.timing === 'timestamps' && first ? (this.submitMs[0] ?? first.cpuMs) : 0;
+    // GPU times count from the first dispatch's start on the GPU's own clock (or its replay): place that
+    // at the submit that carried the first dispatch.
+    const first = this.raw[0];
+    const gpuOffset = first ? (this.submitMs[first.submit] ?? first.cpuEndMs) : 0;
     for (const d of this.dispatches) {
-      const args = { op: d.op, shapes: d.shapes.map((x) => `[${x.join(',')}]`).join(' '), workgroups: d.workgroups.join('x'), flops: d.flops, bytes: d.bytes, index: d.index };
-      events.push({ ph: 'X', pid: CPU, tid: 1, name: `record ${d.kernel}`, cat: 'record', ts: us(d.cpuMs), dur: 0, args: { index: d.index } });
+      const args = { op: d.op, scope: d.scope, shapes: d.shapes.map((x) => `[${x.join(',')}]`).join(' '), workgroups: d.workgroups.join('x'), flops: d.flops, bytes: d.bytes, index: d.index };
+      events.push({ ph: 'X', pid: CPU, tid: 1, name: `record ${d.kernel}`, cat: 'record', ts: us(d.cpuMs), dur: us(d.recordMs), args: { index: d.index } });
       events.push({ ph: 'X', pid: GPU, tid: 1, name: d.kernel, cat: d.op, ts: us(gpuOffset + d.gpuStartMs), dur: us(d.gpuMs), args });
       events.push({ ph: 's', pid: CPU, tid: 1, id: d.index, name: 'dispatch', cat: 'flow', ts: us(d.cpuMs) });
       events.push({ ph: 'f', bp: 'e', pid: GPU, tid: 1, id: d.index, name: 'dispatch', cat: 'flow', ts: us(gpuOffset + d.gpuStartMs) });

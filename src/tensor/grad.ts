@@ -2,6 +2,7 @@
 // accumulated into leaves' `.grad`, and freed.
 
 import { type GradOps, runBackward } from '../autograd/backward.js';
+import { recordFunction } from '../device/probe.js';
 import { fmt, sameShape } from './shape.js';
 import { noGrad, tidy, untrack } from './scope.js';
 import type { Tensor } from './tensor.js';
@@ -48,11 +49,14 @@ export function backward(root: Tensor, grad: Tensor | undefined, retainGraph: bo
     throw new Error(`backward: grad can be implicitly created only for scalar outputs (got shape ${fmt(root.shape)})`);
   if (grad !== undefined && !sameShape(grad.shape, root.shape))
     throw new Error(`backward: grad shape ${fmt(grad.shape)} does not match the tensor's shape ${fmt(root.shape)}`);
-  noGrad(() => {
-    const g = grad ?? ones(root.shape, root.dtype);
-    const node = root.gradFn;
-    if (node === null) ops.accumulateLeaf(root, g);
-    else runBackward(node, g, ops, retainGraph);
-    if (grad === undefined) g.dispose();
-  });
+  // a named range, so that kiln.profile can tell the backward pass's kernels from the forward's
+  recordFunction('backward', () =>
+    noGrad(() => {
+      const g = grad ?? ones(root.shape, root.dtype);
+      const node = root.gradFn;
+      if (node === null) ops.accumulateLeaf(root, g);
+      else runBackward(node, g, ops, retainGraph);
+      if (grad === undefined) g.dispose();
+    }),
+  );
 }

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
 import { probe } from '../../src/device/probe.js';
+import { dispatchFreshKernel } from '../helpers/fresh-kernel.js';
 import { type TinyTrainer, tinyTrainer } from '../helpers/train-step.js';
 
 /** Three Linear layers: a weight and a bias each, one fused AdamW dispatch per parameter. */
@@ -44,6 +45,13 @@ describe('kiln.profile with timestamp queries', () => {
     }
     expect(report.gpuMs).toBeGreaterThan(0);
     expect(report.gpuMs).toBeLessThanOrEqual(report.wallMs);
+    // Tensor.backward is a named range: the gradient kernels are told from the forward's and AdamW's
+    const scopes = new Set(report.dispatches.map((d) => d.scope));
+    expect(scopes).toEqual(new Set([null, 'backward']));
+    expect(report.dispatches.filter((d) => d.kernel === 'cross_entropy_backward').every((d) => d.scope === 'backward')).toBe(true);
+    expect(report.dispatches.filter((d) => d.kernel === 'adamw').every((d) => d.scope === null)).toBe(true);
+    expect(report.byScope().map((r) => r.name).sort()).toEqual(['(none)', 'backward']);
+    expect(report.table()).toMatch(/by range +count/);
     // the GPU ran them in order, one after the other
     for (let i = 1; i < report.dispatches.length; i++) expect(report.dispatches[i]!.gpuStartMs).toBeGreaterThanOrEqual(report.dispatches[i - 1]!.gpuStartMs);
   });
@@ -110,9 +118,11 @@ describe('kiln.profile with timestamp queries', () => {
   });
 
   it('records readbacks, buffer creations, pipeline compiles and a memory timeline', async () => {
+    await kiln.emptyCache(); // the pool keeps nothing: the first allocation creates a buffer
     const report = await kiln.profile(async () => {
-      const x = kiln.randn([123, 7]); // a size class of its own: a new buffer
-      const y = x.mul(1.5).add(-0.123456789); // a new kernel: a compile
+      const x = kiln.randn([123, 7]);
+      dispatchFreshKernel(x); // a kernel no test has compiled: a pipeline compile
+      const y = x.mul(1.5);
       await y.data();
       x.dispose();
       y.dispose();
@@ -120,7 +130,9 @@ describe('kiln.profile with timestamp queries', () => {
     expect(report.stats.readbacks).toBe(1);
     expect(report.events.filter((e) => e.kind === 'readback')).toHaveLength(1);
     expect(report.stats.pipelineCompiles).toBeGreaterThanOrEqual(1);
+    expect(report.events.some((e) => e.name === 'compile fresh-test-kernel')).toBe(true);
     expect(report.events.filter((e) => e.kind === 'compile').length).toBe(report.stats.pipelineCompiles);
+    expect(report.stats.buffersCreated).toBeGreaterThanOrEqual(1);
     expect(report.events.filter((e) => e.kind === 'buffer').length).toBe(report.stats.buffersCreated);
     expect(report.memory.length).toBeGreaterThan(2);
     expect(report.peakBytes).toBeGreaterThanOrEqual(2 * 123 * 7 * 4);
@@ -139,6 +151,33 @@ describe('kiln.profile with timestamp queries', () => {
     expect(report.dispatches.every((d) => d.gpuMs >= 0)).toBe(true);
     expect(report.gpuMs).toBeLessThanOrEqual(report.wallMs);
     expect((await x.data())[0]).toBe(n);
+    x.dispose();
+  });
+});
+
+describe('kiln.recordFunction', () => {
+  it('names the dispatches of nested ranges, and only calls the function outside a profile', async () => {
+    const x = kiln.ones([4]);
+    expect(kiln.recordFunction('idle', () => 7)).toBe(7);
+    const report = await kiln.profile(async () => {
+      kiln.tidy(() => kiln.recordFunction('outer', () => [x.add(1), kiln.recordFunction('inner', () => x.mul(2))]));
+      await kiln.recordFunction('async', async () => {
+        await Promise.resolve();
+        kiln.tidy(() => x.exp());
+      });
+      expect(() => kiln.recordFunction('throws', () => {
+        throw new Error('inside');
+      })).toThrow('inside');
+      kiln.tidy(() => x.div(2));
+    });
+    // (the NaN-poisoning fills of the tests' allocations left out)
+    expect(report.dispatches.filter((d) => d.op !== 'fill-words').map((d) => [d.op, d.scope])).toEqual([
+      ['add_scalar', 'outer'],
+      ['mul_scalar', 'outer/inner'],
+      ['exp', 'async'],
+      ['div_scalar', null],
+    ]);
+    expect(report.events.filter((e) => e.kind === 'range').map((e) => e.name)).toEqual(['inner', 'outer', 'async', 'throws']);
     x.dispose();
   });
 });
@@ -184,6 +223,7 @@ describe('profiling costs nothing outside a profile', () => {
       await kiln.flush();
       return kiln.stats();
     };
+    await run(); // warm: the pool holds every buffer a step needs
     const before = await run();
     const report = await kiln.profile(async () => {
       for (let i = 0; i < 3; i++) trainer.step();
