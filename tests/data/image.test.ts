@@ -306,6 +306,26 @@ describe('images: hostile headers, checksums, options, windows and leaks', () =>
     );
   });
 
+  it('sizes interlaced (Adam7) image data right: the same pixels as the plain image', () => {
+    const w = 13;
+    const h = 11;
+    const px = (x: number, y: number, c: number): number => (x * 19 + y * 7 + c * 50) & 0xff;
+    const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
+    const rows: number[] = [];
+    for (const [x0, y0, dx, dy] of passes) {
+      const pw = Math.ceil((w - x0) / dx);
+      if (pw <= 0) continue;
+      for (let y = y0; y < h; y += dy) {
+        rows.push(0);
+        for (let x = x0; x < w; x += dx) rows.push(px(x, y, 0), px(x, y, 1), px(x, y, 2));
+      }
+    }
+    const interlaced = png([['IHDR', ihdr(w, h, 8, 2, 1)], ['IDAT', new Uint8Array(deflateSync(new Uint8Array(rows)))], ['IEND', new Uint8Array()]]);
+    const d = kiln.data.decodeImage(interlaced);
+    expect([d.width, d.height]).toEqual([w, h]);
+    expect(Array.from(d.data)).toEqual(Array.from({ length: w * h * 3 }, (_, i) => px(Math.floor(i / 3) % w, Math.floor(i / 3 / w), i % 3)));
+  });
+
   it('validates every numeric option of loadImage, loadThermal and loadDepth, naming it, before any work', () => {
     const img = kiln.data.decodeImage(small);
     for (const v of [0, NaN, 2.5, 5000]) expect(refusal(() => kiln.data.loadImage(img, { size: v }))).toBe(`loadImage: size must be an integer in 1..4096, got ${v}`);
@@ -335,10 +355,13 @@ describe('images: hostile headers, checksums, options, windows and leaks', () =>
   });
 
   it('fuzz: mutated PNG and JPEG files load or are refused naming the decoder, leaving no tensor live', async () => {
-    const p = await fuzz(small, (b) => kiln.data.loadImage(b, { size: 8 }), { seed: 2106, budgetMs: 2500, maxCases: 600, prefix: /^decodeImage: / });
+    const p = await fuzz(small, (b) => kiln.data.loadImage(b, { size: 8 }), { seed: 2106, budgetMs: 1500, maxCases: 600, prefix: /^decodeImage: / });
     expect(p.refused).toBeGreaterThan(p.cases / 2); // CRCs catch most edits
-    const j = await fuzz(bytes('photo.jpg'), (b) => kiln.data.decodeImage(b), { seed: 2107, budgetMs: 2500, maxCases: 600, prefix: /^decodeImage: / });
+    const j = await fuzz(bytes('photo.jpg'), (b) => kiln.data.decodeImage(b), { seed: 2107, budgetMs: 1500, maxCases: 600, prefix: /^decodeImage: / });
     expect(j.cases).toBeGreaterThan(30);
+    const depth = png([['IHDR', ihdr(8, 6, 16, 0)], ['IDAT', new Uint8Array(deflateSync(new Uint8Array(6 * 17).map((_, i) => (i % 17 === 0 ? 0 : i))))], ['IEND', new Uint8Array()]]);
+    const d = await fuzz(depth, (b) => kiln.data.loadDepth(b, { focalLength: 500, size: 4 }), { seed: 2109, budgetMs: 1500, maxCases: 400, prefix: /^(decodeImage|loadDepth): / });
+    expect(d.refused).toBeGreaterThan(d.cases / 2);
   });
 });
 
