@@ -354,6 +354,19 @@ describe('images: hostile headers, checksums, options, windows and leaks', () =>
     for (const t of [whole, a, b]) t.dispose();
   });
 
+  it('frees every tensor it made when it throws partway through the GPU work', () => {
+    // Pixels whose bytes cannot be read once the coefficient, intermediate and output tensors exist.
+    class Unreadable extends Uint8Array {
+      override subarray(): Uint8Array<ArrayBuffer> {
+        throw new Error('read failed');
+      }
+    }
+    const px = { width: 32, height: 32, channels: 3, data: new Unreadable(32 * 32 * 3) };
+    const before = kiln.memory().liveTensors;
+    expect(() => resizeCropNormalize(px, 16, { mean: [0, 0, 0], std: [1, 1, 1] })).toThrow('read failed');
+    expect(kiln.memory().liveTensors).toBe(before);
+  });
+
   it('fuzz: mutated PNG and JPEG files load or are refused naming the decoder, leaving no tensor live', async () => {
     const p = await fuzz(small, (b) => kiln.data.loadImage(b, { size: 8 }), { seed: 2106, budgetMs: 1500, maxCases: 600, prefix: /^decodeImage: / });
     expect(p.refused).toBeGreaterThan(p.cases / 2); // CRCs catch most edits
