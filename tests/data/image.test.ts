@@ -354,6 +354,21 @@ describe('images: hostile headers, checksums, options, windows and leaks', () =>
     for (const t of [whole, a, b]) t.dispose();
   });
 
+  it.skipIf(process.env['KILN_TEST_FULL'] !== '1')('loads a 45-megapixel image and a 45-megapixel depth map, past one binding (KILN_TEST_FULL=1)', async () => {
+    const w = 8192;
+    const h = 5500; // 135 MB of RGB, 180 MB of f32 depth: over the 128 MiB binding
+    const data = new Uint8Array(w * h * 3).fill(200);
+    const before = kiln.memory().liveTensors;
+    const x = kiln.data.loadImage({ width: w, height: h, channels: 3, data });
+    const v = await x.data();
+    expect(v[0]).toBeCloseTo((200 / 255 - kiln.data.CLIP_MEAN[0]!) / kiln.data.CLIP_STD[0]!, 5);
+    x.dispose();
+    const y = kiln.data.loadDepth({ width: w, height: h, data: new Float32Array(w * h).fill(1.5) });
+    for (const d of new Set(await y.data())) expect(d).toBeCloseTo(1.5, 5); // the f32 taps sum to 1 within rounding
+    y.dispose();
+    expect(kiln.memory().liveTensors).toBe(before);
+  });
+
   it('frees every tensor it made when it throws partway through the GPU work', () => {
     // Pixels whose bytes cannot be read once the coefficient, intermediate and output tensors exist.
     class Unreadable extends Uint8Array {
