@@ -3,6 +3,7 @@
 
 import { decode as decodePng } from 'fast-png';
 import { decode as decodeJpegJs } from 'jpeg-js';
+import { InflateError, inflateZlib } from './inflate.js';
 
 /** Decoded pixels: row-major, `channels` interleaved bytes per pixel (3 for decodeImage's RGB). */
 export interface DecodedImage {
@@ -213,16 +214,11 @@ function rawSize(h: PngHeader): number {
 }
 
 /**
- * Inflates the IDAT stream once with zlib where it is synchronously available (Node), bounded by the
- * size the header implies: zlib verifies the Adler-32 checksum (which fast-png's inflater skips) and
- * refuses a stream that inflates past the image. Browsers have no synchronous zlib; there fast-png's
- * CRC-32 checks of every chunk remain.
+ * Inflates the IDAT stream once, bounded by the size the header implies, which verifies the zlib Adler-32
+ * checksum (fast-png's inflater skips it) and refuses a stream that inflates past the image: with Node's
+ * zlib where it is synchronously available, else with Kiln's own inflater (browsers).
  */
 function checkZlibStream(b: Uint8Array, h: PngHeader, name: string): void {
-  type Zlib = typeof import('node:zlib');
-  const getBuiltin = (globalThis.process as { getBuiltinModule?: (id: string) => unknown } | undefined)?.getBuiltinModule;
-  const zlib = getBuiltin?.('node:zlib') as Zlib | undefined;
-  if (!zlib) return;
   const parts: Uint8Array[] = [];
   for (let off = 8; off + 12 <= b.length; ) {
     const len = be32(b, off);
@@ -231,21 +227,40 @@ function checkZlibStream(b: Uint8Array, h: PngHeader, name: string): void {
     if (type === 'IEND') break;
     off += 12 + len;
   }
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (all.set(p, at), at + p.length), 0);
   const need = rawSize(h);
   // libpng and Pillow tolerate a little data past the image; a lot of it is a bomb, refused unread.
   const cap = need + (1 << 20);
   let out: Uint8Array;
   try {
-    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    parts.reduce((at, p) => (all.set(p, at), at + p.length), 0);
-    out = zlib.inflateSync(all, { maxOutputLength: cap });
+    out = inflateBounded(all, cap);
   } catch (e) {
-    const msg = (e as Error).message;
-    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || /larger than|maxOutputLength/.test(msg))
-      throw new Error(`decodeImage: ${name} is a corrupt PNG: its image data inflates past the ${need} bytes a ${h.width}x${h.height} image needs`, { cause: e });
-    throw new Error(`decodeImage: ${name} is a corrupt PNG: ${/incorrect data check/.test(msg) ? 'the zlib Adler-32 checksum does not match the image data' : `its image data does not inflate (${msg})`}`, { cause: e });
+    const kind = e instanceof InflateError ? e.kind : 'corrupt';
+    const why =
+      kind === 'too-large'
+        ? `its image data inflates past the ${need} bytes a ${h.width}x${h.height} image needs`
+        : kind === 'adler'
+          ? 'the zlib Adler-32 checksum does not match the image data'
+          : `its image data does not inflate (${(e as Error).message})`;
+    throw new Error(`decodeImage: ${name} is a corrupt PNG: ${why}`, { cause: e });
   }
   if (out.length < need) throw new Error(`decodeImage: ${name} is a truncated PNG: image data has ${out.length} of ${need} bytes`);
+}
+
+/** A zlib stream inflated into at most `cap` bytes, Adler-32 checked; Node's zlib when present. Throws InflateError. */
+export function inflateBounded(data: Uint8Array, cap: number, useNode = true): Uint8Array {
+  type Zlib = typeof import('node:zlib');
+  const getBuiltin = (globalThis.process as { getBuiltinModule?: (id: string) => unknown } | undefined)?.getBuiltinModule;
+  const zlib = useNode ? (getBuiltin?.('node:zlib') as Zlib | undefined) : undefined;
+  if (!zlib) return inflateZlib(data, cap);
+  try {
+    return zlib.inflateSync(data, { maxOutputLength: cap });
+  } catch (e) {
+    const msg = (e as Error).message;
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new InflateError('too-large', msg);
+    throw new InflateError(/incorrect data check/.test(msg) ? 'adler' : 'corrupt', msg);
+  }
 }
 
 /** Width and height from a JPEG's start-of-frame marker, found by walking the marker segments. */
