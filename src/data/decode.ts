@@ -3,6 +3,7 @@
 
 import { decode as decodePng } from 'fast-png';
 import { decode as decodeJpegJs } from 'jpeg-js';
+import { InflateError, inflateZlib } from './inflate.js';
 
 /** Decoded pixels: row-major, `channels` interleaved bytes per pixel (3 for decodeImage's RGB). */
 export interface DecodedImage {
@@ -15,7 +16,15 @@ export interface DecodedImage {
 export interface DecodeOptions {
   /** Named in error messages (a file name or URL). */
   readonly name?: string;
+  /**
+   * Most pixels (width × height) an image may declare; checked from the header before anything is
+   * decoded, as Pillow's Image.MAX_IMAGE_PIXELS (default MAX_IMAGE_PIXELS; Infinity lifts the limit).
+   */
+  readonly maxPixels?: number;
 }
+
+/** Pillow's default Image.MAX_IMAGE_PIXELS: 1 GiB of 32-bit pixels / 3, 89,478,485 pixels. */
+export const MAX_IMAGE_PIXELS = Math.floor(1024 * 1024 * 1024 / 4 / 3);
 
 /** A PNG decoded losslessly: 8- or 16-bit samples, 1–4 channels (grey, grey+alpha, RGB, RGBA), palette expanded. */
 export interface RawPng {
@@ -53,7 +62,7 @@ export function isJpeg(b: Uint8Array): boolean {
 export function decodeImage(input: Uint8Array | ArrayBuffer, opts: DecodeOptions = {}): DecodedImage {
   const b = bytesOf(input);
   if (isPng(b)) return pngToRgb(decodePngRaw(b, opts));
-  if (isJpeg(b)) return decodeJpeg(b, opts);
+  if (isJpeg(b)) return decodeJpeg(b, opts, checkPixels(jpegSize(b, label(opts)), opts));
   const head = [...b.subarray(0, 4)].map((v) => v.toString(16).padStart(2, '0')).join(' ');
   throw new Error(`decodeImage: ${label(opts)} is neither PNG nor JPEG (${b.length} bytes, starting ${head || '(empty)'})`);
 }
@@ -64,6 +73,9 @@ export function decodePngRaw(input: Uint8Array | ArrayBuffer, opts: DecodeOption
   const name = label(opts);
   if (!isPng(b)) throw new Error(`decodeImage: ${name} is not a PNG (bad signature)`);
   if (!hasChunk(b, 'IEND')) throw new Error(`decodeImage: ${name} is a truncated PNG (${b.length} bytes, no IEND chunk)`);
+  const header = pngHeader(b, name);
+  checkPixels(header, opts);
+  checkZlibStream(b, header, name);
   let png;
   try {
     png = decodePng(b, { checkCrc: true });
@@ -134,7 +146,7 @@ function hasChunk(b: Uint8Array, type: string): boolean {
   return false;
 }
 
-function decodeJpeg(b: Uint8Array, opts: DecodeOptions): DecodedImage {
+function decodeJpeg(b: Uint8Array, opts: DecodeOptions, maxPixels: number): DecodedImage {
   const name = label(opts);
   // A JPEG cut short loses its end-of-image marker (trailing padding after it is allowed).
   let end = b.length;
@@ -143,10 +155,136 @@ function decodeJpeg(b: Uint8Array, opts: DecodeOptions): DecodedImage {
     throw new Error(`decodeImage: ${name} is a truncated JPEG (${b.length} bytes, no end-of-image marker)`);
   let img;
   try {
-    img = decodeJpegJs(b, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false });
+    // jpeg-js's own caps follow Kiln's limit (its defaults, 100 MP and 512 MB, would refuse a larger one).
+    const mp = Number.isFinite(maxPixels) ? maxPixels / 1e6 : 1e6;
+    img = decodeJpegJs(b, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxResolutionInMP: mp, maxMemoryUsageInMB: Math.max(512, Math.ceil(mp * 12)) });
   } catch (e) {
     throw new Error(`decodeImage: ${name} is a corrupt or unsupported JPEG: ${String((e as Error).message ?? e)}`, { cause: e });
   }
   if (img.width <= 0 || img.height <= 0) throw new Error(`decodeImage: ${name} is a JPEG of size ${img.width}x${img.height}`);
   return { width: img.width, height: img.height, channels: 3, data: img.data };
+}
+
+/** Width and height as an image header declares them. */
+interface Size {
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Refuses an image whose header declares more than `opts.maxPixels` pixels; returns the limit. */
+function checkPixels(size: Size, opts: DecodeOptions): number {
+  const limit = opts.maxPixels ?? MAX_IMAGE_PIXELS;
+  if (typeof limit !== 'number' || Number.isNaN(limit) || limit < 1) throw new Error(`decodeImage: maxPixels must be a number ≥ 1 (or Infinity), got ${String(limit)}`);
+  const pixels = size.width * size.height;
+  if (pixels > limit)
+    throw new Error(
+      `decodeImage: ${label(opts)} is ${size.width}x${size.height} = ${pixels} pixels, over the limit of ${limit} pixels (a decompression bomb?); pass { maxPixels } to raise it`,
+    );
+  return limit;
+}
+
+const be32 = (b: Uint8Array, o: number): number => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+
+interface PngHeader extends Size {
+  readonly depth: number;
+  readonly colorType: number;
+  readonly interlace: number;
+}
+
+/** The IHDR chunk, which the PNG specification places first. */
+function pngHeader(b: Uint8Array, name: string): PngHeader {
+  if (b.length < 33 || be32(b, 8) !== 13 || String.fromCharCode(...b.subarray(12, 16)) !== 'IHDR')
+    throw new Error(`decodeImage: ${name} is a corrupt PNG: the first chunk is not a 13-byte IHDR`);
+  const h = { width: be32(b, 16), height: be32(b, 20), depth: b[24]!, colorType: b[25]!, interlace: b[28]! };
+  const depths: Readonly<Record<number, readonly number[]>> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
+  if (!depths[h.colorType]?.includes(h.depth)) throw new Error(`decodeImage: ${name} is a corrupt PNG: bit depth ${h.depth} with colour type ${h.colorType}`);
+  if (h.width === 0 || h.height === 0 || h.width > 0x7fffffff || h.height > 0x7fffffff) throw new Error(`decodeImage: ${name} is a PNG of size ${h.width}x${h.height}`);
+  if (h.interlace > 1) throw new Error(`decodeImage: ${name} is a corrupt PNG: interlace method ${h.interlace}`);
+  return h;
+}
+
+/** Bytes of the filtered scanlines (filter byte + packed samples per row, per Adam7 pass when interlaced). */
+function rawSize(h: PngHeader): number {
+  const channels = ({ 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 } as Readonly<Record<number, number>>)[h.colorType]!;
+  const rows = (w: number, n: number): number => (w === 0 || n === 0 ? 0 : n * (1 + Math.ceil((w * channels * h.depth) / 8)));
+  if (h.interlace === 0) return rows(h.width, h.height);
+  // Adam7: pass p starts at (x0, y0) and steps (dx, dy).
+  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
+  return passes.reduce((s, [x0, y0, dx, dy]) => s + rows(Math.ceil((h.width - x0) / dx), Math.ceil((h.height - y0) / dy)), 0);
+}
+
+/**
+ * Inflates the IDAT stream once, bounded by the size the header implies, which verifies the zlib Adler-32
+ * checksum (fast-png's inflater skips it) and refuses a stream that inflates past the image: with Node's
+ * zlib where it is synchronously available, else with Kiln's own inflater (browsers).
+ */
+function checkZlibStream(b: Uint8Array, h: PngHeader, name: string): void {
+  const parts: Uint8Array[] = [];
+  for (let off = 8; off + 12 <= b.length; ) {
+    const len = be32(b, off);
+    const type = String.fromCharCode(...b.subarray(off + 4, off + 8));
+    if (type === 'IDAT') parts.push(b.subarray(off + 8, off + 8 + len));
+    if (type === 'IEND') break;
+    off += 12 + len;
+  }
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (all.set(p, at), at + p.length), 0);
+  const need = rawSize(h);
+  // libpng and Pillow tolerate a little data past the image; a lot of it is a bomb, refused unread.
+  const cap = need + (1 << 20);
+  let out: Uint8Array;
+  try {
+    out = inflateBounded(all, cap);
+  } catch (e) {
+    const kind = e instanceof InflateError ? e.kind : 'corrupt';
+    const why =
+      kind === 'too-large'
+        ? `its image data inflates past the ${need} bytes a ${h.width}x${h.height} image needs`
+        : kind === 'adler'
+          ? 'the zlib Adler-32 checksum does not match the image data'
+          : `its image data does not inflate (${(e as Error).message})`;
+    throw new Error(`decodeImage: ${name} is a corrupt PNG: ${why}`, { cause: e });
+  }
+  if (out.length < need) throw new Error(`decodeImage: ${name} is a truncated PNG: image data has ${out.length} of ${need} bytes`);
+}
+
+/** A zlib stream inflated into at most `cap` bytes, Adler-32 checked; Node's zlib when present. Throws InflateError. */
+export function inflateBounded(data: Uint8Array, cap: number, useNode = true): Uint8Array {
+  type Zlib = typeof import('node:zlib');
+  const getBuiltin = (globalThis.process as { getBuiltinModule?: (id: string) => unknown } | undefined)?.getBuiltinModule;
+  const zlib = useNode ? (getBuiltin?.('node:zlib') as Zlib | undefined) : undefined;
+  if (!zlib) return inflateZlib(data, cap);
+  try {
+    return zlib.inflateSync(data, { maxOutputLength: cap });
+  } catch (e) {
+    const msg = (e as Error).message;
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new InflateError('too-large', msg);
+    throw new InflateError(/incorrect data check/.test(msg) ? 'adler' : 'corrupt', msg);
+  }
+}
+
+/** Width and height from a JPEG's start-of-frame marker, found by walking the marker segments. */
+function jpegSize(b: Uint8Array, name: string): Size {
+  let off = 2;
+  while (off + 4 <= b.length) {
+    if (b[off] !== 0xff) throw new Error(`decodeImage: ${name} is a corrupt or unsupported JPEG: no marker at byte ${off}`);
+    const m = b[off + 1]!;
+    if (m === 0xff) {
+      off++; // fill byte
+      continue;
+    }
+    if (m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+      off += 2;
+      continue;
+    }
+    const len = (b[off + 2]! << 8) | b[off + 3]!;
+    // SOF0–SOF15 carry the size, except DHT (C4), JPG (C8) and DAC (CC).
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+      if (off + 9 > b.length) break;
+      return { height: (b[off + 5]! << 8) | b[off + 6]!, width: (b[off + 7]! << 8) | b[off + 8]! };
+    }
+    if (m === 0xda || m === 0xd9 || len < 2) break; // scan data before any frame header
+    off += 2 + len;
+  }
+  throw new Error(`decodeImage: ${name} is a corrupt or unsupported JPEG: no start-of-frame marker before the image data`);
 }

@@ -2,11 +2,13 @@
 // the short side (antialiased), torchvision's center crop, ToTensor and Normalize — the resampling runs as
 // two GPU passes (kernels/resize.ts). Not an augmentation pipeline (no random crops or flips).
 
+import { maxBinding } from '../kernels/windows.js';
 import { empty } from '../tensor/alloc.js';
 import { tensor } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type Normalization, runResizeHorizontal, runResizeVertical } from '../kernels/resize.js';
-import { type DecodedImage, decodeImage, decodePngRaw, isPng } from './decode.js';
+import { type DecodeOptions, type DecodedImage, decodeImage, decodePngRaw, isPng } from './decode.js';
+import { intOption, numberList, numberOption } from './options.js';
 import { type Taps, bicubicTaps, centerCropOffsets, fixedPointWeights, shortSideSize, sliceTaps } from './resize.js';
 
 /** CLIP's (OpenAI) normalisation, used by ImageBind's image and video paths. */
@@ -19,6 +21,8 @@ export type ImageInput = Uint8Array | ArrayBuffer | DecodedImage;
 export interface ImageOptions {
   /** Named in error messages. */
   readonly name?: string;
+  /** Most pixels an encoded image may declare (default Pillow's 89,478,485; see DecodeOptions.maxPixels). */
+  readonly maxPixels?: number;
   /** Short side after resizing and side of the square center crop (default 224). */
   readonly size?: number;
   /** Per-channel normalisation (default CLIP's for images; none, i.e. 0 and 1, for depth and thermal). */
@@ -34,8 +38,13 @@ interface Pixels {
   readonly data: Uint8Array | Float32Array;
 }
 
+/** The decode options an image option bag carries. */
+function decodeOpts(opts: ImageOptions): DecodeOptions {
+  return { ...(opts.name !== undefined ? { name: opts.name } : {}), ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}) };
+}
+
 function toPixels(input: ImageInput, opts: ImageOptions): DecodedImage {
-  if (input instanceof Uint8Array || input instanceof ArrayBuffer) return decodeImage(input, opts.name !== undefined ? { name: opts.name } : {});
+  if (input instanceof Uint8Array || input instanceof ArrayBuffer) return decodeImage(input, decodeOpts(opts));
   if (input.data.length !== input.width * input.height * input.channels)
     throw new Error(`loadImage: decoded image ${input.width}x${input.height}x${input.channels} has ${input.data.length} bytes`);
   return input;
@@ -58,12 +67,21 @@ function packTaps(t: Taps, u8: boolean): Int32Array {
   return out;
 }
 
+/** Input rows per horizontal-pass launch: a multiple of 64, so each window of tmp starts 256-byte aligned. */
+function rowsPerLaunch(rowBytes: number, limit: number, op: string): number {
+  const rows = Math.floor(limit / rowBytes / 64) * 64;
+  if (rows < 64) throw new Error(`${op}: rows of ${rowBytes} bytes are too wide: 64 of them exceed the ${limit}-byte binding limit`);
+  return rows;
+}
+
 /**
  * Resize(size, BICUBIC) of the short side + CenterCrop(size) + (v − mean) / std, as PIL and torchvision
  * compute it: 8-bit images are resampled in PIL's fixed point with the intermediate rounded to 8 bits
  * (then / 255), float images in f32 (PIL's mode F, which has no rounding). Returns [channels, size, size].
+ * The horizontal pass runs over windows of input rows, so an image larger than one binding still loads;
+ * when a launch throws, every tensor made here is freed.
  */
-export function resizeCropNormalize(px: Pixels, size: number, norm: Normalization): Tensor {
+export function resizeCropNormalize(px: Pixels, size: number, norm: Normalization, op = 'loadImage', bindingLimit?: number): Tensor {
   const { width: w, height: h, channels: C } = px;
   const u8 = px.data instanceof Uint8Array;
   const r = shortSideSize(w, h, size);
@@ -77,33 +95,46 @@ export function resizeCropNormalize(px: Pixels, size: number, norm: Normalizatio
     row0 = Math.min(row0, vt.first[y]!);
     row1 = Math.max(row1, vt.first[y]! + vt.count[y]!);
   }
+  const limit = maxBinding(op);
+  // `bindingLimit` (tests) stands in for the device's limit on the source windows, to exercise them on small images.
+  const chunk = rowsPerLaunch(w * C * (u8 ? 1 : 4), bindingLimit ?? limit, op);
+  if ((row1 - row0) * size * C * 4 > limit) throw new Error(`${op}: ${row1 - row0} rows resampled to ${size} columns exceed the ${limit}-byte binding limit`);
   const hc = packTaps(ht, u8);
   const coefWords = new Int32Array(hc.length + 2 * size + vt.weights.length);
   coefWords.set(hc);
   coefWords.set(packTaps(vt, u8), hc.length);
-  const src = uploadWords(px.data.subarray(row0 * w * C, row1 * w * C));
-  const coef = tensor(coefWords, { dtype: 'i32' });
-  const tmp = empty([(row1 - row0) * size * C], 'u32', 'loadImage');
-  const out = empty([C, size, size], 'f32', 'loadImage');
-  runResizeHorizontal(tmp.operand('loadImage'), src.operand('loadImage'), coef.operand('loadImage'), {
-    rows: row1 - row0, inW: w, outW: size, channels: C, ksize: ht.ksize, cOff: 0, u8,
-  });
-  runResizeVertical(out.operand('loadImage'), tmp.operand('loadImage'), coef.operand('loadImage'), {
-    outW: size, outH: size, channels: C, row0, ksize: vt.ksize, cOff: hc.length, oOff: 0, cStride: size * size, u8,
-  }, norm);
-  src.dispose();
-  coef.dispose();
-  tmp.dispose();
-  return out;
+  const made: Tensor[] = [];
+  const keep = <T extends Tensor>(t: T): T => (made.push(t), t);
+  try {
+    const coef = keep(tensor(coefWords, { dtype: 'i32' }));
+    const tmp = keep(empty([(row1 - row0) * size * C], 'u32', op));
+    const out = keep(empty([C, size, size], 'f32', op));
+    const result = out;
+    for (let a = row0; a < row1; a += chunk) {
+      const rows = Math.min(chunk, row1 - a);
+      const src = keep(uploadWords(px.data.subarray(a * w * C, (a + rows) * w * C)));
+      const window = { offset: (a - row0) * size * C * 4, size: rows * size * C * 4 };
+      runResizeHorizontal({ ...tmp.operand(op), window }, src.operand(op), coef.operand(op), {
+        rows, inW: w, outW: size, channels: C, ksize: ht.ksize, cOff: 0, u8,
+      });
+    }
+    runResizeVertical(out.operand(op), tmp.operand(op), coef.operand(op), {
+      outW: size, outH: size, channels: C, row0, ksize: vt.ksize, cOff: hc.length, oOff: 0, cStride: size * size, u8,
+    }, norm);
+    made.splice(made.indexOf(result), 1); // the result outlives this call
+    return result;
+  } finally {
+    for (const t of made) t.dispose();
+  }
 }
 
-function normalization(opts: ImageOptions, mean: readonly number[], std: readonly number[], channels: number): Normalization {
-  const m = opts.mean ?? mean;
-  const s = opts.std ?? std;
-  if (m.length !== channels || s.length !== channels)
-    throw new Error(`loadImage: mean and std need ${channels} values, got ${m.length} and ${s.length}`);
-  if (s.some((v) => v === 0)) throw new Error('loadImage: std must not contain 0');
-  return { mean: m, std: s };
+function normalization(op: string, opts: ImageOptions, mean: readonly number[], std: readonly number[], channels: number): Normalization {
+  return { mean: numberList(op, 'mean', opts.mean ?? mean, channels), std: numberList(op, 'std', opts.std ?? std, channels, true) };
+}
+
+/** The output side: an integer in 1..4096 (a 4096² f32 output is already 64 MB per channel). */
+function sizeOption(op: string, opts: ImageOptions): number {
+  return intOption(op, 'size', opts.size, 224, 1, 4096);
 }
 
 /**
@@ -112,9 +143,11 @@ function normalization(opts: ImageOptions, mean: readonly number[], std: readonl
  * @example const x = kiln.data.loadImage(await fs.readFile('dog.jpg'), { name: 'dog.jpg' });
  */
 export function loadImage(input: ImageInput, opts: ImageOptions = {}): Tensor {
+  const size = sizeOption('loadImage', opts);
+  const norm = normalization('loadImage', opts, CLIP_MEAN, CLIP_STD, 3);
   const img = toPixels(input, opts);
   if (img.channels !== 3) throw new Error(`loadImage: expected an RGB image, got ${img.channels} channels`);
-  return resizeCropNormalize(img, opts.size ?? 224, normalization(opts, CLIP_MEAN, CLIP_STD, 3));
+  return resizeCropNormalize(img, size, norm);
 }
 
 /**
@@ -124,6 +157,8 @@ export function loadImage(input: ImageInput, opts: ImageOptions = {}): Tensor {
  * @example const t = kiln.data.loadThermal(bytes);
  */
 export function loadThermal(input: ImageInput, opts: ImageOptions = {}): Tensor {
+  const size = sizeOption('loadThermal', opts);
+  const norm = normalization('loadThermal', opts, [0], [1], 1);
   const img = toPixels(input, opts);
   if (img.channels !== 3) throw new Error(`loadThermal: expected a grey or RGB image, got ${img.channels} channels`);
   const n = img.width * img.height;
@@ -131,7 +166,7 @@ export function loadThermal(input: ImageInput, opts: ImageOptions = {}): Tensor 
   const d = img.data;
   // PIL's L24: (r·19595 + g·38470 + b·7471 + 0x8000) >> 16.
   for (let i = 0; i < n; i++) grey[i] = (d[3 * i]! * 19595 + d[3 * i + 1]! * 38470 + d[3 * i + 2]! * 7471 + 0x8000) >>> 16;
-  return resizeCropNormalize({ width: img.width, height: img.height, channels: 1, data: grey }, opts.size ?? 224, normalization(opts, [0], [1], 1));
+  return resizeCropNormalize({ width: img.width, height: img.height, channels: 1, data: grey }, size, norm, 'loadThermal');
 }
 
 /** A depth or disparity map as float values, row-major. */
@@ -162,18 +197,24 @@ export interface DepthOptions extends ImageOptions {
  * @example const d = kiln.data.loadDepth(png, { focalLength: 518.857 });
  */
 export function loadDepth(input: Uint8Array | ArrayBuffer | DepthMap, opts: DepthOptions = {}): Tensor {
+  const op = 'loadDepth';
+  const size = sizeOption(op, opts);
+  const norm = normalization(op, opts, [0], [1], 1);
+  const positive = { min: 0, minOpen: true };
+  if (opts.focalLength !== undefined) numberOption(op, 'focalLength', opts.focalLength, 1, positive);
+  const baseline = numberOption(op, 'baseline', opts.baseline, 0.075, positive);
+  const scale = numberOption(op, 'depthScale', opts.depthScale, 0.001, positive);
+  const maxDepth = numberOption(op, 'maxDepth', opts.maxDepth, 8, positive);
   let map: DepthMap;
   if (input instanceof Uint8Array || input instanceof ArrayBuffer) {
     const name = opts.name !== undefined ? `'${opts.name}'` : 'depth image';
     const b = input instanceof Uint8Array ? input : new Uint8Array(input);
     if (!isPng(b)) throw new Error(`loadDepth: ${name} is not a PNG (depth maps are read from grey 8- or 16-bit PNGs)`);
-    const png = decodePngRaw(b, opts.name !== undefined ? { name: opts.name } : {});
+    const png = decodePngRaw(b, decodeOpts(opts));
     if (png.channels > 2) throw new Error(`loadDepth: ${name} has ${png.channels} channels; a depth PNG is grey`);
     if (opts.focalLength === undefined)
       throw new Error(`loadDepth: ${name}: pass { focalLength } (pixels) to turn depth into disparity, or pass a DepthMap of disparity`);
-    const f = opts.focalLength * (opts.baseline ?? 0.075);
-    const scale = opts.depthScale ?? 0.001;
-    const maxDepth = opts.maxDepth ?? 8;
+    const f = opts.focalLength * baseline;
     const data = new Float32Array(png.width * png.height);
     for (let i = 0; i < data.length; i++) {
       const depth = Math.min(png.data[i * png.channels]! * scale, maxDepth);
@@ -185,5 +226,5 @@ export function loadDepth(input: Uint8Array | ArrayBuffer | DepthMap, opts: Dept
       throw new Error(`loadDepth: DepthMap ${input.width}x${input.height} has ${input.data.length} values`);
     map = input;
   }
-  return resizeCropNormalize({ ...map, channels: 1 }, opts.size ?? 224, normalization(opts, [0], [1], 1));
+  return resizeCropNormalize({ ...map, channels: 1 }, size, norm, op);
 }

@@ -1,10 +1,10 @@
 // Input pipelines: decoding files into the tensors the models take (kiln.data). Not a dataset loader.
 
 export { decodeWav, type DecodedWav, type DecodeWavOptions } from './wav.js';
-export { resample, type ResampleOptions } from './resample.js';
+export { resample, resampleRange, type ResampleOptions } from './resample.js';
 export { fbank } from './fbank.js';
-export { loadAudio, type LoadAudioOptions } from './audio.js';
-export { decodeImage, type DecodedImage, type DecodeOptions } from './decode.js';
+export { loadAudio, MIN_SAMPLE_RATE, MAX_SAMPLE_RATE, type LoadAudioOptions } from './audio.js';
+export { decodeImage, MAX_IMAGE_PIXELS, type DecodedImage, type DecodeOptions } from './decode.js';
 export { loadImage, loadDepth, loadThermal, CLIP_MEAN, CLIP_STD, type ImageInput, type ImageOptions, type DepthMap, type DepthOptions } from './image.js';
 export { videoClips, type VideoClipOptions } from './video.js';
 export { loadImu, type ImuOptions } from './imu.js';

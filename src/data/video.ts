@@ -2,11 +2,13 @@
 // subsampling, /255, bilinear short-side scale (no antialias), Normalize, crop. Decoding a container (MP4,
 // WebM) is out of scope: pass frames decoded elsewhere (e.g. WebCodecs, ffmpeg) as RGB images.
 
+import { maxBinding } from '../kernels/windows.js';
 import { empty } from '../tensor/alloc.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { runResizeBilinear } from '../kernels/resize.js';
 import type { DecodedImage } from './decode.js';
 import { CLIP_MEAN, CLIP_STD } from './image.js';
+import { intOption, numberOption } from './options.js';
 import { shortSideScaleSize } from './resize.js';
 
 export interface VideoClipOptions {
@@ -68,18 +70,25 @@ function subsample(t: number, k: number): number[] {
  * @example const v = kiln.data.videoClips(frames, { clips: 5, framesPerClip: 2, fps: 30 });
  */
 export function videoClips(frames: readonly DecodedImage[], opts: VideoClipOptions = {}): Tensor {
-  const clips = opts.clips ?? 5;
-  const T = opts.framesPerClip ?? 2;
-  const size = opts.size ?? 224;
+  const op = 'videoClips';
+  const clips = intOption(op, 'clips', opts.clips, 5, 1, 1024);
+  const T = intOption(op, 'framesPerClip', opts.framesPerClip, 2, 1, 1024);
+  const size = intOption(op, 'size', opts.size, 224, 1, 4096);
   const crops = opts.spatialCrops ?? 1;
+  if (crops !== 1 && crops !== 3) throw new Error(`${op}: spatialCrops must be 1 or 3, got ${String(crops)}`);
+  if (opts.fps !== undefined) numberOption(op, 'fps', opts.fps, 1, { min: 0, minOpen: true });
+  if (opts.clipDuration !== undefined) numberOption(op, 'clipDuration', opts.clipDuration, 2, { min: 0, minOpen: true });
   if (frames.length === 0) throw new Error('videoClips: no frames');
-  if (!(clips >= 1 && T >= 1 && Number.isInteger(clips) && Number.isInteger(T)))
-    throw new Error(`videoClips: clips and framesPerClip must be positive integers, got ${clips} and ${T}`);
   const { width: w, height: h } = frames[0]!;
   frames.forEach((f, i) => {
     if (f.width !== w || f.height !== h || f.channels !== 3 || f.data.length !== w * h * 3)
       throw new Error(`videoClips: frame ${i} is ${f.width}x${f.height}x${f.channels}; frame 0 is ${w}x${h}x3 and all must match`);
   });
+  // Each frame is one binding, and so is the output: refused before any GPU work when either cannot be.
+  const limit = maxBinding(op);
+  if (w * h * 3 > limit) throw new Error(`${op}: frames of ${w}x${h} (${w * h * 3} bytes) exceed the ${limit}-byte binding limit`);
+  if (clips * crops * 3 * T * size * size * 4 > limit)
+    throw new Error(`${op}: ${clips * crops} clips of ${T} frames at ${size}x${size} exceed the ${limit}-byte binding limit of one output`);
   const r = shortSideScaleSize(w, h, size);
   const yc = Math.ceil((r.height - size) / 2);
   const xc = Math.ceil((r.width - size) / 2);
@@ -89,27 +98,34 @@ export function videoClips(frames: readonly DecodedImage[], opts: VideoClipOptio
     if (edge < 0) return { x0: xc, y0: yc };
     return r.height > r.width ? { x0: xc, y0: edge } : { x0: edge, y0: yc };
   });
+  const windows = clipWindows(frames.length, clips, opts);
   const out = empty([clips * crops, 3, T, size, size], 'f32', 'videoClips');
   const uploaded = new Map<number, Tensor>();
   const plane = size * size;
-  clipWindows(frames.length, clips, opts).forEach(([lo, hi], i) => {
-    subsample(hi - lo, T).forEach((k, t) => {
-      const f = lo + k;
-      let src = uploaded.get(f);
-      if (!src) {
-        src = empty([Math.ceil((w * h * 3) / 4)], 'u32', 'videoClips');
-        src.writeBytes_(frames[f]!.data);
-        uploaded.set(f, src);
-      }
-      offsets.forEach(({ x0, y0 }, s) => {
-        runResizeBilinear(out.operand('videoClips'), src.operand('videoClips'), {
-          inW: w, inH: h, channels: 3, outW: size, outH: size, x0, y0,
-          sx: Math.fround(w / r.width), sy: Math.fround(h / r.height),
-          oOff: ((i * crops + s) * 3 * T + t) * plane, cStride: T * plane,
-        }, { mean: CLIP_MEAN, std: CLIP_STD });
+  try {
+    windows.forEach(([lo, hi], i) => {
+      subsample(hi - lo, T).forEach((k, t) => {
+        const f = lo + k;
+        let src = uploaded.get(f);
+        if (!src) {
+          src = empty([Math.ceil((w * h * 3) / 4)], 'u32', 'videoClips');
+          src.writeBytes_(frames[f]!.data);
+          uploaded.set(f, src);
+        }
+        offsets.forEach(({ x0, y0 }, s) => {
+          runResizeBilinear(out.operand('videoClips'), src.operand('videoClips'), {
+            inW: w, inH: h, channels: 3, outW: size, outH: size, x0, y0,
+            sx: Math.fround(w / r.width), sy: Math.fround(h / r.height),
+            oOff: ((i * crops + s) * 3 * T + t) * plane, cStride: T * plane,
+          }, { mean: CLIP_MEAN, std: CLIP_STD });
+        });
       });
     });
-  });
-  for (const t of uploaded.values()) t.dispose();
+  } catch (e) {
+    out.dispose();
+    throw e;
+  } finally {
+    for (const t of uploaded.values()) t.dispose();
+  }
   return out;
 }

@@ -71,7 +71,8 @@ interface Opened {
  * Reads a PyTorch state dict into a Map of GPU tensors, in the checkpoint's key order. Views of one
  * storage become separate tensors with the views' values; i64 becomes i32 (values out of range throw),
  * bf16 and f64 become f32, i8/i16/u8 become i32, bool stays bool. Values that are not tensors are skipped;
- * `requires_grad` is not carried over.
+ * `requires_grad` is not carried over. Int keys are named in decimal, `'int:1'` where a str key `'1'`
+ * also exists, so both tensors are kept as torch.load keeps them.
  * @example const sd = await kiln.io.loadPth('model.pth'); model.loadStateDict(sd);
  */
 export async function loadPth(source: PthSource, opts: LoadPthOptions = {}): Promise<Map<string, Tensor>> {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
-import { LOG_FLOOR, melBanks, spectrum } from '../../src/data/fbank.js';
+import { LOG_FLOOR, logMel, melBanks, spectrum } from '../../src/data/fbank.js';
 import { clipStarts } from '../../src/data/audio.js';
 import { decodeWav } from '../../src/data/wav.js';
 import { resample } from '../../src/data/resample.js';
@@ -226,6 +226,17 @@ describe('loadAudio: options, sample rates, long files, no leaks', () => {
       expect(await x.data()).toBeAllClose(await reference(file), { rtol: 1e-5 });
       x.dispose();
     }
+  });
+
+  it('frees the filterbank tables and spectrum when a launch throws partway', () => {
+    const out = kiln.zeros([17, 1, 8, 4]);
+    const wave = kiln.zeros([4000]);
+    const before = kiln.memory().liveTensors;
+    const bad = { starts: new Array<number>(17).fill(0), counts: new Array<number>(17).fill(1), slots: 4, length: 400, shift: 160 };
+    expect(() => logMel(out, wave, bad, 8, { strides: [32, 4, 1], mean: 0, std: 1, floor: LOG_FLOOR })).toThrow('fbank: 17 clip starts and 17 counts (at most 16 clips)');
+    expect(kiln.memory().liveTensors).toBe(before);
+    out.dispose();
+    wave.dispose();
   });
 
   it('loads a WAV longer than one GPU binding holds (35 minutes at 16 kHz), leaving only its result live', async () => {

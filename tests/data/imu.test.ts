@@ -153,3 +153,12 @@ describe('readNpy: the header read as numpy reads it', () => {
     expect(refused).toBeGreaterThan(n / 10); // most of the file is payload, whose bytes any value may hold
   });
 });
+
+describe('loadImu: fuzz', () => {
+  it('mutated CSV text loads or is refused naming the loader, leaving no tensor live', async () => {
+    const good = new TextEncoder().encode(csvText.split('\n').slice(0, 2001).join('\n'));
+    const { cases, refused } = await fuzz(good, (b) => kiln.data.loadImu(b, { format: 'csv', name: 'f.csv' }), { seed: 2108, budgetMs: 2000, maxCases: 300, prefix: /^loadImu: 'f.csv'/ });
+    expect(cases).toBeGreaterThan(20);
+    expect(refused).toBeGreaterThan(cases / 4);
+  });
+});

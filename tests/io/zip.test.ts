@@ -7,6 +7,7 @@ import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
 import { ZipArchive, bytesSource, fileSource, inflateWithStream, type ByteSource } from '../../src/io/zip.js';
+import { fuzz } from '../helpers/fuzz.js';
 import { type WriteEntry, writeZip } from '../helpers/zip.js';
 
 /** An archive of `base + region.length` bytes that are zero except `region` at `base`: a 5 GB file without the disk. */
@@ -223,5 +224,11 @@ describe('zip: malformed and hostile archives', () => {
       for (let k = 0; k < 1 + rnd(4); k++) b[rnd(b.length)] = rnd(256);
       await readAll(b).catch((e: unknown) => expect(e).toBeInstanceOf(Error));
     }
+  });
+
+  it('fuzz: truncations, bit flips and structural edits are read or refused naming the reader', async () => {
+    const { cases, refused } = await fuzz(good, (b) => readAll(b), { seed: 2110, budgetMs: 1500, maxCases: 1500, prefix: /^zip: / });
+    expect(cases).toBeGreaterThan(100);
+    expect(refused).toBeGreaterThan(cases / 3);
   });
 });
