@@ -1,9 +1,10 @@
 // Kiln's public API, listed by name, less the models (src/index.ts adds them): src/models imports from
 // here, so that the models use only the public API without importing themselves.
 
-import { flush as flushBatch, sync as syncBatch, batchStats } from './device/batch.js';
+import { flush as flushBatch, sync as syncBatch } from './device/batch.js';
+import { counters } from './device/counters.js';
 import { type DeviceInfo, type InitOptions, gpu, initGpu } from './device/gpu.js';
-import { clearBindGroups, pipelineStats } from './device/pipelines.js';
+import { clearBindGroups } from './device/pipelines.js';
 import { emptyPool, poolStats, resetPeak } from './device/pool.js';
 import { loadWgslSources } from './kernels/source.js';
 import { loadTuningCache } from './kernels/tune.js';
@@ -78,19 +79,31 @@ export interface MemoryInfo {
  */
 export function memory(): MemoryInfo {
   const p = poolStats();
-  const b = batchStats();
   return {
     liveTensors: Tensor.liveCount(),
     liveBytes: liveBytes(),
     pooledBytes: p.pooledBytes,
-    buffersCreated: p.buffersCreated,
-    pipelines: pipelineStats().pipelinesCreated,
+    buffersCreated: counters.buffersCreated,
+    pipelines: counters.pipelineCompiles,
     peakBytes: p.peakInUseBytes,
     largestBufferBytes: p.largestBufferBytes,
-    submits: b.submits,
-    dispatches: b.dispatches,
+    submits: counters.submits,
+    dispatches: counters.dispatches,
   };
 }
+
+export {
+  /**
+   * Work done since start, or since the last kiln.resetStats(): submits, dispatches, readbacks (and bytes read
+   * back), buffers created, pipeline compiles, uploads (and bytes), buffer copies. Integer counters bumped
+   * by the device layer, so reading them costs nothing; assert "this step reads nothing back" with them.
+   * @example kiln.resetStats(); step(); expect(kiln.stats().readbacks).toBe(0);
+   */
+  stats,
+  /** Starts a new kiln.stats() window (memory() keeps counting from start). @example kiln.resetStats(); */
+  resetStats,
+} from './device/counters.js';
+export type { WorkStats } from './device/counters.js';
 
 /** Starts a new window for memory().peakBytes and largestBufferBytes. @example kiln.resetPeakMemory(); */
 export function resetPeakMemory(): void {

@@ -4,6 +4,7 @@
 // never overtakes a recorded command that still reads the old contents of a recycled buffer.
 
 import { MAP_READ_MODE, Usage } from './constants.js';
+import { counters } from './counters.js';
 import { gpu, takeUncapturedErrors } from './gpu.js';
 import { type BufferRange, type KernelSpec, checkCompiles, getBindGroup, getPipeline } from './pipelines.js';
 import { acquireBuffer, releaseBuffer } from './pool.js';
@@ -32,6 +33,7 @@ class Arena {
     const ctx = gpu();
     if (this.gpuBuffer === null || this.generation !== ctx.generation) {
       this.gpuBuffer = ctx.device.createBuffer({ size: this.capacity, usage: this.usage, label: this.label });
+      counters.buffersCreated += 1;
       this.generation = ctx.generation;
     }
     return this.gpuBuffer;
@@ -57,8 +59,6 @@ let pass: GPUComputePassEncoder | null = null;
 /** The device generation the pending commands were recorded for; a new device drops them. */
 let encoderGeneration = -1;
 let recorded = 0;
-let submits = 0;
-let dispatches = 0;
 
 /** Forgets commands recorded for a device that is gone (they can never run). */
 function dropStale(): void {
@@ -95,7 +95,7 @@ export function flush(): void {
   uploads.writeOut(device.queue);
   if (encoder !== null) {
     device.queue.submit([encoder.finish()]);
-    submits += 1;
+    counters.submits += 1;
   }
   encoder = null;
   recorded = 0;
@@ -154,7 +154,7 @@ export function dispatch(d: Dispatch): void {
   pass.setBindGroup(0, bg, dynamicOffsets);
   const [x, y, z] = d.workgroups;
   pass.dispatchWorkgroups(x, y, z);
-  dispatches += 1;
+  counters.dispatches += 1;
   if (++recorded >= MAX_DISPATCHES_PER_BATCH) flush();
 }
 
@@ -163,6 +163,7 @@ export function copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, ds
   if (size === 0) return;
   endPass();
   getEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+  counters.copies += 1;
   if (++recorded >= MAX_DISPATCHES_PER_BATCH) flush();
 }
 
@@ -172,6 +173,8 @@ export function upload(dst: GPUBuffer, dstOffset: number, data: ArrayBufferView)
   const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
   const padded = Math.ceil(bytes.byteLength / 4) * 4;
   if (padded === 0) return;
+  counters.uploads += 1;
+  counters.bytesUploaded += bytes.byteLength;
   if (padded <= UPLOAD_ARENA / 4) {
     let off = uploads.reserve(padded);
     if (off < 0) {
@@ -216,6 +219,8 @@ export async function readBuffer(src: GPUBuffer, offset: number, size: number): 
   const staging = acquireBuffer(padded, READ_USAGE);
   copyBuffer(src, offset, staging, 0, padded);
   flush();
+  counters.readbacks += 1;
+  counters.bytesReadBack += size;
   let out: ArrayBuffer;
   try {
     await staging.mapAsync(MAP_READ_MODE, 0, padded);
@@ -240,6 +245,3 @@ export async function sync(): Promise<void> {
   await checkErrors();
 }
 
-export function batchStats(): { submits: number; dispatches: number } {
-  return { submits, dispatches };
-}

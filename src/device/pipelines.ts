@@ -3,6 +3,7 @@
 // line:column messages and the offending source lines, and thrown at the next synchronisation point.
 
 import { COMPUTE_STAGE } from './constants.js';
+import { counters } from './counters.js';
 import { gpu } from './gpu.js';
 
 /** Binding kinds in binding order, all in @group(0): storage read_write, storage read, or the uniform block. */
@@ -39,7 +40,6 @@ let nextBufferId = 1;
 let nextPipelineId = 1;
 let cacheGeneration = -1;
 const pendingChecks: Promise<string | null>[] = [];
-let pipelinesCreated = 0;
 
 function resetIfNewDevice(): void {
   const g = gpu().generation;
@@ -109,7 +109,7 @@ export function getPipeline(spec: KernelSpec): CachedPipeline {
       return null;
     }),
   );
-  pipelinesCreated += 1;
+  counters.pipelineCompiles += 1;
   const entry: CachedPipeline = { pipeline, layout, spec, id: nextPipelineId++ };
   pipelines.set(cacheKey, entry);
   return entry;
@@ -159,6 +159,6 @@ export function clearBindGroups(): void {
   bindGroups.clear();
 }
 
-export function pipelineStats(): { pipelines: number; pipelinesCreated: number; bindGroups: number } {
-  return { pipelines: pipelines.size, pipelinesCreated, bindGroups: bindGroups.size };
+export function pipelineStats(): { pipelines: number; bindGroups: number } {
+  return { pipelines: pipelines.size, bindGroups: bindGroups.size };
 }

@@ -3,13 +3,12 @@
 // because every later write to it is recorded in the same command stream (see batch.ts).
 
 import { Usage } from './constants.js';
+import { counters } from './counters.js';
 import { gpu } from './gpu.js';
 
 export const STORAGE_USAGE = Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST;
 
 export interface PoolStats {
-  /** GPU buffers ever created by the pool (all usages). */
-  buffersCreated: number;
   /** Bytes held in free lists, ready for reuse. */
   pooledBytes: number;
   /** Bytes handed out and not yet released. */
@@ -20,7 +19,7 @@ export interface PoolStats {
   largestBufferBytes: number;
 }
 
-const stats: PoolStats = { buffersCreated: 0, pooledBytes: 0, inUseBytes: 0, peakInUseBytes: 0, largestBufferBytes: 0 };
+const stats: PoolStats = { pooledBytes: 0, inUseBytes: 0, peakInUseBytes: 0, largestBufferBytes: 0 };
 
 function noteUse(size: number): void {
   stats.inUseBytes += size;
@@ -73,7 +72,7 @@ export function acquireBuffer(bytes: number, usage: number = STORAGE_USAGE): GPU
   const max = info.limits['maxBufferSize'] ?? Infinity;
   if (size > max) throw new Error(`kiln: a buffer of ${bytes} bytes exceeds the adapter's maxBufferSize (${max}).`);
   const buffer = device.createBuffer({ size, usage });
-  stats.buffersCreated += 1;
+  counters.buffersCreated += 1;
   noteUse(size);
   return buffer;
 }
