@@ -3,8 +3,9 @@
 
 import { bpeTrain } from './bpe-train.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
+import { train } from './train.js';
 
-const COMMANDS: readonly Command[] = [bpeTrain];
+const COMMANDS: readonly Command[] = [bpeTrain, train];
 
 const defaultIo: CommandIo = {
   out: (line) => console.log(line),

@@ -1,0 +1,80 @@
+// What happens between backward and the optimizer step, all on the GPU: gradient norms (global and per
+// tower), clipping by the global L2 norm, the non-finite guard that makes the step a no-op, and a small GPU
+// ring of each step's losses and norms that is read back once per log interval.
+
+import { Tensor, noGrad, stack, where, zeros } from '../index.js';
+
+export interface Tower {
+  readonly name: string;
+  readonly params: readonly Tensor[];
+}
+
+/**
+ * The optimizer's GPU skip flag (`foundInf`, a 0-d f32 that fused AdamW reads: set ⇒ parameters, moments
+ * and steps untouched), when it has one.
+ */
+export function skipFlagOf(optimizer: object): Tensor | undefined {
+  const f = (optimizer as { foundInf?: unknown }).foundInf;
+  return f instanceof Tensor ? f : undefined;
+}
+
+export class StepMonitor {
+  /** Column names of a ring row. */
+  readonly columns: readonly string[];
+  /** [rows, columns] f32: one row per step since the last read. */
+  readonly ring: Tensor;
+  /** Rows written since the last read. */
+  fill = 0;
+
+  constructor(
+    readonly rows: number,
+    pairNames: readonly string[],
+    readonly towers: readonly Tower[],
+    readonly clipNorm: number | null,
+  ) {
+    this.columns = ['loss', ...pairNames.map((p) => `loss:${p}`), 'gradNorm', ...towers.map((t) => `gradNorm:${t.name}`), 'nonFinite'];
+    this.ring = zeros([rows, this.columns.length]);
+  }
+
+  /**
+   * After backward: norms, clipping (torch's clip_grad_norm_: coef = max/(‖g‖ + 1e-6), at most 1), the
+   * non-finite guard (through `foundInf`, else zero lr and gradients: the weights stay as they are, though
+   * AdamW still counts the step and decays its moments), and the ring row. `lrs` are this step's GPU lrs.
+   */
+  afterBackward(total: Tensor, perPair: readonly Tensor[], foundInf: Tensor | undefined, lrs: readonly Tensor[]): void {
+    if (this.fill >= this.rows) throw new Error(`StepMonitor: the ring of ${this.rows} rows is full (read it every log interval)`);
+    noGrad(() => {
+      const grads = this.towers.map((t) => t.params.flatMap((p) => (p.grad ? [p.grad] : [])));
+      // ‖g‖² per tower, then the global norm from them (one reduction per parameter in all).
+      const sq = grads.map((gs) => gs.reduce<Tensor>((acc, g) => acc.add(g.square().sum()), zeros([])));
+      const norm = sq.reduce<Tensor>((acc, s) => acc.add(s), zeros([])).sqrt();
+      // Non-finite iff loss + ‖g‖ is: x − x is 0 for finite x and NaN for ±inf and NaN.
+      const probe = total.detach().add(norm);
+      const finite = probe.sub(probe).eq(0);
+      const bad = finite.logicalNot().cast('f32');
+      if (this.clipNorm !== null) {
+        const coef = norm.add(1e-6).reciprocal().mul(this.clipNorm).clamp(null, 1);
+        for (const gs of grads) for (const g of gs) g.mul_(coef);
+      }
+      if (foundInf) foundInf.copy_(bad);
+      else {
+        // Without the optimizer's skip flag: zero learning rate and zeroed gradients leave the weights as they are.
+        for (const lr of lrs) lr.mul_(finite.cast('f32'));
+        for (const gs of grads) for (const g of gs) g.copy_(where(finite, g, 0));
+      }
+      const row = stack([total.detach(), ...perPair.map((p) => p.detach()), norm, ...sq.map((s) => s.sqrt()), bad]);
+      this.ring.select(0, this.fill).copy_(row);
+    });
+    this.fill++;
+  }
+
+  /** One readback of the ring: the rows written since the last read, by column name; empties the ring. */
+  async read(): Promise<Record<string, number>[]> {
+    const n = this.fill;
+    if (n === 0) return [];
+    const data = await this.ring.data();
+    this.fill = 0;
+    const k = this.columns.length;
+    return Array.from({ length: n }, (_, r) => Object.fromEntries(this.columns.map((c, j) => [c, data[r * k + j]!])));
+  }
+}
