@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
+import { cliEntry } from '../helpers/cli-process.js';
 import { TEST_SEED, rng } from '../helpers/random.js';
 
 // ImageBind tiny, vision–IMU: the IMU tower has DropPath 0.7 and head dropout 0.5, so the RNG state must be
@@ -26,7 +27,6 @@ schedule: { kind: warmup-cosine, warmup: 2 }
 clipGradNorm: 5
 `;
 
-const CLI = new URL('../helpers/run-cli.mjs', import.meta.url).pathname;
 
 interface Exit {
   readonly code: number | null;
@@ -35,9 +35,10 @@ interface Exit {
 }
 
 /** `kiln train` in a child process; `killAfterMs` sends SIGKILL from outside after that long. */
-function runChild(args: readonly string[], env: Record<string, string>, killAfterMs?: number): Promise<Exit> {
+async function runChild(args: readonly string[], env: Record<string, string>, killAfterMs?: number): Promise<Exit> {
+  const cli = await cliEntry();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'train', ...args], { env: { ...process.env, KILN_TUNE: 'off', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [cli, 'train', ...args], { env: { ...process.env, KILN_TUNE: 'off', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = killAfterMs === undefined ? null : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
