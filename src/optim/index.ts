@@ -1,4 +1,4 @@
-// kiln.optim: optimizers with parameter groups.
-export { Optimizer, type ParamGroup, type ParamsArg } from './optimizer.js';
-export { SGD, type SGDOptions } from './sgd.js';
-export { AdamW, type AdamWOptions, type AdamWState } from './adamw.js';
+// kiln.optim: optimizers with parameter groups, their torch-layout state dicts and the GPU skip flag.
+export { Optimizer, type ParamGroup, type ParamsArg, type OptimizerStateDict, type LoadableStateDict } from './optimizer.js';
+export { SGD, type SGDOptions, type SGDState, type SGDTorchState, type SGDParamGroupState } from './sgd.js';
+export { AdamW, type AdamWOptions, type AdamWState, type AdamWTorchState, type AdamWParamGroupState } from './adamw.js';

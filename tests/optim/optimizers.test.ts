@@ -43,7 +43,7 @@ describe('optimizers', () => {
       opt.step();
     }
     for (let i = 0; i < 2; i++) expect(await ps[i]!.data()).toBeAllClose(ref[i]!, { rtol: 1e-6 });
-    expect(opt.stateOf(ps[0]!)!.step).toBe(10);
+    expect(await opt.stateOf(ps[0]!)!.step.data()).toEqual(Float32Array.of(10));
     opt.dispose();
     for (const p of ps) p.dispose();
   });
