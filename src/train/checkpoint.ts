@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type RngState, type Tensor, io } from '../index.js';
 import type { DataPosition } from './dataset.js';
 import { killPoint } from './faults.js';
+import type { OptimizerJson } from './optimizer-state.js';
 
 /** A checkpoint that cannot be resumed from: corrupt, truncated, incomplete or from another setup. */
 export class CheckpointError extends Error {
@@ -36,8 +37,8 @@ export interface CheckpointState {
   readonly schedule: unknown;
   readonly architecture: unknown;
   readonly kernels: KernelChoices;
-  /** AdamW step counts by parameter name. */
-  readonly optimizerSteps: Readonly<Record<string, number>>;
+  /** AdamW's param_groups (torch's layout) and the parameter name of each state index. */
+  readonly optimizer: OptimizerJson;
   /** The trainer's own counters (non-finite steps, ring rows not yet logged). */
   readonly trainer: { readonly nonFiniteInARow: number; readonly skipped: number; readonly ringFill: number };
 }

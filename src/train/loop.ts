@@ -4,7 +4,7 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Tensor, getRngState, init, kernelChoices, manualSeed, noGrad, setRngState, tidy, zeros } from '../index.js';
+import { type Tensor, getRngState, init, kernelChoices, manualSeed, noGrad, optim, setRngState, tidy, zeros } from '../index.js';
 import { type CheckpointState, type LoadedCheckpoint, checkCompatible, listCheckpoints, readCheckpoint, removeTemporaries, saveCheckpoint, truncateMetrics } from './checkpoint.js';
 import { ConfigError, type PairSpec, type TrainConfig, type TrainConfigInput, resolveConfig } from './config.js';
 import { type Dataset, Loader, RandomDataset } from './dataset.js';
@@ -12,8 +12,8 @@ import { killPoint } from './faults.js';
 import { ContrastiveLoss, pairName } from './loss.js';
 import { type MetricsRow, Progress, appendMetrics } from './metrics.js';
 import { type TrainModel, buildModel } from './model.js';
-import { StepMonitor, type Tower, skipFlagOf } from './monitor.js';
-import { TrainAdamW } from './optimizer.js';
+import { StepMonitor, type Tower } from './monitor.js';
+import { exportOptimizer, importOptimizer } from './optimizer-state.js';
 import { type TrainGroup, paramGroups } from './params.js';
 import { makeSchedule } from './schedule.js';
 
@@ -94,10 +94,11 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
   const named: [string, Tensor][] = [...model.module.namedParameters(), ...model.extraParams, ...loss.params];
   const groups = paramGroups(named, cfg.optimizer);
   const lrs = groups.map(() => zeros([1])); // each group's learning rate, a GPU scalar AdamW reads
-  const optimizer = new TrainAdamW(
+  const optimizer = new optim.AdamW(
     groups.map((g, i) => ({ params: g.params.map(([, t]) => t), lr: lrs[i]!, weightDecay: g.weightDecay })),
     { betas: cfg.optimizer.betas, eps: cfg.optimizer.eps },
   );
+  optimizer.foundInf = zeros([]); // raised on the GPU by a non-finite loss or gradient: that step changes nothing
   const lrAt = makeSchedule(cfg.schedule, totalSteps, loader.stepsPerEpoch);
   const monitor = new StepMonitor(cfg.logEvery, pairs.map(pairName), towers(groups, model), cfg.clipGradNorm);
   const run = { step: 0, nonFiniteInARow: 0, skipped: 0, lastLoss: null as number | null, lastCheckpoint: '' };
@@ -108,7 +109,7 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
   if (resumeDir !== null) {
     const ck = await readCheckpoint(resumeDir);
     checkCompatible(ck, model.architecture, kernelChoices());
-    Object.assign(run, restore(ck, { model, loss, optimizer, monitor, loader, named }));
+    Object.assign(run, restore(ck, { model, loss, optimizer, monitor, loader, groups }));
     await truncateMetrics(metricsFile, run.step);
   }
 
@@ -129,7 +130,7 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
       const out = loss.forward(emb);
       out.total.backward();
       killPoint('mid-step');
-      monitor.afterBackward(out.total, out.perPair, skipFlagOf(optimizer), lrs); // norms, clip, non-finite guard, ring row
+      monitor.afterBackward(out.total, out.perPair, optimizer.foundInf!); // norms, clip, non-finite guard, ring row
       optimizer.step();
       optimizer.zeroGrad();
       model.afterStep();
@@ -156,7 +157,7 @@ type Ctx = {
   readonly cfg: TrainConfig;
   readonly model: TrainModel;
   readonly loss: ContrastiveLoss;
-  readonly optimizer: TrainAdamW;
+  readonly optimizer: optim.AdamW;
   readonly monitor: StepMonitor;
   readonly loader: Loader;
   readonly named: readonly (readonly [string, Tensor])[];
@@ -211,7 +212,7 @@ async function prepareOut(cfg: TrainConfig, resume: string | null, metricsFile: 
 }
 
 /** Puts a verified checkpoint's state into the freshly built run. */
-function restore(ck: LoadedCheckpoint, t: Pick<Ctx, 'model' | 'loss' | 'optimizer' | 'monitor' | 'loader' | 'named'>): Partial<Ctx['run']> {
+function restore(ck: LoadedCheckpoint, t: Pick<Ctx, 'model' | 'loss' | 'optimizer' | 'monitor' | 'loader' | 'groups'>): Partial<Ctx['run']> {
   const s = ck.state;
   t.model.module.loadStateDict(ck.tensors['model.safetensors']);
   const trainer = ck.tensors['trainer.safetensors'];
@@ -226,17 +227,19 @@ function restore(ck: LoadedCheckpoint, t: Pick<Ctx, 'model' | 'loss' | 'optimize
     t.monitor.ring.copy_(ring.reshape(t.monitor.ring.shape));
   });
   t.monitor.fill = s.trainer.ringFill;
-  t.optimizer.importState(new Map(t.named), { tensors: ck.tensors['optimizer.safetensors'], steps: s.optimizerSteps });
+  importOptimizer(t.optimizer, ck.tensors['optimizer.safetensors'], s.optimizer, optimizedNames(t.groups), `checkpoint ${ck.dir}`);
   t.loader.restore(s.data);
   setRngState(s.rng);
   return { step: s.step, nonFiniteInARow: s.trainer.nonFiniteInARow, skipped: s.trainer.skipped };
 }
 
+/** The optimizer's parameters by name, in its state-dict index order (group by group). */
+const optimizedNames = (groups: readonly TrainGroup[]): string[] => groups.flatMap((g) => g.params.map(([n]) => n));
+
 /** Writes `<out>/checkpoints/step-<N>/` with everything exact resume needs. */
 async function checkpoint(c: Ctx): Promise<void> {
   c.model.syncBuffers();
-  const names = new Map(c.named.map(([n, t]) => [t, n]));
-  const opt = c.optimizer.exportState(names);
+  const opt = exportOptimizer(c.optimizer, c.groups.map((g) => g.lr), optimizedNames(c.groups));
   const state: CheckpointState = {
     step: c.run.step,
     epoch: c.loader.position().epoch,
@@ -246,7 +249,7 @@ async function checkpoint(c: Ctx): Promise<void> {
     schedule: c.cfg.schedule,
     architecture: c.model.architecture,
     kernels: kernelChoices(),
-    optimizerSteps: opt.steps,
+    optimizer: opt.json,
     trainer: { nonFiniteInARow: c.run.nonFiniteInARow, skipped: c.run.skipped, ringFill: c.monitor.fill },
   };
   const trainer = new Map<string, Tensor>([...c.model.extraParams, ...c.loss.params, ['ring', c.monitor.ring]]);

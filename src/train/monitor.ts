@@ -2,20 +2,11 @@
 // tower), clipping by the global L2 norm, the non-finite guard that makes the step a no-op, and a small GPU
 // ring of each step's losses and norms that is read back once per log interval.
 
-import { Tensor, noGrad, stack, where, zeros } from '../index.js';
+import { type Tensor, noGrad, stack, zeros } from '../index.js';
 
 export interface Tower {
   readonly name: string;
   readonly params: readonly Tensor[];
-}
-
-/**
- * The optimizer's GPU skip flag (`foundInf`, a 0-d f32 that fused AdamW reads: set ⇒ parameters, moments
- * and steps untouched), when it has one.
- */
-export function skipFlagOf(optimizer: object): Tensor | undefined {
-  const f = (optimizer as { foundInf?: unknown }).foundInf;
-  return f instanceof Tensor ? f : undefined;
 }
 
 export class StepMonitor {
@@ -38,10 +29,10 @@ export class StepMonitor {
 
   /**
    * After backward: norms, clipping (torch's clip_grad_norm_: coef = max/(‖g‖ + 1e-6), at most 1), the
-   * non-finite guard (through `foundInf`, else zero lr and gradients: the weights stay as they are, though
-   * AdamW still counts the step and decays its moments), and the ring row. `lrs` are this step's GPU lrs.
+   * non-finite flag written into the optimizer's `foundInf` (a raised flag makes AdamW's step a bitwise
+   * no-op), and the ring row. Nothing is read back.
    */
-  afterBackward(total: Tensor, perPair: readonly Tensor[], foundInf: Tensor | undefined, lrs: readonly Tensor[]): void {
+  afterBackward(total: Tensor, perPair: readonly Tensor[], foundInf: Tensor): void {
     if (this.fill >= this.rows) throw new Error(`StepMonitor: the ring of ${this.rows} rows is full (read it every log interval)`);
     noGrad(() => {
       const grads = this.towers.map((t) => t.params.flatMap((p) => (p.grad ? [p.grad] : [])));
@@ -56,12 +47,7 @@ export class StepMonitor {
         const coef = norm.add(1e-6).reciprocal().mul(this.clipNorm).clamp(null, 1);
         for (const gs of grads) for (const g of gs) g.mul_(coef);
       }
-      if (foundInf) foundInf.copy_(bad);
-      else {
-        // Without the optimizer's skip flag: zero learning rate and zeroed gradients leave the weights as they are.
-        for (const lr of lrs) lr.mul_(finite.cast('f32'));
-        for (const gs of grads) for (const g of gs) g.copy_(where(finite, g, 0));
-      }
+      foundInf.copy_(bad);
       const row = stack([total.detach(), ...perPair.map((p) => p.detach()), norm, ...sq.map((s) => s.sqrt()), bad]);
       this.ring.select(0, this.fill).copy_(row);
     });

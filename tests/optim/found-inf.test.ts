@@ -3,7 +3,7 @@
 // readback), and the errors for optimizers that cannot read the flag.
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
-import { batchStats } from '../../src/device/batch.js';
+import { stats as batchStats } from '../../src/device/counters.js';
 import { TEST_SEED, randomArray } from '../helpers/random.js';
 
 async function bits(t: kiln.Tensor): Promise<Uint32Array> {

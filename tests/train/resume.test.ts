@@ -126,7 +126,7 @@ describe('checkpoints that cannot be resumed are refused', () => {
     const resume = (): Promise<unknown> => kiln.train.fit({ ...base, steps: 4, out }, { resume: ck });
     const model = join(ck, 'model.safetensors');
     const bytes = readFileSync(model);
-    bytes[bytes.length - 1] ^= 1;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 1, bytes.length - 1);
     writeFileSync(model, bytes);
     await expect(resume()).rejects.toThrow(/model\.safetensors is corrupt: SHA-256/);
     truncateSync(model, 100);
