@@ -3,7 +3,7 @@
 // nothing in a config is ever evaluated as code.
 
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 
 /** A bad configuration value; the CLI exits with status 2 on it. */
 export class ConfigError extends Error {
@@ -136,8 +136,8 @@ export interface TrainConfig {
 }
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> | null : T[K] };
-/** What a user writes: any subset of TrainConfig, merged over DEFAULTS. */
-export type TrainConfigInput = DeepPartial<TrainConfig>;
+/** What a user writes: any subset of TrainConfig (a pair's weight defaults to 1), merged over DEFAULTS. */
+export type TrainConfigInput = Omit<DeepPartial<TrainConfig>, 'pairs'> & { pairs?: readonly { a: string; b: string; weight?: number }[] };
 
 const NO_SCALE: LogitScaleOverride = { init: null, learnable: null };
 
@@ -211,8 +211,8 @@ function list(v: unknown, path: string): unknown[] {
 function logitScale(v: unknown, path: string): LogitScaleOverride {
   const o = obj(v, path, ['init', 'learnable']);
   return {
-    init: nullable(o['init'], (x) => num(x, `${path}.init`, 1e-6, Infinity, 'a positive number')),
-    learnable: nullable(o['learnable'], (x) => bool(x, `${path}.learnable`)),
+    init: nullable(o['init'] ?? null, (x) => num(x, `${path}.init`, 1e-6, Infinity, 'a positive number')),
+    learnable: nullable(o['learnable'] ?? null, (x) => bool(x, `${path}.learnable`)),
   };
 }
 
@@ -367,10 +367,18 @@ export function mergeOver(base: unknown, over: unknown): unknown {
 /** Parses a `--set` value as a YAML scalar or flow collection ('1e-3' → 0.001, 'clip' → 'clip', '[0.9, 0.98]'). */
 function parseValue(text: string): unknown {
   try {
-    return parseYaml(text) as unknown;
+    return parseYaml(text);
   } catch {
     return text;
   }
+}
+
+/** YAML to plain data; errors and warnings (an unknown tag such as !!js/function) both throw. */
+function parseYaml(text: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: true, logLevel: 'silent' });
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) throw problem;
+  return doc.toJS() as unknown;
 }
 
 /** Applies `key=value` overrides (dotted paths, `pairs.0.weight` indexes lists) to a raw config object. */
@@ -391,7 +399,7 @@ export function applySets(raw: unknown, sets: readonly string[]): unknown {
 /** Parses JSON or YAML text (YAML is a superset of JSON); the file name only labels errors. */
 export function parseConfigText(text: string, file: string): unknown {
   try {
-    return parseYaml(text, { prettyErrors: true }) as unknown;
+    return parseYaml(text);
   } catch (e) {
     throw new ConfigError(`${file}: not valid YAML/JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
