@@ -100,7 +100,7 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
   );
   optimizer.foundInf = zeros([]); // raised on the GPU by a non-finite loss or gradient: that step changes nothing
   const lrAt = makeSchedule(cfg.schedule, totalSteps, loader.stepsPerEpoch);
-  const monitor = new StepMonitor(cfg.logEvery, pairs.map(pairName), towers(groups, model), cfg.clipGradNorm);
+  const monitor = new StepMonitor(cfg.logEvery, pairs.map(pairName), towers(groups, model, modalities), cfg.clipGradNorm);
   const run = { step: 0, nonFiniteInARow: 0, skipped: 0, lastLoss: null as number | null, lastCheckpoint: '' };
 
   // ---- resume ---------------------------------------------------------------------------------------------------
@@ -188,13 +188,17 @@ function makeDataset(cfg: TrainConfig, model: TrainModel, modalities: readonly s
   return new RandomDataset(inputs, { size: cfg.data.size, classes: cfg.data.classes, noise: cfg.data.noise, seed: cfg.seed });
 }
 
-/** Parameters per tower (modality), for per-tower gradient norms; SigLIP's biases form the 'loss' tower. */
-function towers(groups: readonly TrainGroup[], model: TrainModel): Tower[] {
+/**
+ * Parameters per tower (modality), for per-tower gradient norms; SigLIP's biases form the 'loss' tower.
+ * Towers of modalities no pair uses get no gradient and are left out.
+ */
+function towers(groups: readonly TrainGroup[], model: TrainModel, modalities: readonly string[]): Tower[] {
+  const unused = new Set(Object.keys(model.inputs).filter((m) => !modalities.includes(m)));
   const by = new Map<string, Tensor[]>();
   for (const g of groups)
     for (const [name, t] of g.params) {
       const tower = name.startsWith('loss.') ? 'loss' : model.towerOf(name);
-      by.set(tower, [...(by.get(tower) ?? []), t]);
+      if (!unused.has(tower)) by.set(tower, [...(by.get(tower) ?? []), t]);
     }
   return [...by].map(([name, params]) => ({ name, params }));
 }
