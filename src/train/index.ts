@@ -28,5 +28,5 @@ export { ContrastiveLoss, sigLipLoss, pairName, type LossOutput } from './loss.j
 export { paramGroups, excludedFromDecay, globToRegExp, type TrainGroup } from './params.js';
 export { buildModel, type TrainModel } from './model.js';
 export { listCheckpoints, readCheckpoint, truncateMetrics, CheckpointError, type CheckpointState, type LoadedCheckpoint } from './checkpoint.js';
-export { type MetricsRow, WALL_CLOCK_FIELDS } from './metrics.js';
+export { type MetricsRow, WALL_CLOCK_FIELDS, Progress } from './metrics.js';
 export { KILL_POINTS, type KillPoint } from './faults.js';
