@@ -66,7 +66,9 @@ describe('kiln train', () => {
     const p = new kiln.train.Progress(10, () => undefined, { write: (s) => void (screen += s), columns: 100 });
     const row = { step: 5, epoch: 0, loss: 1.5, losses: {}, lr: { default: 1e-3 }, gradNorm: 1, gradNorms: {}, skipped: 0, samplesPerSec: 12.5, elapsed: 10 };
     p.update(row);
-    expect(screen).toMatch(/^\r\[#+\.+\] step 5\/10 loss 1\.500 lr 0\.001000 12\.50 samples\/s ETA 10s\x1b\[K$/);
+    expect(screen.startsWith('\r[')).toBe(true);
+    expect(screen.endsWith('\u001b[K')).toBe(true); // clears the rest of the line
+    expect(screen).toMatch(/\[#+\.+\] step 5\/10 loss 1\.500 lr 0\.001000 12\.50 samples\/s ETA 10s/);
     p.update({ ...row, step: 10 });
     expect(screen.endsWith('\n')).toBe(true);
   });
