@@ -1,6 +1,6 @@
 // The trainer's config: defaults merged under a partial config, YAML and JSON files, `--set` overrides by
 // dotted path, and errors that name the field and the value; keys of later features rejected clearly.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -69,6 +69,13 @@ describe('train config', () => {
     await expect(resolveConfig({ ...base, accumulate: 4 })).rejects.toThrow(/accumulate: only 1 is supported .* got 4/);
     await expect(resolveConfig({ ...base, stages: [{ step: 0 }] })).rejects.toThrow(/stages: staged training is not yet supported/);
     await expect(resolveConfig({ ...base, gradCheckpointing: true })).rejects.toThrow(/gradCheckpointing: .*not yet supported/);
+  });
+
+  it("accepts the README's example config", async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const yaml = /```yaml\n(# run\.yaml[\s\S]*?)```/.exec(readme)![1]!;
+    const cfg = await resolveConfig(kiln.train.parseConfigText(yaml, 'README.md') as kiln.train.TrainConfigInput);
+    expect([cfg.model.kind, cfg.pairs.length, cfg.optimizer.groups[0]!.lr, cfg.steps]).toEqual(['imagebind', 2, 2e-5, 1000]);
   });
 
   it('never evaluates code: YAML tags and JS-looking values stay data', async () => {
