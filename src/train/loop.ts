@@ -9,7 +9,7 @@ import { type CheckpointState, type LoadedCheckpoint, checkCompatible, listCheck
 import { ConfigError, type PairSpec, type TrainConfig, type TrainConfigInput, resolveConfig } from './config.js';
 import { type Dataset, Loader, RandomDataset } from './dataset.js';
 import { killPoint } from './faults.js';
-import { ContrastiveLoss, pairName } from './loss.js';
+import { ContrastiveLoss, type LossOutput, pairName } from './loss.js';
 import { type MetricsRow, Progress, appendMetrics } from './metrics.js';
 import { type TrainModel, buildModel } from './model.js';
 import { StepMonitor, type Tower } from './monitor.js';
@@ -114,21 +114,20 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
   }
 
   // ---- the loop -----------------------------------------------------------------------------------------------
-  const progress = opts.print ? new Progress(totalSteps, opts.print, opts.tty ?? null) : null;
+  const progress = opts.print ? new Progress(totalSteps, opts.print, opts.tty ?? null, run.step) : null;
   const ctx = { cfg, model, loss, optimizer, monitor, loader, named, groups, pairs, metricsFile, run, cb, progress, dataset, modalities };
   let interval = { t: performance.now(), steps: 0 };
+  const startStep = run.step; // evaluation and checkpoint at this step happened before it was saved
   model.module.train();
   while (run.step < totalSteps) {
-    if (due(run.step, cfg.evalEvery) && run.step > 0) await evaluate(ctx);
-    if (due(run.step, cfg.checkpointEvery) && run.step > 0) await checkpoint(ctx);
+    if (due(run.step, cfg.evalEvery) && run.step > startStep) await evaluate(ctx);
+    if (due(run.step, cfg.checkpointEvery) && run.step > startStep) await checkpoint(ctx);
 
     const lrNow = groups.map((g) => lrAt(run.step, g.lr));
     lrs.forEach((t, i) => t.fill_(lrNow[i]!));
     const { inputs, epoch } = loader.next();
     tidy(() => {
-      const emb = Object.fromEntries(modalities.map((m) => [m, model.embed(m, inputs[m]!)]));
-      const out = loss.forward(emb);
-      out.total.backward();
+      const out = forwardBackward(ctx, inputs);
       killPoint('mid-step');
       monitor.afterBackward(out.total, out.perPair, optimizer.foundInf!); // norms, clip, non-finite guard, ring row
       optimizer.step();
@@ -146,7 +145,7 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
     }
     await cb.onStep?.({ step: run.step, epoch, ...(metrics ? { metrics } : {}) });
   }
-  if (due(run.step, cfg.evalEvery)) await evaluate(ctx);
+  if (due(run.step, cfg.evalEvery) && run.step > startStep) await evaluate(ctx);
   await checkpoint(ctx);
   return { out: cfg.out, steps: run.step, epoch: loader.position().epoch, loss: run.lastLoss, skipped: run.skipped, checkpoint: run.lastCheckpoint, resumedFrom: resumeDir, seconds: (performance.now() - t0) / 1000 };
 }
@@ -172,6 +171,14 @@ type Ctx = {
 };
 
 const due = (step: number, every: number): boolean => every > 0 && step % every === 0;
+
+/** Embeds each modality of the batch, computes the pairs' losses and backpropagates their weighted total. */
+function forwardBackward(c: Pick<Ctx, 'model' | 'loss' | 'modalities'>, inputs: Readonly<Record<string, Tensor>>): LossOutput {
+  const emb = Object.fromEntries(c.modalities.map((m) => [m, c.model.embed(m, inputs[m]!)]));
+  const out = c.loss.forward(emb);
+  out.total.backward();
+  return out;
+}
 
 function resolvePairs(cfg: TrainConfig, model: TrainModel): readonly PairSpec[] {
   const pairs = cfg.pairs.length > 0 ? cfg.pairs : model.defaultPairs;

@@ -45,11 +45,13 @@ export class Progress {
     readonly total: number,
     readonly print: (line: string) => void,
     readonly tty: { write: (s: string) => void; columns: number } | null,
+    /** The step this process started at (a resumed run's ETA uses only the steps it ran itself). */
+    readonly startStep = 0,
   ) {}
 
   update(row: MetricsRow): void {
     const lr = Object.values(row.lr)[0] ?? 0;
-    const eta = ((this.total - row.step) * (row.elapsed / Math.max(1, row.step))) / 1;
+    const eta = (this.total - row.step) * (row.elapsed / Math.max(1, row.step - this.startStep));
     const text = `step ${row.step}/${this.total} loss ${fmt(row.loss)} lr ${fmt(lr)} ${fmt(row.samplesPerSec)} samples/s ETA ${duration(eta)}${row.skipped ? ` skipped ${row.skipped}` : ''}`;
     if (!this.tty) return this.print(text);
     const width = Math.max(10, Math.min(40, this.tty.columns - text.length - 4));

@@ -12,7 +12,8 @@ import { cliEntry } from '../helpers/cli-process.js';
 import { TEST_SEED, rng } from '../helpers/random.js';
 
 // ImageBind tiny, vision–IMU: the IMU tower has DropPath 0.7 and head dropout 0.5, so the RNG state must be
-// restored exactly too. 8 steps over 3 epochs of 12 samples; a checkpoint every 2 steps, the last 2 kept.
+// restored exactly too. 8 steps over 3 epochs of 12 samples; a checkpoint every 2 steps, the last 2 kept;
+// an evaluation (own RNG stream, eval mode) every 4 steps.
 const CONFIG = `
 model: { kind: imagebind, config: tiny }
 pairs: [{ a: vision, b: imu }]
@@ -21,6 +22,7 @@ batchSize: 4
 steps: 8
 logEvery: 1
 checkpointEvery: 2
+evalEvery: 4
 keepLast: 2
 optimizer: { lr: 0.001 }
 schedule: { kind: warmup-cosine, warmup: 2 }
@@ -101,7 +103,7 @@ describe('kiln train: exact resume after SIGKILL', () => {
     expect(last.code, last.stderr).toBe(0);
 
     expect(metrics(out)).toEqual(metrics(refOut));
-    expect(metrics(out)).toHaveLength(8);
+    expect(metrics(out)).toHaveLength(8 + 2); // a row per step and evaluations at steps 4 and 8
     expect(checkpointDirs(out)).toEqual(['step-6', 'step-8']);
     for (const f of ['model.safetensors', 'optimizer.safetensors', 'trainer.safetensors']) {
       const a = readFileSync(join(out, 'checkpoints/step-8', f));
