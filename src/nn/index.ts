@@ -5,3 +5,4 @@ export { Conv2d, Conv3d } from './conv.js';
 export { MultiheadAttention, type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions, type MultiheadAttentionOutput } from './attention.js';
 export * as init from './init.js';
 export * as functional from './functional.js';
+export * as utils from './utils.js';

@@ -1,7 +1,7 @@
 // The GPU skip flag's producer: torch's _amp_foreach_non_finite_check_and_unscale_ — raise found_inf when a
 // gradient holds NaN or ±inf, optionally unscaling the gradients in the same pass, with no readback.
 
-import { runNonFiniteCheck } from '../kernels/non-finite.js';
+import { type NonFiniteModes, runNonFiniteCheck } from '../kernels/non-finite.js';
 import { full } from '../tensor/create.js';
 import { noGrad, tidy } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -34,14 +34,20 @@ export function nonFiniteCheckAndUnscale_(tensors: readonly Tensor[], foundInf: 
     tidy(() => {
       // A number is passed in a buffer too: the kernel's scale slot must hold one.
       const inv = invScale instanceof Tensor ? invScale : full([], invScale);
-      for (const t of tensors) {
-        const dense = t.isContiguous() ? t : t.contiguous();
-        runNonFiniteCheck(dense.numel(), dense.operand(OP), foundInf.operand(OP), inv.operand(OP), unscale);
-        if (!unscale) continue;
-        if (dense === t) t.bumpVersion();
-        else t.copy_(dense);
-      }
+      for (const t of tensors) checkAndScale(t, foundInf, inv, { check: true, unscale }, OP);
       foundInf.bumpVersion();
     }),
   );
+}
+
+/**
+ * @internal One tensor through the non-finite/scale kernel (a strided one through a contiguous copy that is
+ * written back). Call inside tidy and noGrad; the caller bumps the flag's version.
+ */
+export function checkAndScale(t: Tensor, flag: Tensor, scale: Tensor, modes: NonFiniteModes, op: string): void {
+  const dense = t.isContiguous() ? t : t.contiguous();
+  runNonFiniteCheck(dense.numel(), dense.operand(op), flag.operand(op), scale.operand(op), modes);
+  if (!modes.unscale) return;
+  if (dense === t) t.bumpVersion();
+  else t.copy_(dense);
 }

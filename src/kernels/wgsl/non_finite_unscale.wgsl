@@ -1,8 +1,10 @@
-// torch's _amp_foreach_non_finite_check_and_unscale_ for one tensor: raises the f32 flag (to 1.0) when an
-// element is NaN or ±inf, and (UNSCALE) multiplies every element by the f32 inv_scale read from a buffer.
+// torch's _amp_foreach_non_finite_check_and_unscale_ for one tensor: (CHECK) raises the f32 flag (to 1.0)
+// when an element is NaN or ±inf, and (UNSCALE) multiplies every element by the f32 inv_scale read from a
+// buffer — with CHECK off, the scaling step of clip_grad_norm_, whose coefficient is computed on the GPU.
 // The flag is written with an atomic store of one fixed value, so invocations that all find a non-finite
 // element never race; nothing reads it in this dispatch. The prelude defines G (storage type, f32 or f16).
 
+override CHECK: bool = true;
 override UNSCALE: bool = true;
 
 struct P { n: u32, offset: u32, inv_index: u32, flag_index: u32 }
@@ -18,6 +20,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= p.n) { return; }
   let v = f32(values[p.offset + i]);
   // Exponent all ones: inf or NaN (tested on the bits, which fast-math cannot fold away).
-  if ((bitcast<u32>(v) & 0x7f800000u) == 0x7f800000u) { atomicStore(&found_inf[p.flag_index], 0x3f800000u); }
+  if (CHECK && (bitcast<u32>(v) & 0x7f800000u) == 0x7f800000u) { atomicStore(&found_inf[p.flag_index], 0x3f800000u); }
   if (UNSCALE) { values[p.offset + i] = G(v * inv_scale[p.inv_index]); }
 }
