@@ -28,6 +28,7 @@ export function nonFiniteCheckAndUnscale_(tensors: readonly Tensor[], foundInf: 
     t.check(OP);
     if (t.dtype !== 'f32' && t.dtype !== 'f16') throw new Error(`${OP}: tensors[${i}] is ${t.dtype}, expected f32 or f16`);
     if (t.storage === foundInf.storage) throw new Error(`${OP}: tensors[${i}] shares storage with foundInf`);
+    if (invScale instanceof Tensor && t.storage === invScale.storage) throw new Error(`${OP}: tensors[${i}] shares storage with invScale`);
   });
   const unscale = invScale !== 1;
   noGrad(() =>

@@ -215,8 +215,9 @@ export abstract class Optimizer<H extends { lr: number | Tensor }, S extends obj
     }
     noGrad(() => {
       this.paramGroups.forEach((g, gi) => {
+        // In place: a schedule may hold this options object.
         const { lr, ...rest } = options[gi]!;
-        g.options = { ...g.options, ...rest, lr: this.loadLr(g.options.lr, lr) };
+        Object.assign(g.options, rest, { lr: this.loadLr(g.options.lr, lr) });
       });
       for (const s of this.state.values()) disposeState(s);
       this.state.clear();
