@@ -142,6 +142,37 @@ describe('optimizer.foundInf', () => {
     lr.dispose();
   });
 
+  it('a step with the check, clipping and the flag creates no GPU buffer after warm-up and never submits', async () => {
+    const lr = kiln.tensor([1e-2]);
+    const { ps, opt } = build(lr);
+    const flag = kiln.zeros([]);
+    opt.foundInf = flag;
+    const x = kiln.tensor(Float32Array.from(randomArray(300, seed + 99)));
+    let created = 0;
+    let submits = 0;
+    for (let i = 0; i < 8; i++) {
+      if (i === 4) {
+        await kiln.flush();
+        created = kiln.memory().buffersCreated;
+        submits = batchStats().submits;
+      }
+      kiln.tidy(() => {
+        ps[0]!.mul(x).sum().add(ps[1]!.square().sum()).backward();
+        kiln.optim.nonFiniteCheckAndUnscale_(ps.map((p) => p.grad!), flag, 0.5);
+        kiln.nn.utils.clipGradNorm_(ps, 1, { foundInf: flag });
+        opt.step();
+        opt.zeroGrad();
+      });
+    }
+    expect(batchStats().submits).toBe(submits);
+    await kiln.flush();
+    expect(kiln.memory().buffersCreated).toBe(created);
+    expect(await opt.skippedSteps.item()).toBe(0);
+    expect(await opt.stateOf(ps[0]!)!.step.item()).toBe(8);
+    opt.dispose();
+    for (const t of [...ps, lr, flag, x]) t.dispose();
+  });
+
   it('a NaN flag counts as raised', async () => {
     const { ps, opt } = build(null);
     setGrads(ps, grads[0]!);
