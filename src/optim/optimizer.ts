@@ -219,9 +219,11 @@ export abstract class Optimizer<H extends { lr: number | Tensor }, S extends obj
         const { lr, ...rest } = options[gi]!;
         Object.assign(g.options, rest, { lr: this.loadLr(g.options.lr, lr) });
       });
-      for (const s of this.state.values()) disposeState(s);
+      // Copies first: `sd` may be this optimizer's own stateDict(), whose tensors are the old state.
+      const loaded = entries.map(([p, ts]) => [p, tidy(() => this.importState(p, ts))] as const);
+      for (const st of this.state.values()) disposeState(st);
       this.state.clear();
-      for (const [p, ts] of entries) this.state.set(p, tidy(() => this.importState(p, ts)));
+      for (const [p, st] of loaded) this.state.set(p, st);
     });
   }
 
@@ -238,6 +240,7 @@ export abstract class Optimizer<H extends { lr: number | Tensor }, S extends obj
   /** The learning rate a group gets from a loaded one (see loadStateDict). */
   private loadLr(current: H['lr'], saved: H['lr']): H['lr'] {
     if (current instanceof Tensor) {
+      if (saved === current) return current;
       if (saved instanceof Tensor) current.copy_(saved);
       else current.fill_(saved);
       return current;
