@@ -1,5 +1,5 @@
-// Launcher for the fused AdamW update of one contiguous f32 parameter and its moments, and for the one-
-// invocation counter kernel that advances its step (or counts a skipped step) before it.
+// Launcher for the fused AdamW update of one contiguous f32 parameter and its moments (its step is advanced
+// before, by flag-count.ts).
 
 import { dispatch, grid } from '../device/batch.js';
 import { wgslStorageType } from './dtype.js';
@@ -7,7 +7,6 @@ import { type Operand, UniformWriter, whole } from './operand.js';
 import { prelude, wgslFile } from './source.js';
 
 const source = wgslFile('adamw', new URL('./wgsl/adamw.wgsl', import.meta.url));
-const countSource = wgslFile('flag_count', new URL('./wgsl/flag_count.wgsl', import.meta.url));
 
 export interface AdamWHyper {
   readonly beta1: number;
@@ -39,15 +38,5 @@ export function runAdamW(n: number, param: Operand, expAvg: Operand, expAvgSq: O
     buffers: [whole(param), whole(expAvg), whole(expAvgSq), whole(grad), whole(step), whole(lr), whole(flag)],
     uniforms: u.bytes(),
     workgroups: grid(Math.ceil(n / 256)),
-  });
-}
-
-/** Adds one to the f32 `counter` element when the f32 `flag` element is zero, or when it is raised. */
-export function runFlagCount(counter: Operand, flag: Operand, whenRaised: boolean): void {
-  dispatch({
-    kernel: { name: 'flag-count', code: countSource.text(), bindings: ['write', 'read', 'uniform'], overrides: { WHEN_RAISED: whenRaised ? 1 : 0 } },
-    buffers: [whole(counter), whole(flag)],
-    uniforms: new UniformWriter().u32(counter.offset, flag.offset, 0, 0).bytes(),
-    workgroups: [1, 1, 1],
   });
 }

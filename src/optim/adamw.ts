@@ -4,7 +4,8 @@
 // runs the same update composed from elementwise ops (torch's capturable rule, bias corrections computed on
 // the GPU from the step tensor), which the fused kernel is tested against.
 
-import { runAdamW, runFlagCount } from '../kernels/adamw.js';
+import { runAdamW } from '../kernels/adamw.js';
+import { runFlagCount } from '../kernels/flag-count.js';
 import { full, zeros, zerosLike } from '../tensor/create.js';
 import { dense, div, pow, sub } from '../tensor/ops/elementwise.js';
 import { Tensor } from '../tensor/tensor.js';

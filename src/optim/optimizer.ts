@@ -2,7 +2,7 @@
 // state, zeroGrad, the GPU skip flag (foundInf) with its skipped-step counter, and state dicts in PyTorch's
 // layout for exact checkpoint/resume. The update rules live in the subclasses (adamw.ts, sgd.ts).
 
-import { runFlagCount } from '../kernels/adamw.js';
+import { runFlagCount } from '../kernels/flag-count.js';
 import { zeros } from '../tensor/create.js';
 import { noGrad, tidy, untrack } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
