@@ -184,6 +184,29 @@ describe('optimizer state dicts', () => {
     p.dispose();
   });
 
+  it('the fused and the composed AdamW produce the same state dict', async () => {
+    const [a, b] = [new Model(init), new Model(init)];
+    const [fa, fb] = [makeAdamW(a, true, 3e-2, 1e-2), makeAdamW(b, false, 3e-2, 1e-2)];
+    const xs = batches.slice(0, 4).map((x) => kiln.tensor(x, { shape: [4, 6] }));
+    xs.forEach((x, t) => {
+      for (const [m, o] of [[a, fa], [b, fb]] as const) {
+        m.train(x, t);
+        o.step();
+        o.zeroGrad();
+      }
+    });
+    const [sa, sb] = [fa.stateDict(), fb.stateDict()];
+    expect([...sb.state.keys()]).toEqual([...sa.state.keys()]);
+    expect(sb.param_groups.map(({ fused, ...g }) => [fused, g])).toEqual(sa.param_groups.map(({ fused, ...g }) => [!fused, g]));
+    for (const [k, e] of sa.state) {
+      const f = sb.state.get(k)!;
+      expect(await bits(f.step), `state[${k}].step`).toEqual(await bits(e.step));
+      for (const key of ['exp_avg', 'exp_avg_sq'] as const) expect(await f[key].data(), `state[${k}].${key}`).toBeAllClose(await e[key].data(), { rtol: 1e-5 });
+    }
+    for (const o of [fa, fb]) o.dispose();
+    for (const t of [a, b, ...xs]) t.dispose();
+  });
+
   it('a number-lr group adopts a saved tensor lr as its own copy', async () => {
     const p = kiln.ones([2], { requiresGrad: true });
     const lr = kiln.tensor([0.25]);
