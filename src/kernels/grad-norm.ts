@@ -1,6 +1,5 @@
-// Launchers for the two passes of a global p-norm over many tensors (clip_grad_norm_): fixed-size chunk
-// partials per tensor, in tensor order, then one workgroup that folds them and writes the norm and the
-// clipping coefficient to GPU scalars.
+// Launchers for the two passes of a global p-norm over many tensors (torch's get_total_norm): fixed-size
+// chunk partials per tensor, in tensor order, then one workgroup that folds them into a GPU scalar.
 
 import { dispatch, grid } from '../device/batch.js';
 import { wgslStorageType } from './dtype.js';
@@ -34,12 +33,12 @@ export function runNormPartials(n: number, values: Operand, partials: GPUBuffer,
   });
 }
 
-/** Pass 2: folds `count` partials into the f32 scalars `norm` and `coef` = min(1, maxNorm / (norm + 1e-6)). */
-export function runNormFinish(count: number, partials: GPUBuffer, norm: Operand, coef: Operand, maxNorm: number, kind: NormKind, p: number): void {
+/** Pass 2: folds `count` partials into the f32 scalar `norm`. */
+export function runNormFinish(count: number, partials: GPUBuffer, norm: Operand, kind: NormKind, p: number): void {
   dispatch({
-    kernel: { name: 'norm-finish', code: common.text() + finishSource.text(), bindings: ['read', 'write', 'write', 'uniform'] },
-    buffers: [{ buffer: partials, offset: 0, size: partials.size }, whole(norm), whole(coef)],
-    uniforms: new UniformWriter().u32(count, norm.offset, coef.offset, KINDS[kind]).f32(maxNorm, p).bytes(),
+    kernel: { name: 'norm-finish', code: common.text() + finishSource.text(), bindings: ['read', 'write', 'uniform'] },
+    buffers: [{ buffer: partials, offset: 0, size: partials.size }, whole(norm)],
+    uniforms: new UniformWriter().u32(count, norm.offset, KINDS[kind]).f32(p).bytes(),
     workgroups: [1, 1, 1],
   });
 }

@@ -1,6 +1,6 @@
-// kiln.nn.utils.clipGradNorm_ against a float64 reference of torch's clip_grad_norm_ (L2, L1, L∞, p = 3),
-// over gradients that span several reduction chunks, a strided one and parameters without gradients; no
-// submit (hence no readback) during the call; a non-finite norm raising the GPU flag.
+// kiln.nn.utils.clipGradNorm_ / getTotalNorm / clipGradsWithNorm_ against float64 references of torch's
+// (L2, L1, L∞, p = 3), over gradients that span several reduction chunks, a strided one and parameters
+// without gradients; no submit (hence no readback) during a call; a non-finite norm raising the GPU flag.
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
 import { batchStats } from '../../src/device/batch.js';
@@ -62,6 +62,20 @@ describe('clipGradNorm_', () => {
     for (const t of [...params, n1, n2]) t.dispose();
   });
 
+  it('getTotalNorm of a subset (a tower) and clipGradsWithNorm_ with a given norm match float64', async () => {
+    const { params, ref } = setup(0.5);
+    await kiln.flush();
+    const submits = batchStats().submits;
+    const tower = kiln.nn.utils.getTotalNorm([params[1]!.grad, null, params[3]!.grad], { normType: 3 });
+    const norm = kiln.tensor([0.25]);
+    kiln.nn.utils.clipGradsWithNorm_(params, 0.1, norm);
+    expect(batchStats().submits).toBe(submits);
+    expect([await tower.item()]).toBeAllClose([refNorm([ref[1]!, ref[3]!], 3)], { rtol: 2e-6 });
+    const coef = Math.fround(0.1) / (Math.fround(0.25) + 1e-6);
+    for (const [i, g] of ref.entries()) expect(await params[i]!.grad!.data()).toBeAllClose(Array.from(g, (x) => x * coef), { rtol: 1e-6 });
+    for (const t of [...params, tower, norm]) t.dispose();
+  });
+
   it('a non-finite norm raises foundInf on the GPU; no gradients gives a zero norm', async () => {
     for (const bad of [Infinity, NaN]) {
       const p = kiln.zeros([5], { requiresGrad: true });
@@ -99,6 +113,12 @@ describe('clipGradNorm_', () => {
     expect(() => kiln.nn.utils.clipGradNorm_([p], 1, { normType: 0 })).toThrow('clipGradNorm_: normType must be a positive number or Infinity, got 0');
     expect(() => kiln.nn.utils.clipGradNorm_([p], NaN)).toThrow('clipGradNorm_: maxNorm must be a number, got NaN');
     expect(() => kiln.nn.utils.clipGradNorm_([p], 1, { errorIfNonfinite: true })).toThrow(/clipGradNorm_: errorIfNonfinite: true would need a readback/);
+    p.grad = kiln.zeros([2], { dtype: 'i32' });
+    kiln.tidy(() => {
+      expect(() => kiln.nn.utils.clipGradNorm_([kiln.zeros([1]), p], 1)).toThrow('clipGradNorm_: the gradient of params[1] is i32, expected f32 or f16');
+      expect(() => kiln.nn.utils.getTotalNorm([null, p.grad])).toThrow('getTotalNorm: tensors[1] is i32, expected f32 or f16');
+      expect(() => kiln.nn.utils.clipGradsWithNorm_([p], 1, kiln.zeros([3]))).toThrow('clipGradsWithNorm_: totalNorm: expected a one-element f32 tensor, got shape [3] f32');
+    });
     p.dispose();
   });
 });

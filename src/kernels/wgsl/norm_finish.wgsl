@@ -1,13 +1,12 @@
 // Pass 2 of the global gradient norm: one workgroup folds all partials in order (lane j takes partials
-// j, j + 256, …, then the tree), takes the root, and writes the norm and torch's clip_grad_norm_
-// coefficient min(1, max_norm / (norm + 1e-6)) — so no value needs to come back to the CPU.
+// j, j + 256, …, then the tree) and writes the root, finished (√ for L2, ^(1/p) for a general p), to a
+// GPU scalar — so no value needs to come back to the CPU.
 
-struct P { count: u32, norm_index: u32, coef_index: u32, kind: u32, max_norm: f32, p: f32, _p0: u32, _p1: u32 }
+struct P { count: u32, norm_index: u32, kind: u32, p: f32 }
 
 @group(0) @binding(0) var<storage, read> partials: array<f32>;
 @group(0) @binding(1) var<storage, read_write> norm: array<f32>;
-@group(0) @binding(2) var<storage, read_write> coef: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
+@group(0) @binding(2) var<uniform> p: P;
 
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
@@ -20,7 +19,4 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
   if (p.kind == 0u) { total = sqrt(total); }
   if (p.kind == 3u) { total = pow(total, 1.0 / p.p); }
   norm[p.norm_index] = total;
-  let c = p.max_norm / (total + 1e-6);
-  // torch.clamp(c, max=1) keeps a NaN; WGSL's min() of a NaN is unspecified.
-  coef[p.coef_index] = select(min(c, 1.0), c, is_nan(c));
 }
