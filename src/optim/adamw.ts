@@ -96,7 +96,7 @@ export class AdamW extends Optimizer<AdamWOptions, AdamWState, AdamWTorchState, 
       for (const t of [p, st.step, st.expAvg, st.expAvgSq]) t.bumpVersion();
       return;
     }
-    // Composed path (the flag was checked to be clear by step()).
+    // Composed path: foundInf is null here, as step() refuses a set flag for a parameter on this path.
     const [b1, b2] = h.betas;
     const g = h.maximize ? grad.neg() : grad;
     const lr = h.lr instanceof Tensor ? h.lr.reshape([]) : h.lr;
