@@ -30,3 +30,4 @@ export { buildModel, type TrainModel } from './model.js';
 export { listCheckpoints, readCheckpoint, truncateMetrics, CheckpointError, type CheckpointState, type LoadedCheckpoint } from './checkpoint.js';
 export { type MetricsRow, WALL_CLOCK_FIELDS, Progress } from './metrics.js';
 export { KILL_POINTS, type KillPoint } from './faults.js';
+export { StepMonitor, type Tower } from './monitor.js';

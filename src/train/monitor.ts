@@ -2,7 +2,7 @@
 // tower), clipping by the global L2 norm, the non-finite guard that makes the step a no-op, and a small GPU
 // ring of each step's losses and norms that is read back once per log interval.
 
-import { type Tensor, noGrad, stack, zeros } from '../index.js';
+import { type Tensor, nn, noGrad, stack, zeros } from '../index.js';
 
 export interface Tower {
   readonly name: string;
@@ -28,27 +28,22 @@ export class StepMonitor {
   }
 
   /**
-   * After backward: norms, clipping (torch's clip_grad_norm_: coef = max/(‖g‖ + 1e-6), at most 1), the
+   * After backward: norms, clipping (torch's clip_grads_with_norm_: coef = max/(‖g‖ + 1e-6), at most 1), the
    * non-finite flag written into the optimizer's `foundInf` (a raised flag makes AdamW's step a bitwise
    * no-op), and the ring row. Nothing is read back.
    */
   afterBackward(total: Tensor, perPair: readonly Tensor[], foundInf: Tensor): void {
     if (this.fill >= this.rows) throw new Error(`StepMonitor: the ring of ${this.rows} rows is full (read it every log interval)`);
     noGrad(() => {
-      const grads = this.towers.map((t) => t.params.flatMap((p) => (p.grad ? [p.grad] : [])));
-      // ‖g‖² per tower, then the global norm from them (one reduction per parameter in all).
-      const sq = grads.map((gs) => gs.reduce<Tensor>((acc, g) => acc.add(g.square().sum()), zeros([])));
-      const norm = sq.reduce<Tensor>((acc, s) => acc.add(s), zeros([])).sqrt();
+      // ‖g‖ per tower (fixed-order GPU reductions), then the global norm from them: √Σ tower².
+      const towerNorms = this.towers.map((t) => nn.utils.getTotalNorm(t.params.map((p) => p.grad)));
+      const norm = towerNorms.reduce<Tensor>((acc, n) => acc.add(n.square()), zeros([])).sqrt();
       // Non-finite iff loss + ‖g‖ is: x − x is 0 for finite x and NaN for ±inf and NaN.
       const probe = total.detach().add(norm);
-      const finite = probe.sub(probe).eq(0);
-      const bad = finite.logicalNot().cast('f32');
-      if (this.clipNorm !== null) {
-        const coef = norm.add(1e-6).reciprocal().mul(this.clipNorm).clamp(null, 1);
-        for (const gs of grads) for (const g of gs) g.mul_(coef);
-      }
+      const bad = probe.sub(probe).eq(0).logicalNot().cast('f32');
+      if (this.clipNorm !== null) nn.utils.clipGradsWithNorm_(this.towers.flatMap((t) => t.params), this.clipNorm, norm);
       foundInf.copy_(bad);
-      const row = stack([total.detach(), ...perPair.map((p) => p.detach()), norm, ...sq.map((s) => s.sqrt()), bad]);
+      const row = stack([total.detach(), ...perPair.map((p) => p.detach()), norm, ...towerNorms, bad]);
       this.ring.select(0, this.fill).copy_(row);
     });
     this.fill++;

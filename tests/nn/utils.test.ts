@@ -3,7 +3,7 @@
 // without gradients; no submit (hence no readback) during a call; a non-finite norm raising the GPU flag.
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
-import { batchStats } from '../../src/device/batch.js';
+import { stats as batchStats } from '../../src/device/counters.js';
 import { TEST_SEED, randomArray } from '../helpers/random.js';
 
 async function bits(t: kiln.Tensor): Promise<Uint32Array> {
