@@ -114,6 +114,35 @@ describe('kiln train: exact resume after SIGKILL', () => {
   });
 });
 
+describe('exact resume in process', () => {
+  it('restores trainer-owned tensors too: SigLIP biases and a fixed scale made learnable', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-resume-'));
+    const cfg = {
+      model: { kind: 'imagebind' as const, config: 'tiny', modalities: { imu: { logitScale: { learnable: true } } } },
+      pairs: [{ a: 'vision', b: 'imu' }],
+      loss: { kind: 'siglip' as const },
+      data: { size: 8 },
+      batchSize: 4,
+      steps: 4,
+      logEvery: 1,
+      checkpointEvery: 2,
+      optimizer: { lr: 1e-2 },
+      schedule: { kind: 'constant' as const }, // so that a run of 2 steps is the first half of one of 4
+    };
+    await kiln.train.fit({ ...cfg, out: join(dir, 'ref') });
+    await kiln.train.fit({ ...cfg, steps: 2, out: join(dir, 'split') }); // same run cut short at step 2…
+    await kiln.train.fit({ ...cfg, out: join(dir, 'split') }, { resume: 'auto' }); // …then resumed
+    expect(metrics(join(dir, 'split'))).toEqual(metrics(join(dir, 'ref')));
+    for (const f of ['model.safetensors', 'optimizer.safetensors', 'trainer.safetensors']) {
+      const a = readFileSync(join(dir, 'split/checkpoints/step-4', f));
+      expect(a.equals(readFileSync(join(dir, 'ref/checkpoints/step-4', f))), f).toBe(true);
+    }
+    const tr = await kiln.io.loadSafetensors(join(dir, 'ref/checkpoints/step-4/trainer.safetensors'));
+    expect([...tr.keys()].sort()).toEqual(['loss.vision-imu.logit_bias', 'modality_postprocessors.imu.1.log_logit_scale', 'ring']);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 describe('checkpoints that cannot be resumed are refused', () => {
   const base = { model: { kind: 'clip' as const, config: 'tiny' }, steps: 2, checkpointEvery: 2, logEvery: 1, batchSize: 4, data: { size: 8 } };
 
