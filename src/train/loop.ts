@@ -98,56 +98,64 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
     groups.map((g, i) => ({ params: g.params.map(([, t]) => t), lr: lrs[i]!, weightDecay: g.weightDecay })),
     { betas: cfg.optimizer.betas, eps: cfg.optimizer.eps },
   );
-  optimizer.foundInf = zeros([]); // raised on the GPU by a non-finite loss or gradient: that step changes nothing
+  const foundInf = zeros([]); // raised on the GPU by a non-finite loss or gradient: AdamW's step then changes nothing
+  optimizer.foundInf = foundInf;
   const lrAt = makeSchedule(cfg.schedule, totalSteps, loader.stepsPerEpoch);
   const monitor = new StepMonitor(cfg.logEvery, pairs.map(pairName), towers(groups, model, modalities), cfg.clipGradNorm);
   const run = { step: 0, nonFiniteInARow: 0, skipped: 0, lastLoss: null as number | null, lastCheckpoint: '' };
 
-  // ---- resume ---------------------------------------------------------------------------------------------------
-  const metricsFile = join(cfg.out, 'metrics.jsonl');
-  const resumeDir = await prepareOut(cfg, opts.resume ?? null, metricsFile);
-  if (resumeDir !== null) {
-    const ck = await readCheckpoint(resumeDir);
-    checkCompatible(ck, model.architecture, kernelChoices());
-    Object.assign(run, restore(ck, { model, loss, optimizer, monitor, loader, groups }));
-    await truncateMetrics(metricsFile, run.step);
-  }
-
-  // ---- the loop -----------------------------------------------------------------------------------------------
-  const progress = opts.print ? new Progress(totalSteps, opts.print, opts.tty ?? null, run.step) : null;
-  const ctx = { cfg, model, loss, optimizer, monitor, loader, named, groups, pairs, metricsFile, run, cb, progress, dataset, modalities };
-  let interval = { t: performance.now(), steps: 0 };
-  const startStep = run.step; // evaluation and checkpoint at this step happened before it was saved
-  model.module.train();
-  while (run.step < totalSteps) {
-    if (due(run.step, cfg.evalEvery) && run.step > startStep) await evaluate(ctx);
-    if (due(run.step, cfg.checkpointEvery) && run.step > startStep) await checkpoint(ctx);
-
-    const lrNow = groups.map((g) => lrAt(run.step, g.lr));
-    lrs.forEach((t, i) => t.fill_(lrNow[i]!));
-    const { inputs, epoch } = loader.next();
-    tidy(() => {
-      const out = forwardBackward(ctx, inputs);
-      killPoint('mid-step');
-      monitor.afterBackward(out.total, out.perPair, optimizer.foundInf!); // norms, clip, non-finite guard, ring row
-      optimizer.step();
-      optimizer.zeroGrad();
-      model.afterStep();
-    });
-    for (const t of Object.values(inputs)) t.dispose();
-    run.step++;
-    interval.steps++;
-
-    let metrics: MetricsRow | undefined;
-    if (due(run.step, cfg.logEvery) || run.step === totalSteps) {
-      metrics = await log(ctx, epoch, lrNow, (interval.steps * cfg.batchSize) / ((performance.now() - interval.t) / 1000), (performance.now() - t0) / 1000);
-      interval = { t: performance.now(), steps: 0 };
+  try {
+    // ---- resume -------------------------------------------------------------------------------------------------
+    const metricsFile = join(cfg.out, 'metrics.jsonl');
+    const resumeDir = await prepareOut(cfg, opts.resume ?? null, metricsFile);
+    if (resumeDir !== null) {
+      const ck = await readCheckpoint(resumeDir);
+      checkCompatible(ck, model.architecture, kernelChoices());
+      Object.assign(run, restore(ck, { model, loss, optimizer, monitor, loader, groups }));
+      await truncateMetrics(metricsFile, run.step);
     }
-    await cb.onStep?.({ step: run.step, epoch, ...(metrics ? { metrics } : {}) });
+
+    // ---- the loop ---------------------------------------------------------------------------------------------
+    const progress = opts.print ? new Progress(totalSteps, opts.print, opts.tty ?? null, run.step) : null;
+    const ctx = { cfg, model, loss, optimizer, monitor, loader, named, groups, pairs, metricsFile, run, cb, progress, dataset, modalities };
+    let interval = { t: performance.now(), steps: 0 };
+    const startStep = run.step; // evaluation and checkpoint at this step happened before it was saved
+    model.module.train();
+    while (run.step < totalSteps) {
+      if (due(run.step, cfg.evalEvery) && run.step > startStep) await evaluate(ctx);
+      if (due(run.step, cfg.checkpointEvery) && run.step > startStep) await checkpoint(ctx);
+
+      const lrNow = groups.map((g) => lrAt(run.step, g.lr));
+      lrs.forEach((t, i) => t.fill_(lrNow[i]!));
+      const { inputs, epoch } = loader.next();
+      tidy(() => {
+        const out = forwardBackward(ctx, inputs);
+        killPoint('mid-step');
+        monitor.afterBackward(out.total, out.perPair, foundInf); // norms, clip, non-finite guard, ring row
+        optimizer.step();
+        optimizer.zeroGrad();
+        model.afterStep();
+      });
+      for (const t of Object.values(inputs)) t.dispose();
+      run.step++;
+      interval.steps++;
+
+      let metrics: MetricsRow | undefined;
+      if (due(run.step, cfg.logEvery) || run.step === totalSteps) {
+        metrics = await log(ctx, epoch, lrNow, (interval.steps * cfg.batchSize) / ((performance.now() - interval.t) / 1000), (performance.now() - t0) / 1000);
+        interval = { t: performance.now(), steps: 0 };
+      }
+      await cb.onStep?.({ step: run.step, epoch, ...(metrics ? { metrics } : {}) });
+    }
+    if (due(run.step, cfg.evalEvery) && run.step > startStep) await evaluate(ctx);
+    await checkpoint(ctx);
+    return { out: cfg.out, steps: run.step, epoch: loader.position().epoch, loss: run.lastLoss, skipped: run.skipped, checkpoint: run.lastCheckpoint, resumedFrom: resumeDir, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    // The run's GPU state goes with it; the trained weights are in the last checkpoint.
+    optimizer.dispose();
+    for (const t of [...lrs, foundInf, monitor.ring, ...model.extraParams.values(), ...loss.params.values()]) t.dispose();
+    model.module.dispose();
   }
-  if (due(run.step, cfg.evalEvery) && run.step > startStep) await evaluate(ctx);
-  await checkpoint(ctx);
-  return { out: cfg.out, steps: run.step, epoch: loader.position().epoch, loss: run.lastLoss, skipped: run.skipped, checkpoint: run.lastCheckpoint, resumedFrom: resumeDir, seconds: (performance.now() - t0) / 1000 };
 }
 
 // ---- the pieces the loop calls ------------------------------------------------------------------------------
