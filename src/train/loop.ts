@@ -46,6 +46,8 @@ export interface FitOptions {
   readonly resume?: string | null;
   /** Train on this dataset instead of the one `data` describes. */
   readonly dataset?: Dataset;
+  /** Evaluate on this held-out dataset (its first `batchSize` samples); default: the held-out part of `data`. */
+  readonly evalDataset?: Dataset;
   /** Where progress goes (default: nowhere); with `tty`, a bar redrawn in place. */
   readonly print?: (line: string) => void;
   readonly tty?: { write: (s: string) => void; columns: number } | null;
@@ -85,7 +87,10 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
   const modalities = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
 
   // ---- data ---------------------------------------------------------------------------------------------------
-  const dataset = opts.dataset ?? makeDataset(cfg, model, modalities);
+  const made = makeDatasets(cfg, model, modalities);
+  const dataset = opts.dataset ?? made.train;
+  const heldOut = opts.evalDataset ?? (opts.dataset ? null : made.heldOut);
+  if (cfg.evalEvery > 0 && !heldOut) throw new ConfigError(`evalEvery: ${cfg.evalEvery} needs a held-out set: pass evalDataset with your dataset`);
   const loader = new Loader(dataset, cfg.batchSize, cfg.seed, modalities);
   const totalSteps = cfg.steps ?? cfg.epochs! * loader.stepsPerEpoch;
 
@@ -117,7 +122,7 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
 
     // ---- the loop ---------------------------------------------------------------------------------------------
     const progress = opts.print ? new Progress(totalSteps, opts.print, opts.tty ?? null, run.step) : null;
-    const ctx = { cfg, model, loss, optimizer, monitor, loader, named, groups, pairs, metricsFile, run, cb, progress, dataset, modalities };
+    const ctx = { cfg, model, loss, optimizer, monitor, loader, named, groups, pairs, metricsFile, run, cb, progress, heldOut, modalities };
     let interval = { t: performance.now(), steps: 0 };
     const startStep = run.step; // evaluation and checkpoint at this step happened before it was saved
     model.module.train();
@@ -174,7 +179,7 @@ type Ctx = {
   readonly run: { step: number; nonFiniteInARow: number; skipped: number; lastLoss: number | null; lastCheckpoint: string };
   readonly cb: FitCallbacks;
   readonly progress: Progress | null;
-  readonly dataset: Dataset;
+  readonly heldOut: Dataset | null;
   readonly modalities: readonly string[];
 };
 
@@ -198,9 +203,19 @@ function resolvePairs(cfg: TrainConfig, model: TrainModel): readonly PairSpec[] 
   return pairs;
 }
 
-function makeDataset(cfg: TrainConfig, model: TrainModel, modalities: readonly string[]): Dataset {
+/**
+ * The training set `data` describes and a held-out set for evaluation: one RandomDataset of size + batchSize
+ * samples (the same class prototypes), the first `size` for training and the rest held out.
+ */
+function makeDatasets(cfg: TrainConfig, model: TrainModel, modalities: readonly string[]): { train: Dataset; heldOut: Dataset } {
   const inputs = Object.fromEntries(modalities.map((m) => [m, model.inputs[m]!]));
-  return new RandomDataset(inputs, { size: cfg.data.size, classes: cfg.data.classes, noise: cfg.data.noise, seed: cfg.seed });
+  const all = new RandomDataset(inputs, { size: cfg.data.size + cfg.batchSize, classes: cfg.data.classes, noise: cfg.data.noise, seed: cfg.seed });
+  return { train: slice(all, 0, cfg.data.size), heldOut: slice(all, cfg.data.size, cfg.batchSize) };
+}
+
+/** Samples [start, start + size) of `d` as a dataset of their own. */
+function slice(d: Dataset, start: number, size: number): Dataset {
+  return { size, inputs: d.inputs, get: (i, e) => d.get(start + i, e) };
 }
 
 /**
@@ -315,15 +330,15 @@ async function log(c: Ctx, epoch: number, lrNow: readonly number[], samplesPerSe
 }
 
 /**
- * Validation loss on a held-out batch (the dataset's last `batchSize` samples in a fixed epoch 0 view), in
- * eval mode, under its own RNG stream: the training stream is saved and restored around it.
+ * Validation loss on the first batch of the held-out set (as seen in epoch 0), in eval mode, under its own
+ * RNG stream: the training stream is saved and restored around it.
  */
 async function evaluate(c: Ctx): Promise<void> {
   const saved = getRngState();
   manualSeed(c.cfg.seed + 0x6576);
   c.model.module.eval();
   const b = c.cfg.batchSize;
-  const held = new Loader({ size: b, inputs: c.dataset.inputs, get: (i, e) => c.dataset.get(c.dataset.size - b + i, e) }, b, c.cfg.seed, c.modalities);
+  const held = new Loader(slice(c.heldOut!, 0, b), b, c.cfg.seed, c.modalities);
   const { inputs } = held.next();
   const values = tidy(() =>
     noGrad(() => {

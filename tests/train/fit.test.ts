@@ -121,7 +121,7 @@ describe('kiln.train.fit', () => {
     expect(Math.abs((await m2.get('logit_scale')!.item()) - Math.log(10))).toBeLessThan(0.1); // SigLIP's init, ln 10
   });
 
-  it('evaluates on a held-out batch every evalEvery steps (own RNG stream) and reports checkpoints', async () => {
+  it('evaluates on a held-out batch every evalEvery steps (own RNG stream) and reports checkpoints; a dataset of your own needs an evalDataset', async () => {
     const out = outDir();
     const evals: number[] = [];
     const cks: number[] = [];
@@ -130,6 +130,8 @@ describe('kiln.train.fit', () => {
       { callbacks: { onEval: (r) => void evals.push(r.step), onCheckpoint: (c) => void cks.push(c.step) } },
     );
     expect(evals).toEqual([2, 4]);
+    const own = new kiln.train.RandomDataset({ image: { shape: [3, 28, 28], dtype: 'f32' }, text: { shape: [8], dtype: 'i32', vocab: 64 } }, { size: 8, classes: 2, noise: 0.3, seed: 0 });
+    await expect(kiln.train.fit({ model: clip, batchSize: 4, steps: 1, evalEvery: 1, out: outDir() }, { dataset: own })).rejects.toThrow(/evalEvery: 1 needs a held-out set: pass evalDataset/);
     expect(cks).toEqual([2, 4]);
     const r = rows(out);
     expect(r.map((x) => [x['step'], 'eval' in x])).toEqual([
