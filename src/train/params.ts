@@ -26,7 +26,11 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
 }
 
-/** Groups the trainable `named` tensors (in order) by the config's patterns and decay rule; empty groups are dropped. */
+/**
+ * Groups the `named` tensors (in order) by the config's patterns and decay rule; empty groups are dropped.
+ * Frozen tensors (requiresGrad false) stay in their group: without a gradient AdamW skips them, and one
+ * unfrozen later starts its own step count at 1, as in torch — what staged training needs.
+ */
 export function paramGroups(named: readonly (readonly [string, Tensor])[], opt: OptimizerSection): TrainGroup[] {
   const specs = [...opt.groups.map((g) => ({ name: g.name, lr: g.lr, re: g.match.map(globToRegExp) })), { name: 'default', lr: opt.lr, re: [/.*/] }];
   const buckets = new Map<string, { lr: number; weightDecay: number; params: (readonly [string, Tensor])[] }>();
@@ -35,7 +39,6 @@ export function paramGroups(named: readonly (readonly [string, Tensor])[], opt: 
     buckets.set(`${s.name}.no_decay`, { lr: s.lr, weightDecay: 0, params: [] });
   }
   for (const [name, t] of named) {
-    if (!t.requiresGrad) continue;
     const spec = specs.find((s) => s.re.some((r) => r.test(name)))!;
     buckets.get(excludedFromDecay(opt.exclude, name, t.ndim) ? `${spec.name}.no_decay` : spec.name)!.params.push([name, t]);
   }

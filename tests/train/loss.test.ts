@@ -29,10 +29,18 @@ describe('pair losses', () => {
 
   it("ImageBind: each pair's temperature is the non-image modality's scale, never a product", async () => {
     const cfg = await kiln.train.resolveConfig({
-      model: { kind: 'imagebind', config: 'tiny', modalities: { text: { logitScale: { init: 150 } }, depth: { logitScale: { learnable: true } }, audio: { logitScale: { init: 7 } } } },
+      model: {
+        kind: 'imagebind',
+        config: 'tiny',
+        layerScale: { type: 'scalar', init: 0.5 },
+        modalities: { text: { logitScale: { init: 150 } }, depth: { logitScale: { learnable: true } }, audio: { dropPath: 0.3, logitScale: { init: 7 } } },
+      },
       steps: 1,
     });
     const model = await kiln.train.buildModel(cfg);
+    const arch = model.architecture as kiln.models.ImageBindConfig;
+    expect([arch.audio.dropPath, arch.imu.dropPath, arch.layerScale]).toEqual([0.3, 0.7, { type: 'scalar', init: 0.5 }]);
+    expect([...model.module.namedParameters()].filter(([n]) => n.endsWith('layer_scale_gamma1')).length).toBe(2 + 2 + 1 + 1 + 1 + 1);
     const t = async (a: string, b: string): Promise<number> => model.temperature(a, b).item();
     expect(await t('vision', 'text')).toBeCloseTo(100, 4); // learnable, init 150, clipped at 100 in the forward
     expect(await t('vision', 'audio')).toBeCloseTo(7, 4);
