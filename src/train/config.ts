@@ -144,7 +144,7 @@ const NO_SCALE: LogitScaleOverride = { init: null, learnable: null };
 /** OpenCLIP's ViT defaults where they apply (lr 5e-4, betas (0.9, 0.98), eps 1e-6, wd 0.2, cosine to 0). */
 export const DEFAULTS: TrainConfig = {
   model: { kind: 'clip', config: 'tiny', weights: null, layerScale: 'model', modalities: {}, logitScale: NO_SCALE },
-  data: { kind: 'random', size: 64, classes: 8, noise: 0.5 },
+  data: { kind: 'random', size: 64, classes: 8, noise: 0.5 }, // see DATA_KINDS
   pairs: [],
   loss: { kind: 'infonce', siglipBiasInit: -10, siglipScaleInit: 10 },
   optimizer: { lr: 5e-4, betas: [0.9, 0.98], eps: 1e-6, weightDecay: 0.2, exclude: 'openclip', groups: [] },
@@ -245,14 +245,21 @@ function model(v: unknown): ModelSection {
   };
 }
 
+/**
+ * Each data kind's defaults and validator. A new kind (the synthetic six-modality scenes) is one entry here,
+ * a member of the DataSection union, and a case where the loop makes its datasets.
+ */
+const DATA_KINDS: { readonly [K in DataSection['kind']]: { readonly defaults: DataSection; readonly check: (o: Obj) => DataSection } } = {
+  random: {
+    defaults: { kind: 'random', size: 64, classes: 8, noise: 0.5 },
+    check: (o) => ({ kind: 'random', size: int(o['size'], 'data.size', 1), classes: int(o['classes'], 'data.classes', 1), noise: num(o['noise'], 'data.noise', 0) }),
+  },
+};
+
 function data(v: unknown): DataSection {
-  const o = obj(v, 'data', ['kind', 'size', 'classes', 'noise']);
-  return {
-    kind: oneOf(o['kind'], 'data.kind', ['random']),
-    size: int(o['size'], 'data.size', 1),
-    classes: int(o['classes'], 'data.classes', 1),
-    noise: num(o['noise'], 'data.noise', 0),
-  };
+  const kind = oneOf(obj(v, 'data', ['kind'].concat(Object.keys(v ?? {})))['kind'], 'data.kind', Object.keys(DATA_KINDS) as DataSection['kind'][]);
+  const spec = DATA_KINDS[kind];
+  return spec.check(obj(v, 'data', Object.keys(spec.defaults)));
 }
 
 function pairs(v: unknown): PairSpec[] {
@@ -424,5 +431,9 @@ export async function readConfigFile(file: string): Promise<unknown> {
 export async function resolveConfig(input: TrainConfigInput | string, sets: readonly string[] = []): Promise<TrainConfig> {
   const raw = typeof input === 'string' ? await readConfigFile(input) : input;
   if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) fail('(config)', 'a mapping of fields', raw);
-  return validateConfig(mergeOver(DEFAULTS, applySets(raw ?? {}, sets)));
+  const given = applySets(raw ?? {}, sets) as { data?: { kind?: unknown } };
+  // `data` merges over the defaults of its own kind, not over another kind's fields.
+  const kind = given.data?.kind;
+  const dataDefaults = typeof kind === 'string' && kind in DATA_KINDS ? DATA_KINDS[kind as DataSection['kind']].defaults : DEFAULTS.data;
+  return validateConfig(mergeOver({ ...DEFAULTS, data: dataDefaults }, given));
 }
