@@ -122,7 +122,7 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
 
     // ---- the loop ---------------------------------------------------------------------------------------------
     const progress = opts.print ? new Progress(totalSteps, opts.print, opts.tty ?? null, run.step) : null;
-    const ctx = { cfg, model, loss, optimizer, monitor, loader, named, groups, pairs, metricsFile, run, cb, progress, heldOut, modalities };
+    const ctx = { cfg, model, loss, optimizer, monitor, loader, groups, pairs, metricsFile, run, cb, progress, heldOut, modalities };
     let interval = { t: performance.now(), steps: 0 };
     const startStep = run.step; // evaluation and checkpoint at this step happened before it was saved
     model.module.train();
@@ -172,7 +172,6 @@ type Ctx = {
   readonly optimizer: optim.AdamW;
   readonly monitor: StepMonitor;
   readonly loader: Loader;
-  readonly named: readonly (readonly [string, Tensor])[];
   readonly groups: readonly TrainGroup[];
   readonly pairs: readonly PairSpec[];
   readonly metricsFile: string;
