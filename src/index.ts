@@ -7,3 +7,8 @@
 export * from './public.js';
 /** ImageBind and CLIP with upstream state-dict names, typed configs and streamed weights. @example const m = new kiln.models.ClipModel(await kiln.models.loadClipConfig('tiny')); */
 export * as models from './models/index.js';
+/**
+ * The trainer: a typed config (object, JSON or YAML), schedules, checkpoints with exact resume, and fit().
+ * @example const summary = await kiln.train.fit({ model: { kind: 'clip', config: 'tiny' }, steps: 100, out: 'runs/a' });
+ */
+export * as train from './train/index.js';

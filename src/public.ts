@@ -254,6 +254,12 @@ export * as text from './text/index.js';
  */
 export { tuneMatmul } from './kernels/matmul.js';
 /**
+ * The kernel choices in force (this adapter's tuning-cache entries and the KILN_* variant switches), which
+ * decide the exact bits a kernel produces; training checkpoints record them.
+ * @example const { tuning, env } = kiln.kernelChoices();
+ */
+export { kernelChoices } from './kernels/tune.js';
+/**
  * Defines an op from your own WGSL kernels and gradient rule; it joins autograd, tidy and the pipeline cache.
  * @example const f = kiln.customOp({ name: 'bias_gelu', kernels: { fwd: { code, bindings: ['write', 'read', 'read', 'uniform'] } }, forward, backward });
  */

@@ -4,9 +4,10 @@
 import { bpeTrain } from './bpe-train.js';
 import { env } from './env.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
+import { train } from './train.js';
 import { version } from '../version.js';
 
-const COMMANDS: readonly Command[] = [bpeTrain, env];
+const COMMANDS: readonly Command[] = [bpeTrain, env, train];
 
 const defaultIo: CommandIo = {
   out: (line) => console.log(line),

@@ -119,6 +119,23 @@ export function tuned<C>(key: TuneKey, fallback: () => C): C {
   return hit === undefined ? fallback() : (hit as C);
 }
 
+/** The variant switches read from the environment by launchers (a different tile gives different bits). */
+export const KERNEL_ENV_SWITCHES = ['KILN_TUNE', 'KILN_ATTENTION', 'KILN_INFONCE_TILES'] as const;
+
+/**
+ * The kernel choices in force: this adapter's loaded tuning entries (none when tuning is off) and the
+ * variant switches set in the environment. Training checkpoints record them: resuming under other
+ * choices would not reproduce the same bits.
+ */
+export function kernelChoices(): { adapter: string; tuning: Record<string, unknown>; env: Record<string, string> } {
+  const envs: Record<string, string> = {};
+  for (const k of KERNEL_ENV_SWITCHES) {
+    const v = env(k);
+    if (v !== undefined) envs[k] = v;
+  }
+  return { adapter: adapterKey(), tuning: tuningEnabled() ? { ...memory } : {}, env: envs };
+}
+
 /** Writes `file` atomically: a temporary file in the same directory, then a rename over the target. */
 async function writeAtomic(dir: string, text: string): Promise<void> {
   const fs = await nodeImport<typeof import('node:fs/promises')>('node:fs/promises');

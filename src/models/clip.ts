@@ -77,6 +77,9 @@ class VisionTransformer extends Module {
     this.registerModule('ln_post', new nn.LayerNorm(v.width, LN_EPS, f));
     this.createParameter('proj', [v.width, c.embedDim], (t) => init.normal_(t, 0, scale), f);
   }
+  get transformer(): Transformer {
+    return this.child('transformer');
+  }
   /** images [B, 3, H, W] → features [B, E]. */
   forward(images: Tensor): Tensor {
     const patches = this.child<nn.Conv2d>('conv1').call(images.contiguous()).flatten(2).transpose(1, 2); // [B, N, W]
@@ -84,7 +87,7 @@ class VisionTransformer extends Module {
     const pos = this.tensor('positional_embedding');
     if (pos.shape[0] !== N + 1) throw new Error(`CLIP visual: ${N} patches need ${N + 1} positions, the model has ${pos.shape[0]} (use the configured image size)`);
     const cls = this.tensor('class_embedding').reshape([1, 1, W]).expand([B, 1, W]);
-    const x = this.child<Transformer>('transformer').call(this.child<nn.LayerNorm>('ln_pre').call(cat([cls, patches], 1).add(pos))); // [B, N+1, W]
+    const x = this.transformer.call(this.child<nn.LayerNorm>('ln_pre').call(cat([cls, patches], 1).add(pos))); // [B, N+1, W]
     return this.child<nn.LayerNorm>('ln_post').call(x.select(1, 0)).matmul(this.tensor('proj')); // [B, E]
   }
 }

@@ -1,0 +1,439 @@
+// The trainer's typed configuration: defaults, validation with errors naming the field and the value, and
+// loading from an object or a JSON/YAML file with `--set key=value` overrides by dotted path. Data only:
+// nothing in a config is ever evaluated as code.
+
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+
+/** A bad configuration value; the CLI exits with status 2 on it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export type ModelKind = 'imagebind' | 'clip';
+export type LossKind = 'infonce' | 'siglip';
+export type ExcludeRule = 'openclip' | 'main';
+export type ScheduleKind = 'warmup-cosine' | 'constant' | 'constant-cooldown' | 'cosine-restarts';
+export type Precision = 'f32' | 'f16-mixed';
+
+export interface LogitScaleOverride {
+  /** The scale itself (not its log), e.g. 1/0.07; null keeps the model's. */
+  readonly init: number | null;
+  /** null keeps the model's choice (ImageBind: text learnable, others fixed; CLIP: learnable). */
+  readonly learnable: boolean | null;
+}
+
+export interface ModalityOverride {
+  /** The trunk's last-block DropPath rate (ImageBind; earlier blocks follow linspace(0, rate, n)). */
+  readonly dropPath: number | null;
+  readonly logitScale: LogitScaleOverride;
+}
+
+export interface ModelSection {
+  readonly kind: ModelKind;
+  /** A named size ('tiny', 'huge', 'vit_b_32', …) or the path of a JSON model config. */
+  readonly config: string;
+  /** A `.pth`, `.safetensors` or Kiln checkpoint directory to start from; null = random init. */
+  readonly weights: string | null;
+  /** ImageBind LayerScale in every block ({ type, init }), null = off, 'model' = as the model config says. */
+  readonly layerScale: { readonly type: 'per_channel' | 'scalar'; readonly init: number } | null | 'model';
+  /** Per-modality overrides by modality name (ImageBind: vision, text, audio, …; CLIP: image, text). */
+  readonly modalities: Readonly<Record<string, ModalityOverride>>;
+  /** CLIP's single logit scale (ImageBind uses modalities.<m>.logitScale). */
+  readonly logitScale: LogitScaleOverride;
+}
+
+export interface DataSection {
+  /** 'random': class-structured random tensors of the model's input shapes (tests, smoke runs). */
+  readonly kind: 'random';
+  /** Samples per epoch. */
+  readonly size: number;
+  /** Classes the random samples are drawn around (pairs of one class share a prototype). */
+  readonly classes: number;
+  /** Standard deviation of the per-sample noise around the class prototype. */
+  readonly noise: number;
+}
+
+export interface PairSpec {
+  readonly a: string;
+  readonly b: string;
+  readonly weight: number;
+}
+
+export interface LossSection {
+  readonly kind: LossKind;
+  /** SigLIP's learnable bias init (OpenCLIP: −10). */
+  readonly siglipBiasInit: number;
+  /** SigLIP's logit scale init for CLIP, the scale itself (OpenCLIP: 10, i.e. ln 10 in the parameter). */
+  readonly siglipScaleInit: number;
+}
+
+export interface ParamGroupSpec {
+  readonly name: string;
+  /** Glob patterns over parameter names (`*` = any characters); the first group that matches takes it. */
+  readonly match: readonly string[];
+  readonly lr: number;
+}
+
+export interface OptimizerSection {
+  readonly lr: number;
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Weight-decay exclusion: OpenCLIP v3.3 ('openclip') or OpenCLIP main ('main', also pos/class embeddings). */
+  readonly exclude: ExcludeRule;
+  readonly groups: readonly ParamGroupSpec[];
+}
+
+export interface ScheduleSection {
+  readonly kind: ScheduleKind;
+  /** Whether warmup, cooldown, T_0 and the horizon count optimizer steps or epochs. */
+  readonly unit: 'steps' | 'epochs';
+  /** Linear warmup length, lr·(t+1)/warmup (OpenCLIP). */
+  readonly warmup: number;
+  /** warmup-cosine: the lr it decays to (OpenCLIP: 0). */
+  readonly floor: number;
+  /** constant-cooldown: length of the final cooldown, its power and end lr (OpenCLIP's const-cooldown). */
+  readonly cooldown: number;
+  readonly cooldownPower: number;
+  readonly cooldownEnd: number;
+  /** cosine-restarts: torch's CosineAnnealingWarmRestarts(T_0, T_mult, eta_min). */
+  readonly T_0: number;
+  readonly T_mult: number;
+  readonly eta_min: number;
+}
+
+export interface TrainConfig {
+  readonly model: ModelSection;
+  readonly data: DataSection;
+  readonly pairs: readonly PairSpec[];
+  readonly loss: LossSection;
+  readonly optimizer: OptimizerSection;
+  readonly schedule: ScheduleSection;
+  /** The contrastive batch (the set of negatives). */
+  readonly batchSize: number;
+  /** Micro-batches per contrastive batch; only 1 until feature-cached accumulation lands. */
+  readonly accumulate: number;
+  /** Staged training (freeze / unfreeze by step); must be empty until stages land. */
+  readonly stages: readonly unknown[];
+  readonly gradCheckpointing: boolean;
+  readonly precision: Precision;
+  /** Global L2 norm to clip gradients to; null = no clipping (the norm is still logged). */
+  readonly clipGradNorm: number | null;
+  /** Stop after this many consecutive steps skipped for a non-finite loss or gradient. */
+  readonly maxNonFiniteInARow: number;
+  readonly logEvery: number;
+  readonly checkpointEvery: number;
+  readonly keepLast: number;
+  /** Evaluate every N steps (0 = never). */
+  readonly evalEvery: number;
+  readonly seed: number;
+  /** Optimizer steps to run; null = derived from `epochs`. */
+  readonly steps: number | null;
+  readonly epochs: number | null;
+  /** Output directory (metrics.jsonl, checkpoints/). */
+  readonly out: string;
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> | null : T[K] };
+/** What a user writes: any subset of TrainConfig (a pair's weight defaults to 1), merged over DEFAULTS. */
+export type TrainConfigInput = Omit<DeepPartial<TrainConfig>, 'pairs'> & { pairs?: readonly { a: string; b: string; weight?: number }[] };
+
+const NO_SCALE: LogitScaleOverride = { init: null, learnable: null };
+
+/** OpenCLIP's ViT defaults where they apply (lr 5e-4, betas (0.9, 0.98), eps 1e-6, wd 0.2, cosine to 0). */
+export const DEFAULTS: TrainConfig = {
+  model: { kind: 'clip', config: 'tiny', weights: null, layerScale: 'model', modalities: {}, logitScale: NO_SCALE },
+  data: { kind: 'random', size: 64, classes: 8, noise: 0.5 }, // see DATA_KINDS
+  pairs: [],
+  loss: { kind: 'infonce', siglipBiasInit: -10, siglipScaleInit: 10 },
+  optimizer: { lr: 5e-4, betas: [0.9, 0.98], eps: 1e-6, weightDecay: 0.2, exclude: 'openclip', groups: [] },
+  schedule: { kind: 'warmup-cosine', unit: 'steps', warmup: 0, floor: 0, cooldown: 0, cooldownPower: 1, cooldownEnd: 0, T_0: 10, T_mult: 1, eta_min: 0 },
+  batchSize: 8,
+  accumulate: 1,
+  stages: [],
+  gradCheckpointing: false,
+  precision: 'f32',
+  clipGradNorm: null,
+  maxNonFiniteInARow: 5,
+  logEvery: 10,
+  checkpointEvery: 100,
+  keepLast: 3,
+  evalEvery: 0,
+  seed: 0,
+  steps: null,
+  epochs: null,
+  out: 'runs/train',
+};
+
+// ---- validation ------------------------------------------------------------------------------------------
+
+type Obj = Record<string, unknown>;
+const show = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v));
+const fail = (path: string, expected: string, v: unknown): never => {
+  throw new ConfigError(`${path}: expected ${expected}, got ${show(v)}`);
+};
+
+function obj(v: unknown, path: string, known: readonly string[]): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(path, 'an object', v);
+  for (const k of Object.keys(v)) if (!known.includes(k)) throw new ConfigError(`${path ? `${path}.` : ''}${k}: unknown field (known: ${known.join(', ')})`);
+  return v as Obj;
+}
+function num(v: unknown, path: string, min = -Infinity, max = Infinity, what = ''): number {
+  const range = min === -Infinity ? (max === Infinity ? '' : ` ≤ ${max}`) : max === Infinity ? ` ≥ ${min}` : ` in [${min}, ${max}]`;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) return fail(path, `${what || 'a number'}${range}`, v);
+  return v;
+}
+function int(v: unknown, path: string, min: number): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) return fail(path, `an integer ≥ ${min}`, v);
+  return v;
+}
+function oneOf<T extends string>(v: unknown, path: string, allowed: readonly T[]): T {
+  if (typeof v !== 'string' || !allowed.includes(v as T)) return fail(path, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, v);
+  return v as T;
+}
+function str(v: unknown, path: string): string {
+  if (typeof v !== 'string' || v === '') return fail(path, 'a non-empty string', v);
+  return v;
+}
+function bool(v: unknown, path: string): boolean {
+  if (typeof v !== 'boolean') return fail(path, 'true or false', v);
+  return v;
+}
+function nullable<T>(v: unknown, check: (v: unknown) => T): T | null {
+  return v === null ? null : check(v);
+}
+function list(v: unknown, path: string): unknown[] {
+  if (!Array.isArray(v)) return fail(path, 'a list', v);
+  return v;
+}
+
+function logitScale(v: unknown, path: string): LogitScaleOverride {
+  const o = obj(v, path, ['init', 'learnable']);
+  return {
+    init: nullable(o['init'] ?? null, (x) => num(x, `${path}.init`, 1e-6, Infinity, 'a positive number')),
+    learnable: nullable(o['learnable'] ?? null, (x) => bool(x, `${path}.learnable`)),
+  };
+}
+
+function model(v: unknown): ModelSection {
+  const o = obj(v, 'model', ['kind', 'config', 'weights', 'layerScale', 'modalities', 'logitScale']);
+  const ls = o['layerScale'];
+  let layerScale: ModelSection['layerScale'] = 'model';
+  if (ls === null) layerScale = null;
+  else if (ls !== 'model') {
+    const l = obj(ls, 'model.layerScale', ['type', 'init']);
+    layerScale = { type: oneOf(l['type'], 'model.layerScale.type', ['per_channel', 'scalar']), init: num(l['init'], 'model.layerScale.init') };
+  }
+  const mods = obj(o['modalities'], 'model.modalities', Object.keys(o['modalities'] ?? {}));
+  const modalities: Record<string, ModalityOverride> = {};
+  for (const [name, m] of Object.entries(mods)) {
+    const p = `model.modalities.${name}`;
+    const mo = obj(m, p, ['dropPath', 'logitScale']);
+    modalities[name] = {
+      dropPath: nullable(mo['dropPath'] ?? null, (x) => num(x, `${p}.dropPath`, 0, 1)),
+      logitScale: logitScale(mo['logitScale'] ?? NO_SCALE, `${p}.logitScale`),
+    };
+  }
+  return {
+    kind: oneOf(o['kind'], 'model.kind', ['imagebind', 'clip']),
+    config: str(o['config'], 'model.config'),
+    weights: nullable(o['weights'], (x) => str(x, 'model.weights')),
+    layerScale,
+    modalities,
+    logitScale: logitScale(o['logitScale'], 'model.logitScale'),
+  };
+}
+
+/**
+ * Each data kind's defaults and validator. A new kind (the synthetic six-modality scenes) is one entry here,
+ * a member of the DataSection union, and a case where the loop makes its datasets.
+ */
+const DATA_KINDS: { readonly [K in DataSection['kind']]: { readonly defaults: DataSection; readonly check: (o: Obj) => DataSection } } = {
+  random: {
+    defaults: { kind: 'random', size: 64, classes: 8, noise: 0.5 },
+    check: (o) => ({ kind: 'random', size: int(o['size'], 'data.size', 1), classes: int(o['classes'], 'data.classes', 1), noise: num(o['noise'], 'data.noise', 0) }),
+  },
+};
+
+function data(v: unknown): DataSection {
+  const kind = oneOf(obj(v, 'data', ['kind'].concat(Object.keys(v ?? {})))['kind'], 'data.kind', Object.keys(DATA_KINDS) as DataSection['kind'][]);
+  const spec = DATA_KINDS[kind];
+  return spec.check(obj(v, 'data', Object.keys(spec.defaults)));
+}
+
+function pairs(v: unknown): PairSpec[] {
+  return list(v, 'pairs').map((p, i) => {
+    const o = obj(p, `pairs[${i}]`, ['a', 'b', 'weight']);
+    const a = str(o['a'], `pairs[${i}].a`);
+    const b = str(o['b'], `pairs[${i}].b`);
+    if (a === b) throw new ConfigError(`pairs[${i}]: a pair needs two different modalities, got '${a}' twice`);
+    return { a, b, weight: num(o['weight'] ?? 1, `pairs[${i}].weight`, 0) };
+  });
+}
+
+function optimizer(v: unknown): OptimizerSection {
+  const o = obj(v, 'optimizer', ['lr', 'betas', 'eps', 'weightDecay', 'exclude', 'groups']);
+  const betas = list(o['betas'], 'optimizer.betas');
+  if (betas.length !== 2) fail('optimizer.betas', 'two numbers [beta1, beta2]', betas);
+  const names = new Set<string>();
+  const groups = list(o['groups'], 'optimizer.groups').map((g, i) => {
+    const p = `optimizer.groups[${i}]`;
+    const go = obj(g, p, ['name', 'match', 'lr']);
+    const name = str(go['name'], `${p}.name`);
+    if (name === 'default' || names.has(name)) throw new ConfigError(`${p}.name: '${name}' is taken (group names are unique and 'default' is the unmatched parameters)`);
+    names.add(name);
+    const match = list(go['match'], `${p}.match`).map((m, j) => str(m, `${p}.match[${j}]`));
+    if (match.length === 0) fail(`${p}.match`, 'at least one name pattern', go['match']);
+    return { name, match, lr: num(go['lr'], `${p}.lr`, 0) };
+  });
+  return {
+    lr: num(o['lr'], 'optimizer.lr', 0),
+    betas: [num(betas[0], 'optimizer.betas[0]', 0, 0.999999), num(betas[1], 'optimizer.betas[1]', 0, 0.999999)],
+    eps: num(o['eps'], 'optimizer.eps', 0),
+    weightDecay: num(o['weightDecay'], 'optimizer.weightDecay', 0),
+    exclude: oneOf(o['exclude'], 'optimizer.exclude', ['openclip', 'main']),
+    groups,
+  };
+}
+
+function schedule(v: unknown): ScheduleSection {
+  const o = obj(v, 'schedule', Object.keys(DEFAULTS.schedule));
+  return {
+    kind: oneOf(o['kind'], 'schedule.kind', ['warmup-cosine', 'constant', 'constant-cooldown', 'cosine-restarts']),
+    unit: oneOf(o['unit'], 'schedule.unit', ['steps', 'epochs']),
+    warmup: int(o['warmup'], 'schedule.warmup', 0),
+    floor: num(o['floor'], 'schedule.floor', 0),
+    cooldown: int(o['cooldown'], 'schedule.cooldown', 0),
+    cooldownPower: num(o['cooldownPower'], 'schedule.cooldownPower', 0),
+    cooldownEnd: num(o['cooldownEnd'], 'schedule.cooldownEnd', 0),
+    T_0: int(o['T_0'], 'schedule.T_0', 1),
+    T_mult: int(o['T_mult'], 'schedule.T_mult', 1),
+    eta_min: num(o['eta_min'], 'schedule.eta_min', 0),
+  };
+}
+
+function loss(v: unknown): LossSection {
+  const o = obj(v, 'loss', ['kind', 'siglipBiasInit', 'siglipScaleInit']);
+  return {
+    kind: oneOf(o['kind'], 'loss.kind', ['infonce', 'siglip']),
+    siglipBiasInit: num(o['siglipBiasInit'], 'loss.siglipBiasInit'),
+    siglipScaleInit: num(o['siglipScaleInit'], 'loss.siglipScaleInit', 1e-6),
+  };
+}
+
+/** Validates a complete config (defaults already merged in); throws ConfigError naming the field. */
+export function validateConfig(v: unknown): TrainConfig {
+  const o = obj(v, '', Object.keys(DEFAULTS));
+  const cfg: TrainConfig = {
+    model: model(o['model']),
+    data: data(o['data']),
+    pairs: pairs(o['pairs']),
+    loss: loss(o['loss']),
+    optimizer: optimizer(o['optimizer']),
+    schedule: schedule(o['schedule']),
+    batchSize: int(o['batchSize'], 'batchSize', 2),
+    accumulate: int(o['accumulate'], 'accumulate', 1),
+    stages: list(o['stages'], 'stages'),
+    gradCheckpointing: bool(o['gradCheckpointing'], 'gradCheckpointing'),
+    precision: oneOf(o['precision'], 'precision', ['f32', 'f16-mixed']),
+    clipGradNorm: nullable(o['clipGradNorm'], (x) => num(x, 'clipGradNorm', 1e-12, Infinity, 'a positive number')),
+    maxNonFiniteInARow: int(o['maxNonFiniteInARow'], 'maxNonFiniteInARow', 1),
+    logEvery: int(o['logEvery'], 'logEvery', 1),
+    checkpointEvery: int(o['checkpointEvery'], 'checkpointEvery', 1),
+    keepLast: int(o['keepLast'], 'keepLast', 1),
+    evalEvery: int(o['evalEvery'], 'evalEvery', 0),
+    seed: int(o['seed'], 'seed', 0),
+    steps: nullable(o['steps'], (x) => int(x, 'steps', 1)),
+    epochs: nullable(o['epochs'], (x) => int(x, 'epochs', 1)),
+    out: str(o['out'], 'out'),
+  };
+  // Keys later issues fill in exist now, and say clearly what is not there yet.
+  if (cfg.accumulate !== 1) throw new ConfigError(`accumulate: only 1 is supported until feature-cached contrastive accumulation lands, got ${cfg.accumulate}`);
+  if (cfg.stages.length > 0) throw new ConfigError(`stages: staged training is not yet supported, got ${cfg.stages.length} stage(s)`);
+  if (cfg.precision === 'f16-mixed') throw new ConfigError(`precision: 'f16-mixed' is not yet supported (it comes with mixed precision); use 'f32'`);
+  if (cfg.gradCheckpointing) throw new ConfigError('gradCheckpointing: activation checkpointing is not yet supported by the models; use false');
+  if (cfg.steps === null && cfg.epochs === null) throw new ConfigError('steps: give steps or epochs (both are null)');
+  if (cfg.steps !== null && cfg.epochs !== null) throw new ConfigError(`steps: give steps or epochs, not both (steps ${cfg.steps}, epochs ${cfg.epochs})`);
+  if (cfg.batchSize > cfg.data.size) throw new ConfigError(`batchSize: expected at most data.size (${cfg.data.size}), got ${cfg.batchSize}`);
+  return cfg;
+}
+
+// ---- merging, files, --set -------------------------------------------------------------------------------
+
+/** Deep merge: objects merge key by key; arrays, scalars and null replace. */
+export function mergeOver(base: unknown, over: unknown): unknown {
+  if (over === undefined) return base;
+  const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (!isObj(base) || !isObj(over)) return over;
+  const out: Obj = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = mergeOver(base[k], v);
+  return out;
+}
+
+/** Parses a `--set` value as a YAML scalar or flow collection ('1e-3' → 0.001, 'clip' → 'clip', '[0.9, 0.98]'). */
+function parseValue(text: string): unknown {
+  try {
+    return parseYaml(text);
+  } catch {
+    return text;
+  }
+}
+
+/** YAML to plain data; errors and warnings (an unknown tag such as !!js/function) both throw. */
+function parseYaml(text: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: true, logLevel: 'silent' });
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) throw problem;
+  return doc.toJS() as unknown;
+}
+
+/** Applies `key=value` overrides (dotted paths, `pairs.0.weight` indexes lists) to a raw config object. */
+export function applySets(raw: unknown, sets: readonly string[]): unknown {
+  let out = mergeOver({}, raw);
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--set: expected key=value, got ${show(s)}`);
+    const path = s.slice(0, eq).split('.');
+    if (path.some((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype')) throw new ConfigError(`--set: bad key ${show(s.slice(0, eq))}`);
+    let patch: unknown = parseValue(s.slice(eq + 1));
+    for (let i = path.length - 1; i >= 0; i--) patch = { [path[i]!]: patch };
+    out = mergeOver(out, patch);
+  }
+  return out;
+}
+
+/** Parses JSON or YAML text (YAML is a superset of JSON); the file name only labels errors. */
+export function parseConfigText(text: string, file: string): unknown {
+  try {
+    return parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid YAML/JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Reads a config file (.json, .yaml, .yml). */
+export async function readConfigFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`config: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return parseConfigText(text, file);
+}
+
+/**
+ * The full, validated config: `input` (an object, or the path of a JSON/YAML file) merged over DEFAULTS,
+ * then the `--set` overrides.
+ * @example const cfg = await kiln.train.resolveConfig('run.yaml', ['optimizer.lr=1e-4']);
+ */
+export async function resolveConfig(input: TrainConfigInput | string, sets: readonly string[] = []): Promise<TrainConfig> {
+  const raw = typeof input === 'string' ? await readConfigFile(input) : input;
+  if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) fail('(config)', 'a mapping of fields', raw);
+  const given = applySets(raw ?? {}, sets) as { data?: { kind?: unknown } };
+  // `data` merges over the defaults of its own kind, not over another kind's fields.
+  const kind = given.data?.kind;
+  const dataDefaults = typeof kind === 'string' && kind in DATA_KINDS ? DATA_KINDS[kind as DataSection['kind']].defaults : DEFAULTS.data;
+  return validateConfig(mergeOver({ ...DEFAULTS, data: dataDefaults }, given));
+}

@@ -1,0 +1,33 @@
+// kiln.train: the trainer — typed config, schedules, the dataset interface, the contrastive loss over
+// modality pairs, parameter groups, checkpoints with exact resume, and fit(), the loop itself.
+export { fit, TrainingStopped, type FitOptions, type FitCallbacks, type FitSummary, type StepInfo, type EvalRow } from './loop.js';
+export {
+  resolveConfig,
+  validateConfig,
+  applySets,
+  parseConfigText,
+  readConfigFile,
+  mergeOver,
+  ConfigError,
+  DEFAULTS,
+  type TrainConfig,
+  type TrainConfigInput,
+  type ModelSection,
+  type DataSection,
+  type PairSpec,
+  type LossSection,
+  type OptimizerSection,
+  type ParamGroupSpec,
+  type ScheduleSection,
+  type LogitScaleOverride,
+  type ModalityOverride,
+} from './config.js';
+export { makeSchedule, type LrAt } from './schedule.js';
+export { type Dataset, type DataPosition, type InputSpec, type Sample, Loader, RandomDataset, collate, hash32, uniformStream, normalStream } from './dataset.js';
+export { ContrastiveLoss, sigLipLoss, pairName, type LossOutput } from './loss.js';
+export { paramGroups, excludedFromDecay, globToRegExp, type TrainGroup } from './params.js';
+export { buildModel, type TrainModel } from './model.js';
+export { listCheckpoints, readCheckpoint, truncateMetrics, CheckpointError, type CheckpointState, type LoadedCheckpoint } from './checkpoint.js';
+export { type MetricsRow, WALL_CLOCK_FIELDS, Progress } from './metrics.js';
+export { KILL_POINTS, type KillPoint } from './faults.js';
+export { StepMonitor, type Tower } from './monitor.js';

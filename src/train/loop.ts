@@ -1,0 +1,356 @@
+// kiln.train.fit: the training loop, read top to bottom — config → data → model → optimizer → schedule →
+// loop (evaluate / checkpoint → forward / backward → clip → step → log). Features are the small functions
+// below the loop; the loop itself only calls them.
+
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Tensor, getRngState, init, kernelChoices, manualSeed, noGrad, optim, setRngState, tidy, zeros } from '../public.js';
+import { type CheckpointState, type LoadedCheckpoint, checkCompatible, listCheckpoints, readCheckpoint, removeTemporaries, saveCheckpoint, truncateMetrics } from './checkpoint.js';
+import { ConfigError, type PairSpec, type TrainConfig, type TrainConfigInput, resolveConfig } from './config.js';
+import { type Dataset, Loader, RandomDataset } from './dataset.js';
+import { killPoint } from './faults.js';
+import { ContrastiveLoss, type LossOutput, pairName } from './loss.js';
+import { type MetricsRow, Progress, appendMetrics } from './metrics.js';
+import { type TrainModel, buildModel } from './model.js';
+import { StepMonitor, type Tower } from './monitor.js';
+import { exportOptimizer, importOptimizer } from './optimizer-state.js';
+import { type TrainGroup, paramGroups } from './params.js';
+import { makeSchedule } from './schedule.js';
+
+export interface StepInfo {
+  readonly step: number;
+  readonly epoch: number;
+  /** Present on logged steps (the only steps whose values were read back). */
+  readonly metrics?: MetricsRow;
+}
+
+export interface EvalRow {
+  readonly step: number;
+  readonly eval: { readonly loss: number; readonly losses: Readonly<Record<string, number>> };
+}
+
+export interface FitCallbacks {
+  /** After every optimizer step; `metrics` only on logged steps. */
+  onStep?(info: StepInfo): void | Promise<void>;
+  /** After each evaluation (every `evalEvery` steps). */
+  onEval?(row: EvalRow): void | Promise<void>;
+  /** After each checkpoint is complete on disk. */
+  onCheckpoint?(info: { readonly step: number; readonly dir: string }): void | Promise<void>;
+}
+
+export interface FitOptions {
+  readonly callbacks?: FitCallbacks;
+  /** `--set key=value` overrides applied over the config. */
+  readonly sets?: readonly string[];
+  /** A checkpoint directory to resume from, or 'auto' for the newest complete one under `out` (none: start fresh). */
+  readonly resume?: string | null;
+  /** Train on this dataset instead of the one `data` describes. */
+  readonly dataset?: Dataset;
+  /** Evaluate on this held-out dataset (its first `batchSize` samples); default: the held-out part of `data`. */
+  readonly evalDataset?: Dataset;
+  /** Where progress goes (default: nowhere); with `tty`, a bar redrawn in place. */
+  readonly print?: (line: string) => void;
+  readonly tty?: { write: (s: string) => void; columns: number } | null;
+}
+
+export interface FitSummary {
+  readonly out: string;
+  readonly steps: number;
+  readonly epoch: number;
+  /** The total loss of the last logged step. */
+  readonly loss: number | null;
+  readonly skipped: number;
+  readonly checkpoint: string;
+  readonly resumedFrom: string | null;
+  readonly seconds: number;
+}
+
+/** The run stopped on a runtime condition (too many non-finite steps); the CLI exits with status 1. */
+export class TrainingStopped extends Error {
+  override readonly name = 'TrainingStopped';
+}
+
+/**
+ * Trains the configured model; resolves to a summary when the last step is checkpointed.
+ * @example const summary = await kiln.train.fit('run.yaml', { resume: 'auto', callbacks: { onStep: (s) => s.metrics && console.log(s.metrics.loss) } });
+ */
+export async function fit(input: TrainConfigInput | string, opts: FitOptions = {}): Promise<FitSummary> {
+  const cfg = await resolveConfig(input, opts.sets);
+  await init();
+  const t0 = performance.now();
+  const cb = opts.callbacks ?? {};
+
+  // ---- model (seeded: random init is part of the run) -------------------------------------------------------
+  manualSeed(cfg.seed);
+  const model = await buildModel(cfg);
+  const pairs = resolvePairs(cfg, model);
+  const modalities = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
+
+  // ---- data ---------------------------------------------------------------------------------------------------
+  const made = makeDatasets(cfg, model, modalities);
+  const dataset = opts.dataset ?? made.train;
+  const heldOut = opts.evalDataset ?? (opts.dataset ? null : made.heldOut);
+  if (cfg.evalEvery > 0 && !heldOut) throw new ConfigError(`evalEvery: ${cfg.evalEvery} needs a held-out set: pass evalDataset with your dataset`);
+  const loader = new Loader(dataset, cfg.batchSize, cfg.seed, modalities);
+  const totalSteps = cfg.steps ?? cfg.epochs! * loader.stepsPerEpoch;
+
+  // ---- loss, optimizer, schedule ------------------------------------------------------------------------------
+  const loss = new ContrastiveLoss(cfg.loss, pairs, model);
+  const named: [string, Tensor][] = [...model.module.namedParameters(), ...model.extraParams, ...loss.params];
+  const groups = paramGroups(named, cfg.optimizer);
+  const lrs = groups.map(() => zeros([1])); // each group's learning rate, a GPU scalar AdamW reads
+  const optimizer = new optim.AdamW(
+    groups.map((g, i) => ({ params: g.params.map(([, t]) => t), lr: lrs[i]!, weightDecay: g.weightDecay })),
+    { betas: cfg.optimizer.betas, eps: cfg.optimizer.eps },
+  );
+  const foundInf = zeros([]); // raised on the GPU by a non-finite loss or gradient: AdamW's step then changes nothing
+  optimizer.foundInf = foundInf;
+  const lrAt = makeSchedule(cfg.schedule, totalSteps, loader.stepsPerEpoch);
+  const monitor = new StepMonitor(cfg.logEvery, pairs.map(pairName), towers(groups, model, modalities), cfg.clipGradNorm);
+  const run = { step: 0, nonFiniteInARow: 0, skipped: 0, lastLoss: null as number | null, lastCheckpoint: '' };
+
+  try {
+    // ---- resume -------------------------------------------------------------------------------------------------
+    const metricsFile = join(cfg.out, 'metrics.jsonl');
+    const resumeDir = await prepareOut(cfg, opts.resume ?? null, metricsFile);
+    if (resumeDir !== null) {
+      const ck = await readCheckpoint(resumeDir);
+      checkCompatible(ck, model.architecture, kernelChoices());
+      Object.assign(run, restore(ck, { model, loss, optimizer, monitor, loader, groups }));
+      await truncateMetrics(metricsFile, run.step);
+    }
+
+    // ---- the loop ---------------------------------------------------------------------------------------------
+    const progress = opts.print ? new Progress(totalSteps, opts.print, opts.tty ?? null, run.step) : null;
+    const ctx = { cfg, model, loss, optimizer, monitor, loader, groups, pairs, metricsFile, run, cb, progress, heldOut, modalities };
+    let interval = { t: performance.now(), steps: 0 };
+    const startStep = run.step; // evaluation and checkpoint at this step happened before it was saved
+    model.module.train();
+    while (run.step < totalSteps) {
+      if (due(run.step, cfg.evalEvery) && run.step > startStep) await evaluate(ctx);
+      if (due(run.step, cfg.checkpointEvery) && run.step > startStep) await checkpoint(ctx);
+
+      const lrNow = groups.map((g) => lrAt(run.step, g.lr));
+      lrs.forEach((t, i) => t.fill_(lrNow[i]!));
+      const { inputs, epoch } = loader.next();
+      tidy(() => {
+        const out = forwardBackward(ctx, inputs);
+        killPoint('mid-step');
+        monitor.afterBackward(out.total, out.perPair, foundInf); // norms, clip, non-finite guard, ring row
+        optimizer.step();
+        optimizer.zeroGrad();
+        model.afterStep();
+      });
+      for (const t of Object.values(inputs)) t.dispose();
+      run.step++;
+      interval.steps++;
+
+      let metrics: MetricsRow | undefined;
+      if (due(run.step, cfg.logEvery) || run.step === totalSteps) {
+        metrics = await log(ctx, epoch, lrNow, (interval.steps * cfg.batchSize) / ((performance.now() - interval.t) / 1000), (performance.now() - t0) / 1000);
+        interval = { t: performance.now(), steps: 0 };
+      }
+      await cb.onStep?.({ step: run.step, epoch, ...(metrics ? { metrics } : {}) });
+    }
+    if (due(run.step, cfg.evalEvery) && run.step > startStep) await evaluate(ctx);
+    await checkpoint(ctx);
+    return { out: cfg.out, steps: run.step, epoch: loader.position().epoch, loss: run.lastLoss, skipped: run.skipped, checkpoint: run.lastCheckpoint, resumedFrom: resumeDir, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    // The run's GPU state goes with it; the trained weights are in the last checkpoint.
+    optimizer.dispose();
+    for (const t of [...lrs, foundInf, monitor.ring, ...model.extraParams.values(), ...loss.params.values()]) t.dispose();
+    model.module.dispose();
+  }
+}
+
+// ---- the pieces the loop calls ------------------------------------------------------------------------------
+
+type Ctx = {
+  readonly cfg: TrainConfig;
+  readonly model: TrainModel;
+  readonly loss: ContrastiveLoss;
+  readonly optimizer: optim.AdamW;
+  readonly monitor: StepMonitor;
+  readonly loader: Loader;
+  readonly groups: readonly TrainGroup[];
+  readonly pairs: readonly PairSpec[];
+  readonly metricsFile: string;
+  readonly run: { step: number; nonFiniteInARow: number; skipped: number; lastLoss: number | null; lastCheckpoint: string };
+  readonly cb: FitCallbacks;
+  readonly progress: Progress | null;
+  readonly heldOut: Dataset | null;
+  readonly modalities: readonly string[];
+};
+
+const due = (step: number, every: number): boolean => every > 0 && step % every === 0;
+
+/** Embeds each modality of the batch, computes the pairs' losses and backpropagates their weighted total. */
+function forwardBackward(c: Pick<Ctx, 'model' | 'loss' | 'modalities'>, inputs: Readonly<Record<string, Tensor>>): LossOutput {
+  const emb = Object.fromEntries(c.modalities.map((m) => [m, c.model.embed(m, inputs[m]!)]));
+  const out = c.loss.forward(emb);
+  out.total.backward();
+  return out;
+}
+
+function resolvePairs(cfg: TrainConfig, model: TrainModel): readonly PairSpec[] {
+  const pairs = cfg.pairs.length > 0 ? cfg.pairs : model.defaultPairs;
+  const known = Object.keys(model.inputs);
+  pairs.forEach((p, i) => {
+    for (const side of ['a', 'b'] as const)
+      if (!known.includes(p[side])) throw new ConfigError(`pairs[${i}].${side}: unknown modality ${JSON.stringify(p[side])} for ${cfg.model.kind} (known: ${known.join(', ')})`);
+  });
+  return pairs;
+}
+
+/**
+ * The training set `data` describes and a held-out set for evaluation: one RandomDataset of size + batchSize
+ * samples (the same class prototypes), the first `size` for training and the rest held out.
+ */
+function makeDatasets(cfg: TrainConfig, model: TrainModel, modalities: readonly string[]): { train: Dataset; heldOut: Dataset } {
+  const inputs = Object.fromEntries(modalities.map((m) => [m, model.inputs[m]!]));
+  const all = new RandomDataset(inputs, { size: cfg.data.size + cfg.batchSize, classes: cfg.data.classes, noise: cfg.data.noise, seed: cfg.seed });
+  return { train: slice(all, 0, cfg.data.size), heldOut: slice(all, cfg.data.size, cfg.batchSize) };
+}
+
+/** Samples [start, start + size) of `d` as a dataset of their own. */
+function slice(d: Dataset, start: number, size: number): Dataset {
+  return { size, inputs: d.inputs, get: (i, e) => d.get(start + i, e) };
+}
+
+/**
+ * Parameters per tower (modality), for per-tower gradient norms; SigLIP's biases form the 'loss' tower.
+ * Towers of modalities no pair uses get no gradient and are left out.
+ */
+function towers(groups: readonly TrainGroup[], model: TrainModel, modalities: readonly string[]): Tower[] {
+  const unused = new Set(Object.keys(model.inputs).filter((m) => !modalities.includes(m)));
+  const by = new Map<string, Tensor[]>();
+  for (const g of groups)
+    for (const [name, t] of g.params) {
+      const tower = name.startsWith('loss.') ? 'loss' : model.towerOf(name);
+      if (!unused.has(tower)) by.set(tower, [...(by.get(tower) ?? []), t]);
+    }
+  return [...by].map(([name, params]) => ({ name, params }));
+}
+
+/** Creates `out`; returns the checkpoint to resume from, or null for a fresh start (metrics.jsonl emptied). */
+async function prepareOut(cfg: TrainConfig, resume: string | null, metricsFile: string): Promise<string | null> {
+  await mkdir(cfg.out, { recursive: true });
+  await removeTemporaries(cfg.out);
+  const existing = await listCheckpoints(cfg.out);
+  if (resume === null && existing.length > 0)
+    throw new ConfigError(`out: ${cfg.out} already holds checkpoints (newest: step ${existing.at(-1)!.step}); resume with --resume auto, or choose another --out`);
+  const dir = resume === 'auto' ? (existing.at(-1)?.dir ?? null) : resume;
+  if (dir === null) await writeFile(metricsFile, '');
+  return dir;
+}
+
+/** Puts a verified checkpoint's state into the freshly built run. */
+function restore(ck: LoadedCheckpoint, t: Pick<Ctx, 'model' | 'loss' | 'optimizer' | 'monitor' | 'loader' | 'groups'>): Partial<Ctx['run']> {
+  const s = ck.state;
+  t.model.module.loadStateDict(ck.tensors['model.safetensors']);
+  const trainer = ck.tensors['trainer.safetensors'];
+  noGrad(() => {
+    for (const [name, p] of [...t.model.extraParams, ...t.loss.params]) {
+      const v = trainer.get(name);
+      if (!v) throw new Error(`checkpoint ${ck.dir}: trainer.safetensors has no '${name}' (another loss or logit-scale setup?)`);
+      p.copy_(v);
+    }
+    const ring = trainer.get('ring');
+    if (!ring || ring.numel() !== t.monitor.ring.numel()) throw new Error(`checkpoint ${ck.dir}: its metrics ring does not match this run's logEvery or pairs`);
+    t.monitor.ring.copy_(ring.reshape(t.monitor.ring.shape));
+  });
+  t.monitor.fill = s.trainer.ringFill;
+  importOptimizer(t.optimizer, ck.tensors['optimizer.safetensors'], s.optimizer, optimizedNames(t.groups), `checkpoint ${ck.dir}`);
+  t.loader.restore(s.data);
+  setRngState(s.rng);
+  return { step: s.step, nonFiniteInARow: s.trainer.nonFiniteInARow, skipped: s.trainer.skipped };
+}
+
+/** The optimizer's parameters by name, in its state-dict index order (group by group). */
+const optimizedNames = (groups: readonly TrainGroup[]): string[] => groups.flatMap((g) => g.params.map(([n]) => n));
+
+/** Writes `<out>/checkpoints/step-<N>/` with everything exact resume needs. */
+async function checkpoint(c: Ctx): Promise<void> {
+  c.model.syncBuffers();
+  const opt = exportOptimizer(c.optimizer, c.groups.map((g) => g.lr), optimizedNames(c.groups));
+  const state: CheckpointState = {
+    step: c.run.step,
+    epoch: c.loader.position().epoch,
+    data: c.loader.position(),
+    rng: getRngState(),
+    lrs: Object.fromEntries(c.groups.map((g) => [g.name, g.lr])),
+    schedule: c.cfg.schedule,
+    architecture: c.model.architecture,
+    kernels: kernelChoices(),
+    optimizer: opt.json,
+    trainer: { nonFiniteInARow: c.run.nonFiniteInARow, skipped: c.run.skipped, ringFill: c.monitor.fill },
+  };
+  const trainer = new Map<string, Tensor>([...c.model.extraParams, ...c.loss.params, ['ring', c.monitor.ring]]);
+  const dir = await saveCheckpoint(c.cfg.out, state, { 'model.safetensors': c.model.module.stateDict(), 'optimizer.safetensors': opt.tensors, 'trainer.safetensors': trainer }, c.cfg.keepLast);
+  c.run.lastCheckpoint = dir;
+  await c.cb.onCheckpoint?.({ step: c.run.step, dir });
+}
+
+/** Reads the ring once, counts non-finite steps, appends the metrics row and updates the progress display. */
+async function log(c: Ctx, epoch: number, lrNow: readonly number[], samplesPerSec: number, elapsed: number): Promise<MetricsRow> {
+  const rows = await c.monitor.read();
+  for (const [i, r] of rows.entries()) {
+    if (r['nonFinite']! > 0) {
+      c.run.skipped++;
+      c.run.nonFiniteInARow++;
+    } else c.run.nonFiniteInARow = 0;
+    if (c.run.nonFiniteInARow >= c.cfg.maxNonFiniteInARow) {
+      const at = c.run.step - rows.length + i + 1;
+      const last = (await listCheckpoints(c.cfg.out)).at(-1);
+      throw new TrainingStopped(
+        `stopped at step ${at}: ${c.run.nonFiniteInARow} steps in a row had a non-finite loss or gradient (maxNonFiniteInARow ${c.cfg.maxNonFiniteInARow}); ` +
+          (last ? `the last good checkpoint is ${last.dir}` : 'no checkpoint was written yet'),
+      );
+    }
+  }
+  const last = rows.at(-1)!;
+  const pick = (prefix: string): Record<string, number> => Object.fromEntries(Object.entries(last).flatMap(([k, v]) => (k.startsWith(prefix) ? [[k.slice(prefix.length), v]] : [])));
+  const row: MetricsRow = {
+    step: c.run.step,
+    epoch,
+    loss: last['loss']!,
+    losses: pick('loss:'),
+    lr: Object.fromEntries(c.groups.map((g, i) => [g.name, lrNow[i]!])),
+    gradNorm: last['gradNorm']!,
+    gradNorms: pick('gradNorm:'),
+    skipped: c.run.skipped,
+    samplesPerSec,
+    elapsed,
+  };
+  c.run.lastLoss = row.loss;
+  await appendMetrics(c.metricsFile, row);
+  c.progress?.update(row);
+  return row;
+}
+
+/**
+ * Validation loss on the first batch of the held-out set (as seen in epoch 0), in eval mode, under its own
+ * RNG stream: the training stream is saved and restored around it.
+ */
+async function evaluate(c: Ctx): Promise<void> {
+  const saved = getRngState();
+  manualSeed(c.cfg.seed + 0x6576);
+  c.model.module.eval();
+  const b = c.cfg.batchSize;
+  const held = new Loader(slice(c.heldOut!, 0, b), b, c.cfg.seed, c.modalities);
+  const { inputs } = held.next();
+  const values = tidy(() =>
+    noGrad(() => {
+      const emb = Object.fromEntries(c.modalities.map((m) => [m, c.model.embed(m, inputs[m]!)]));
+      const out = c.loss.forward(emb);
+      return [out.total, ...out.perPair];
+    }),
+  );
+  const data = await Promise.all(values.map((v) => v.item()));
+  for (const t of [...values, ...Object.values(inputs)]) t.dispose();
+  c.model.module.train();
+  setRngState(saved);
+  const row: EvalRow = { step: c.run.step, eval: { loss: data[0]!, losses: Object.fromEntries(c.pairs.map((p, i) => [pairName(p), data[i + 1]!])) } };
+  await appendMetrics(c.metricsFile, row);
+  await c.cb.onEval?.(row);
+}
