@@ -53,6 +53,15 @@ export async function flush(): Promise<void> {
   await syncBatch();
 }
 
+/**
+ * Checked mode: indexSelect (and so embedding), gather, scatterAdd and crossEntropy targets scan their
+ * indices on the GPU, and the next readback (`data()`, `item()`, `kiln.flush()`) throws naming the op
+ * if one was out of range. Off by default: out-of-range indices are then clamped, without a readback.
+ * Returns the previous setting.
+ * @example kiln.setDebug(true);
+ */
+export { setDebug } from './kernels/checked.js';
+
 /** Submits recorded commands without waiting. @example kiln.submit(); */
 export function submit(): void {
   flushBatch();
