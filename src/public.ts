@@ -24,6 +24,7 @@ export type { TensorOrScalar, Dims, NestedArray, KeepFloat, ToFloat } from './te
 export type { DataArray, RawArray } from './kernels/dtype.js';
 export type { DType } from './kernels/dtype.js';
 export type { DeviceInfo, InitOptions } from './device/gpu.js';
+export type { Progress, ProgressCallback } from './progress.js';
 
 /**
  * Creates the WebGPU device (navigator.gpu in browsers and Deno, the `webgpu` package in Node) and loads

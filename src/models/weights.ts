@@ -1,7 +1,7 @@
 // Streaming weights into a model built from Layers: each incoming [name, tensor] replaces its placeholder
 // (or its initialised tensor) by upstream name, one at a time, so a big model never holds two copies.
 
-import { type Tensor, type nn, noGrad } from '../public.js';
+import { type ProgressCallback, type Tensor, type nn, noGrad } from '../public.js';
 
 type Module = nn.Module;
 import { Layer } from './layers.js';
@@ -11,6 +11,8 @@ export type WeightSource = Iterable<readonly [string, Tensor]> | AsyncIterable<r
 export interface LoadWeightsOptions {
   /** Throw on unexpected names, and on names never given once the source is exhausted (default true). */
   readonly strict?: boolean;
+  /** Called before the first tensor and after each one is placed (total: the model's persistent tensors). */
+  readonly onProgress?: ProgressCallback;
 }
 
 export interface LoadWeightsResult {
@@ -46,6 +48,9 @@ export async function loadWeights(model: Module, source: WeightSource, opts: Loa
   const table = slots(model);
   const loaded = new Set<string>();
   const unexpected: string[] = [];
+  // Progress counts the persistent tensors (those a checkpoint holds); a source may add non-persistent ones.
+  const expected = [...table.values()].filter((s) => s.layer.isPersistent(s.local)).length;
+  opts.onProgress?.({ done: 0, total: expected, unit: 'tensors' });
   for await (const [name, given] of source) {
     const slot = table.get(name);
     if (!slot) {
@@ -68,6 +73,7 @@ export async function loadWeights(model: Module, source: WeightSource, opts: Loa
     });
     slot.layer.replaceTensor(slot.local, t);
     loaded.add(name);
+    opts.onProgress?.({ done: loaded.size, total: Math.max(expected, loaded.size), unit: 'tensors', name });
   }
   const missing = [...table.keys()].filter((k) => !loaded.has(k) && table.get(k)!.layer.isPersistent(table.get(k)!.local));
   if (strict && missing.length) throw new Error(`loadWeights: missing keys (${missing.length}) for ${model.constructor.name}: ${missing.join(', ')}`);
