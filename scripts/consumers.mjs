@@ -87,6 +87,9 @@ await check('strict TypeScript consumer', () => {
     'main.ts': `import * as kiln from 'kiln-gpu';\n${body.replace(/\.grad\./g, '.grad!.')}\nconst typed: Float32Array = await kiln.randn([2]).data();\nvoid typed;\nconst gw: Float32Array = await w.grad!.data();\nvoid gw;\n${report}`,
   });
   sh('node', [join(repo, 'node_modules/typescript/bin/tsc'), '-p', ts], ts);
+  // @internal members are stripped from the published declarations.
+  const dts = readFileSync(join(node, 'node_modules/kiln-gpu/dist/tensor/tensor.d.ts'), 'utf8');
+  for (const name of ['operand(', 'attachGradFn(', 'withLayout(', 'bumpVersion(']) if (dts.includes(name)) throw new Error(`tensor.d.ts exposes the internal ${name}`);
   sh('node', ['out/main.js'], ts);
 });
 

@@ -30,6 +30,18 @@ if need_driver; then
   as_root apt-get install -y -q -t bookworm-backports libvulkan1 mesa-vulkan-drivers
 fi
 
+# --browser (npm run test:browser): Debian's Chromium for the headless WebGPU smoke test.
+if [ "${1:-}" = "--browser" ] && [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null; then
+  if command -v apt-get >/dev/null && { [ "$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null; }; then
+    echo "setup: installing Debian's chromium for the browser test" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get install -y -q chromium || { as_root apt-get update -q && as_root apt-get install -y -q chromium; }
+  else
+    echo "setup: Chromium is missing: run 'sudo apt-get install -y chromium' (or set CHROMIUM=/path/to/chromium)" >&2
+    exit 1
+  fi
+fi
+
 if [ -z "${KILN_SETUP_NO_NPM:-}" ] && { [ ! -d node_modules/webgpu ] || [ ! -d node_modules/vitest ]; }; then
   echo "setup: installing npm dependencies (npm ci)" >&2
   npm ci --no-audit --no-fund

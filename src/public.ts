@@ -25,6 +25,7 @@ export type { TensorOrScalar, Dims, NestedArray, KeepFloat, ToFloat } from './te
 export type { DataArray, RawArray } from './kernels/dtype.js';
 export type { DType } from './kernels/dtype.js';
 export type { DeviceInfo, InitOptions } from './device/gpu.js';
+export type { Progress, ProgressCallback } from './progress.js';
 
 /**
  * Creates the WebGPU device (navigator.gpu in browsers and Deno, the `webgpu` package in Node) and loads
@@ -53,6 +54,15 @@ export function deviceInfo(): DeviceInfo {
 export async function flush(): Promise<void> {
   await syncBatch();
 }
+
+/**
+ * Checked mode: indexSelect (and so embedding), gather, scatterAdd and crossEntropy targets scan their
+ * indices on the GPU, and the next readback (`data()`, `item()`, `kiln.flush()`) throws naming the op
+ * if one was out of range. Off by default: out-of-range indices are then clamped, without a readback.
+ * Returns the previous setting.
+ * @example kiln.setDebug(true);
+ */
+export { setDebug } from './kernels/checked.js';
 
 /** Submits recorded commands without waiting. @example kiln.submit(); */
 export function submit(): void {

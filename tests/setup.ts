@@ -10,4 +10,6 @@ process.env['KILN_TUNE'] ??= 'off';
 beforeAll(async () => {
   await kiln.init();
   kiln.setPoison(true);
+  // Out-of-range indices throw at the next readback instead of being clamped silently.
+  kiln.setDebug(true);
 });

@@ -225,6 +225,12 @@ export async function checkErrors(): Promise<void> {
   if (errs.length > 0) throw new Error(`kiln: WebGPU reported errors:\n  ${errs.join('\n  ')}`);
 }
 
+/** Checked mode's flag readback (kernels/checked.ts), run after every readback and sync. */
+let readbackCheck: () => Promise<void> = () => Promise.resolve();
+export function setReadbackCheck(fn: () => Promise<void>): void {
+  readbackCheck = fn;
+}
+
 /** Submits pending work, then copies `size` bytes of `src` at `offset` back to the CPU. */
 export async function readBuffer(src: GPUBuffer, offset: number, size: number): Promise<ArrayBuffer> {
   const padded = Math.max(4, Math.ceil(size / 4) * 4);
@@ -251,6 +257,7 @@ export async function readBuffer(src: GPUBuffer, offset: number, size: number): 
     releaseBuffer(staging, READ_USAGE, ctx.generation);
   }
   await checkErrors();
+  await readbackCheck();
   return out;
 }
 
@@ -259,5 +266,6 @@ export async function sync(): Promise<void> {
   flush();
   await gpu().device.queue.onSubmittedWorkDone();
   await checkErrors();
+  await readbackCheck();
 }
 

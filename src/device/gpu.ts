@@ -162,10 +162,36 @@ async function createContext(options: InitOptions): Promise<GpuContext> {
   return ctx;
 }
 
-/** Creates the device on first call; later calls return the same live device (a new one after a loss). */
+let liveOptions: InitOptions = {};
+
+/** Options given explicitly that differ from those the live (or pending) device was created with. */
+function optionConflicts(live: InitOptions, asked: InitOptions): string[] {
+  const out: string[] = [];
+  const pp = (o: InitOptions): GPUPowerPreference => o.powerPreference ?? 'high-performance';
+  if (asked.powerPreference !== undefined && pp(asked) !== pp(live)) out.push(`powerPreference '${pp(live)}' → '${pp(asked)}'`);
+  if (asked.f16 !== undefined && asked.f16 !== (live.f16 ?? true)) out.push(`f16 ${live.f16 ?? true} → ${asked.f16}`);
+  const dawn = (o: InitOptions): string => JSON.stringify(o.dawnOptions ?? []);
+  if (asked.dawnOptions !== undefined && dawn(asked) !== dawn(live)) out.push(`dawnOptions ${dawn(live)} → ${dawn(asked)}`);
+  return out;
+}
+
+/**
+ * Creates the device on first call; later calls return the same live device (a new one after a loss).
+ * Options shape the device when it is created, so a later call asking for different ones is an error
+ * rather than silently ignored; a call without options accepts whatever device is live.
+ */
 export async function initGpu(options: InitOptions = {}): Promise<GpuContext> {
+  if ((current && current.lost === null) || pendingInit) {
+    const conflicts = optionConflicts(liveOptions, options);
+    if (conflicts.length > 0)
+      throw new Error(
+        `kiln.init: the device was already created with other options (${conflicts.join(', ')}); ` +
+          'options apply only when the device is created: pass them to the first init() call',
+      );
+  }
   if (current && current.lost === null) return current;
   if (pendingInit) return pendingInit;
+  liveOptions = { ...options };
   pendingInit = createContext(options).then(
     (ctx) => {
       current = ctx;

@@ -8,11 +8,14 @@ import { tensor } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { PyDict, TensorRef, describe, torchItemSize, unpickle, type PickleValue, type TorchDType } from './pickle.js';
 import { ZipArchive, blobSource, bytesSource, fileSource, type ByteSource, type ZipEntry } from './zip.js';
+import type { ProgressCallback } from '../progress.js';
 
 /** A path (Node), the file's bytes, or a Blob/File (browsers; read by ranges). */
 export type PthSource = string | Uint8Array | ArrayBuffer | Blob;
 
 export interface LoadPthOptions {
+  /** Called before the first tensor and after each one is read (unit 'tensors', with its name). */
+  readonly onProgress?: ProgressCallback;
   /**
    * Convert every floating-point tensor to this dtype. By default f16 stays f16 (f32 on an adapter
    * without shader-f16) and bf16/f64 become f32.
@@ -112,6 +115,8 @@ export async function* iteratePth(source: PthSource, opts: LoadPthOptions = {}):
     const budget = zip.source.size * MAX_EXPANSION + 2 ** 26;
     if (total > budget)
       throw new Error(`${OP}: the tensors would expand the ${zip.source.size}-byte archive to ${total} bytes (stride-0 views?), over the ${budget}-byte limit`);
+    let done = 0;
+    opts.onProgress?.({ done, total: plans.length, unit: 'tensors' });
     for (const p of plans) {
       let t: Tensor;
       try {
@@ -119,6 +124,8 @@ export async function* iteratePth(source: PthSource, opts: LoadPthOptions = {}):
       } catch (e) {
         throw prefixed(e);
       }
+      done += 1;
+      opts.onProgress?.({ done, total: plans.length, unit: 'tensors', name: p.info.name });
       yield [p.info.name, t];
     }
   } finally {

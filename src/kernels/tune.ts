@@ -7,6 +7,7 @@
 import { sync } from '../device/batch.js';
 import { gpu } from '../device/gpu.js';
 import { env, isNode, nodeImport } from '../device/host.js';
+import type { ProgressCallback } from '../progress.js';
 
 /** What a kernel's tuning choice is keyed by, besides the adapter. */
 export interface TuneKey {
@@ -29,6 +30,8 @@ export interface TuneOptions {
    * machine cannot swap a good default for a slightly slower one.
    */
   readonly incumbent?: number;
+  /** Called before the first measurement and after each one (warm-ups, then timed runs). */
+  readonly onProgress?: ProgressCallback;
 }
 
 /** How much faster than the incumbent a challenger's median must be to win (fraction of its time). */
@@ -193,11 +196,21 @@ export async function tune<C>(key: TuneKey, candidates: readonly C[], run: (c: C
   const samples: number[][] = candidates.map(() => []);
   const live = candidates.map(() => true);
   let fastest = Infinity;
-  for (const c of candidates) await timeOnce(() => run(c)); // compile and warm up
+  const total = candidates.length * (runs + 1);
+  let done = 0;
+  const progress = (c?: C): void => opts.onProgress?.({ done, total, unit: 'runs', ...(c === undefined ? {} : { name: JSON.stringify(c) }) });
+  progress();
+  for (const c of candidates) {
+    await timeOnce(() => run(c)); // compile and warm up
+    done += 1;
+    progress(c);
+  }
   for (let r = 0; r < runs; r++) {
     for (let i = 0; i < candidates.length; i++) {
       if (!live[i]) continue;
       const t = await timeOnce(() => run(candidates[i]!));
+      done += 1;
+      progress(candidates[i]);
       samples[i]!.push(t);
       fastest = Math.min(fastest, t);
       if (r === 0 && t > DROP_FACTOR * fastest) live[i] = false;
@@ -213,6 +226,10 @@ export async function tune<C>(key: TuneKey, candidates: readonly C[], run: (c: C
   const inc = opts.incumbent;
   if (inc !== undefined && live[inc] && best !== inc && times[best]! > (1 - INCUMBENT_MARGIN) * times[inc]!) best = inc;
   const choice = candidates[best]!;
+  if (done < total) {
+    done = total; // dropped candidates' runs were skipped
+    progress();
+  }
   memory[entryKey(key)] = choice;
   if (opts.persist !== false) await persist(key, choice);
   return { choice, times };

@@ -2,7 +2,7 @@
 // loadStateDict(…, { assign: true }) one at a time, so a big model (built on the meta device) never holds
 // two copies of a weight.
 
-import { type Tensor, type nn } from '../public.js';
+import { type ProgressCallback, type Tensor, type nn } from '../public.js';
 
 type Module = nn.Module;
 
@@ -11,8 +11,8 @@ export type WeightSource = Iterable<readonly [string, Tensor]> | AsyncIterable<r
 export interface LoadWeightsOptions {
   /** Throw on unexpected names, and on names never given once the source is exhausted (default true). */
   readonly strict?: boolean;
-  /** Called after each installed tensor with the count so far and the model's state-dict size. */
-  readonly onProgress?: (p: { readonly loaded: number; readonly total: number; readonly name: string }) => void;
+  /** Called before the first tensor and after each one is placed (total: the model's persistent tensors). */
+  readonly onProgress?: ProgressCallback;
 }
 
 export interface LoadWeightsResult {
@@ -32,6 +32,8 @@ export async function loadWeights(model: Module, source: WeightSource, opts: Loa
   const names = new Set(shapes.keys());
   const loaded = new Set<string>();
   const unexpected: string[] = [];
+  // Progress counts the state dict's tensors (parameters and persistent buffers: what a checkpoint holds).
+  opts.onProgress?.({ done: 0, total: names.size, unit: 'tensors' });
   for await (const [name, given] of source) {
     if (!names.has(name)) {
       given.dispose();
@@ -46,7 +48,7 @@ export async function loadWeights(model: Module, source: WeightSource, opts: Loa
     }
     model.loadStateDict(new Map([[name, given]]), { strict: false, assign: true });
     loaded.add(name);
-    opts.onProgress?.({ loaded: loaded.size, total: names.size, name });
+    opts.onProgress?.({ done: loaded.size, total: names.size, unit: 'tensors', name });
   }
   const missing = [...names].filter((k) => !loaded.has(k));
   if (strict && missing.length) throw new Error(`loadWeights: missing keys (${missing.length}) for ${model.constructor.name}: ${missing.join(', ')}`);

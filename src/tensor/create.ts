@@ -7,7 +7,7 @@ import { type DType, isDType, isFloat } from '../kernels/dtype.js';
 import { toHalfBits } from '../kernels/f16.js';
 import { blocksFor, runRandom } from '../kernels/random.js';
 import { empty } from './alloc.js';
-import { checkShape, fmt, numel } from './shape.js';
+import { checkShape, describeValue, fmt, numel } from './shape.js';
 import type { NestedArray, Tensor } from './tensor.js';
 import { full as fullRaw } from './ops/elementwise.js';
 import { launch } from './ops/elementwise.js';
@@ -36,9 +36,7 @@ export type NestedNumbers = number | readonly NestedNumbers[];
 /** Nested arrays of booleans: bool unless a dtype is given. */
 export type NestedBooleans = boolean | readonly NestedBooleans[];
 
-function describeArgs(args: readonly unknown[]): string {
-  return args.map((a) => (Array.isArray(a) ? `[${a.map(String).join(', ')}]` : typeof a === 'object' && a !== null ? '{…}' : typeof a === 'string' ? `'${a}'` : String(a))).join(', ');
-}
+const describeArgs = (args: readonly unknown[]): string => args.map(describeValue).join(', ');
 
 /** Parses ShapeArgs at run time (JavaScript callers pass anything): a clear error naming the op otherwise. */
 export function shapeArgs<D extends DType>(op: string, args: readonly unknown[]): { shape: number[]; opts: CreateOptions<D> } {

@@ -3,6 +3,14 @@
 
 export type Shape = readonly number[];
 
+/** A JS value as an error message shows it: 'x' for a string, [2, 3] for an array, the class for objects. */
+export function describeValue(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (Array.isArray(v)) return `[${v.map(describeValue).join(', ')}]`;
+  if (typeof v === 'object' && v !== null) return v.constructor === Object ? '{…}' : `a ${v.constructor.name}`;
+  return String(v);
+}
+
 export function fmt(shape: Shape): string {
   return `[${shape.join(',')}]`;
 }

@@ -10,6 +10,7 @@ import { fromHalfBits } from '../kernels/f16.js';
 import { type Operand, isContiguous } from '../kernels/operand.js';
 import { type Disposable, isGradEnabled, track, untrack } from './scope.js';
 import { fmt, numel } from './shape.js';
+import { formatTensor } from './format.js';
 import { Storage } from './storage.js';
 import * as ew from './ops/elementwise.js';
 import * as idx from './ops/indexing.js';
@@ -18,6 +19,9 @@ import * as red from './ops/reduce.js';
 import * as vw from './ops/views.js';
 import { unfold as unfoldOp } from './ops/unfold.js';
 import { backward as runTensorBackward } from './grad.js';
+
+/** Node's util.inspect hook, by its registered name: no `node:util` import, so bundles stay clean. */
+const INSPECT: unique symbol = Symbol.for('nodejs.util.inspect.custom') as never;
 
 let nextId = 1;
 /** Ops whose output shares its input's storage. */
@@ -123,8 +127,35 @@ export class Tensor<D extends DType = DType> implements Disposable {
   isContiguous(): boolean {
     return isContiguous(this);
   }
+  /** The metadata without the values (no readback): shape, dtype, requiresGrad and the grad function. */
   toString(): string {
-    return `Tensor(shape=${fmt(this.shape)}, dtype=${this.dtype}${this.isMeta ? ', device=meta' : ''}${this.requiresGrad ? ', requiresGrad' : ''})`;
+    const parts = [`shape=[${this.shape.join(', ')}]`, `dtype=${this.dtype}`];
+    if (this.isMeta) parts.push('device=meta');
+    if (this.requiresGrad) parts.push('requiresGrad=true');
+    if (this._gradFn) parts.push(`gradFn=<${this._gradFn.name}>`);
+    if (this.disposed) parts.push('disposed');
+    return `Tensor(${parts.join(', ')})`;
+  }
+  /** console.log / util.inspect in Node show toString() instead of the object's internals. */
+  [INSPECT](): string {
+    return this.toString();
+  }
+
+  /**
+   * The values as PyTorch prints them (reads back): `tensor([[1.5000, 2.0000]], requiresGrad=True)`;
+   * more than 1000 elements are summarised with `...`. @example console.log(await t.format())
+   */
+  async format(): Promise<string> {
+    this.check('format');
+    const suffixes: string[] = [];
+    if (this.dtype !== 'f32') suffixes.push(`dtype=${this.dtype}`);
+    if (this._gradFn) suffixes.push(`gradFn=<${this._gradFn.name}>`);
+    else if (this.requiresGrad) suffixes.push('requiresGrad=True');
+    return formatTensor(await this.readData(), this.shape, this.dtype, suffixes);
+  }
+  /** Prints format() with console.log. @example await t.print() */
+  async print(): Promise<void> {
+    console.log(await this.format());
   }
 
   /** Sets requiresGrad on a leaf (freezing/unfreezing); returns this. */

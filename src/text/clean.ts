@@ -5,56 +5,55 @@
 // cp1252, e.g. 'cafÃ©' → 'café'); that needs ftfy's statistical detector and is NOT done here. What is
 // done, following ftfy's default steps: terminal escapes and control characters removed, curly quotes
 // straightened, Latin ligatures and full-width characters expanded, NFC normalisation. html.unescape is
-// implemented for numeric references and the common named entities (NAMED_ENTITIES below), not for all
-// 2,231 HTML5 names.
+// exact (Python's algorithm; the HTML5 name table from the `entities` package).
 
-/** The named entities html.unescape resolves that appear in captions and web text (with a ';'). */
-const NAMED_ENTITIES: Readonly<Record<string, string>> = {
-  amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0', ndash: '\u2013', mdash: '\u2014',
-  lsquo: '\u2018', rsquo: '\u2019', sbquo: '\u201a', ldquo: '\u201c', rdquo: '\u201d', bdquo: '\u201e',
-  hellip: '\u2026', middot: '\u00b7', bull: '\u2022', copy: '\u00a9', reg: '\u00ae', trade: '\u2122',
-  deg: '\u00b0', plusmn: '\u00b1', times: '\u00d7', divide: '\u00f7', frac12: '\u00bd', frac14: '\u00bc',
-  frac34: '\u00be', cent: '\u00a2', pound: '\u00a3', euro: '\u20ac', yen: '\u00a5', sect: '\u00a7',
-  para: '\u00b6', laquo: '\u00ab', raquo: '\u00bb', iexcl: '\u00a1', iquest: '\u00bf', shy: '\u00ad',
-  eacute: '\u00e9', egrave: '\u00e8', ecirc: '\u00ea', euml: '\u00eb', aacute: '\u00e1', agrave: '\u00e0',
-  acirc: '\u00e2', auml: '\u00e4', aring: '\u00e5', atilde: '\u00e3', ccedil: '\u00e7', iacute: '\u00ed',
-  igrave: '\u00ec', icirc: '\u00ee', iuml: '\u00ef', ntilde: '\u00f1', oacute: '\u00f3', ograve: '\u00f2',
-  ocirc: '\u00f4', ouml: '\u00f6', otilde: '\u00f5', oslash: '\u00f8', uacute: '\u00fa', ugrave: '\u00f9',
-  ucirc: '\u00fb', uuml: '\u00fc', szlig: '\u00df', Eacute: '\u00c9', Aacute: '\u00c1', Ntilde: '\u00d1',
-  Ouml: '\u00d6', Uuml: '\u00dc', Auml: '\u00c4',
-};
+import { decodeHTML } from 'entities';
 
-/** The amp/lt/gt/quot forms html.unescape also accepts without a ';' (HTML5's legacy names, in part). */
-const LEGACY_NO_SEMICOLON = new Set(['amp', 'lt', 'gt', 'quot', 'nbsp', 'copy', 'reg']);
+/** Python's html._invalid_charrefs: numeric references replaced as HTML5 says (C1 as Windows-1252). */
+const INVALID_CHARREFS: ReadonlyMap<number, string> = new Map([
+  [0x00, '\ufffd'], [0x0d, '\r'], [0x80, '\u20ac'], [0x81, '\x81'], [0x82, '\u201a'], [0x83, '\u0192'],
+  [0x84, '\u201e'], [0x85, '\u2026'], [0x86, '\u2020'], [0x87, '\u2021'], [0x88, '\u02c6'], [0x89, '\u2030'],
+  [0x8a, '\u0160'], [0x8b, '\u2039'], [0x8c, '\u0152'], [0x8d, '\x8d'], [0x8e, '\u017d'], [0x8f, '\x8f'],
+  [0x90, '\x90'], [0x91, '\u2018'], [0x92, '\u2019'], [0x93, '\u201c'], [0x94, '\u201d'], [0x95, '\u2022'],
+  [0x96, '\u2013'], [0x97, '\u2014'], [0x98, '\u02dc'], [0x99, '\u2122'], [0x9a, '\u0161'], [0x9b, '\u203a'],
+  [0x9c, '\u0153'], [0x9d, '\x9d'], [0x9e, '\u017e'], [0x9f, '\u0178'],
+]);
 
-/** Python's html.unescape replaces these code points in numeric references (HTML5's table, in part). */
-function numericEntity(code: number): string {
-  if (code === 0 || (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff) return '\ufffd';
-  // The C1 range is read as Windows-1252, as browsers do; the undefined slots stay as they are.
-  if (code >= 0x80 && code <= 0x9f) {
-    const cp1252 = '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
-    return cp1252[code - 0x80]!;
-  }
-  return String.fromCodePoint(code);
+/** Python's html._invalid_codepoints: numeric references to these are dropped (''). */
+function invalidCodePoint(c: number): boolean {
+  return (
+    (c >= 0x1 && c <= 0x8) || c === 0xb || (c >= 0xe && c <= 0x1f) || (c >= 0x7f && c <= 0x9f) ||
+    (c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) === 0xfffe // U+xFFFE and U+xFFFF of every plane
+  );
 }
 
-const ENTITY_RE = /&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*;?)/g;
+function numericRef(num: number): string {
+  const replaced = INVALID_CHARREFS.get(num);
+  if (replaced !== undefined) return replaced;
+  if ((num >= 0xd800 && num <= 0xdfff) || num > 0x10ffff) return '\ufffd';
+  if (invalidCodePoint(num)) return '';
+  return String.fromCodePoint(num);
+}
 
-/** One pass of Python's html.unescape for numeric references and NAMED_ENTITIES. @example htmlUnescape('a &amp; b') // 'a & b' */
+// Python's html._charref, with `u` so that {1,32} counts code points as Python does.
+const CHARREF_RE = /&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)/gu;
+
+/**
+ * Python's html.unescape: numeric references by its replacement tables (invalid code points dropped,
+ * surrogates and out-of-range values as U+FFFD), named ones by the longest HTML5 name that prefixes the
+ * reference (legacy names such as `&eacute` need no ';'), anything else left as it is.
+ * @example htmlUnescape('caf&eacute &frac13;') // 'café ⅓'
+ */
 export function htmlUnescape(s: string): string {
   if (!s.includes('&')) return s;
-  return s.replace(ENTITY_RE, (whole, body: string) => {
+  return s.replace(CHARREF_RE, (whole, body: string) => {
     if (body.startsWith('#')) {
       const hex = body[1] === 'x' || body[1] === 'X';
-      const digits = body.slice(hex ? 2 : 1).replace(/;$/, '');
-      return numericEntity(parseInt(digits, hex ? 16 : 10));
+      return numericRef(parseInt(body.slice(hex ? 2 : 1).replace(/;$/, ''), hex ? 16 : 10));
     }
-    const semi = body.endsWith(';');
-    const name = semi ? body.slice(0, -1) : body;
-    const value = Object.hasOwn(NAMED_ENTITIES, name) ? NAMED_ENTITIES[name] : undefined;
-    if (value === undefined) return whole;
-    if (semi) return value;
-    return LEGACY_NO_SEMICOLON.has(name) ? value : whole;
+    // HTML5's text-mode rule, which `entities` implements: the longest name in the table that prefixes
+    // the reference, the rest kept. `body` holds no '&', so exactly this one reference is decoded.
+    return decodeHTML(whole);
   });
 }
 

@@ -19,7 +19,7 @@ describe('f16 without shader-f16', () => {
   it('refuses f16 creation and casts with a clear error', async () => {
     await restart({ f16: false });
     expect(kiln.deviceInfo().features).not.toContain('shader-f16');
-    expect(() => kiln.zeros([2], { dtype: 'f16' })).toThrow(/full: dtype f16 needs the adapter feature 'shader-f16'/);
+    expect(() => kiln.zeros([2], { dtype: 'f16' })).toThrow(/zeros: dtype f16 needs the adapter feature 'shader-f16'/);
     expect(() => kiln.tensor([1, 2], { dtype: 'f16' })).toThrow(/tensor: dtype f16 needs the adapter feature 'shader-f16'/);
     expect(() => kiln.ones([2]).cast('f16')).toThrow(/cast: dtype f16 needs the adapter feature 'shader-f16'/);
     // f32 work is unaffected

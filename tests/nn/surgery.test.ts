@@ -147,9 +147,9 @@ describe('loadStateDict with assign', () => {
     const m = new kiln.nn.Sequential(new kiln.nn.Linear(3, 4, { device: 'meta' }), new kiln.nn.Linear(4, 2, { device: 'meta', bias: false }));
     const src = [['0.weight', rand([4, 3], 1)], ['0.bias', rand([4], 2)], ['1.weight', rand([2, 4], 3)]] as const;
     const seen: number[] = [];
-    const r = await kiln.models.loadWeights(m, src, { onProgress: (p) => seen.push(p.loaded) });
+    const r = await kiln.models.loadWeights(m, src, { onProgress: (p) => seen.push(p.done) });
     expect(r.loaded).toEqual(['0.weight', '0.bias', '1.weight']);
-    expect(seen).toEqual([1, 2, 3]);
+    expect(seen).toEqual([0, 1, 2, 3]);
     expect(m.parameters().some((p) => p.isMeta)).toBe(false);
     const y = m.call(kiln.ones([1, 3]));
     expect((await y.data()).every(Number.isFinite)).toBe(true);

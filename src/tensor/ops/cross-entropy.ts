@@ -2,6 +2,7 @@
 // kernel computes per-row losses and saves log-sum-exp; its backward is one fused kernel too. The unfused
 // composition (logSoftmax → gather → mean) stays callable for comparison.
 
+import { checkIndices } from '../../kernels/checked.js';
 import { runCrossEntropy, runCrossEntropyBackward } from '../../kernels/cross-entropy.js';
 import { isFloat } from '../../kernels/dtype.js';
 import { empty } from '../alloc.js';
@@ -55,6 +56,7 @@ function perRow(logits: Tensor, target: Tensor, ignoreIndex: number, labelSmooth
   const loss = empty([n], 'f32', 'crossEntropy');
   const lse = empty([n], 'f32', 'crossEntropy');
   const p = { n, c, ignoreIndex, labelSmoothing };
+  checkIndices('crossEntropy', t.operand('crossEntropy'), c, ignoreIndex);
   runCrossEntropy(p, loss.operand('crossEntropy'), lse.operand('crossEntropy'), x.operand('crossEntropy'), t.operand('crossEntropy'));
   record('cross_entropy', [x], loss, { ignoreIndex, labelSmoothing }, [x, t, lse]);
   lse.dispose();

@@ -2,6 +2,7 @@
 // Scatter-adds are deterministic (each output sums its contributions in a fixed order; no float atomics).
 // Index values out of range are clamped on the GPU (a kernel cannot throw); nothing here reads back.
 
+import { checkIndices } from '../../kernels/checked.js';
 import { type DType, promoteTypes } from '../../kernels/dtype.js';
 import { runGather } from '../../kernels/index-gather.js';
 import { runScatterAdd } from '../../kernels/index-scatter.js';
@@ -95,6 +96,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
       throw new Error(`gather: size of index ${fmt(index.shape)} exceeds input ${fmt(x.shape)} at dimension ${a} (only dimension ${d} may be larger)`);
   checkNonEmpty('gather', x, d, index);
   const out = empty(index.shape, x.dtype, 'gather');
+  checkIndices('gather', index.operand('gather'), x.shape[d]!);
   runGather(out.operand('gather'), x.operand('gather'), index.operand('gather'), d);
   record('gather', [x], out, { dim: d }, [index]);
   return out;
@@ -115,6 +117,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const shape = [...x.shape];
   shape[d] = index.numel();
   const out = empty(shape, x.dtype, 'indexSelect');
+  checkIndices('indexSelect', index.operand('indexSelect'), x.shape[d]!);
   runGather(out.operand('indexSelect'), x.operand('indexSelect'), selectIndexOperand(index, shape, d), d);
   record('index_select', [x], out, { dim: d }, [index]);
   return out;
@@ -137,6 +140,7 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   }
   checkNonEmpty('scatterAdd', x, d, index);
   const out = empty(x.shape, x.dtype, 'scatterAdd');
+  checkIndices('scatterAdd', index.operand('scatterAdd'), x.shape[d]!);
   runScatterAdd(out.operand('scatterAdd'), x.operand('scatterAdd'), src.operand('scatterAdd'), index.operand('scatterAdd'), d);
   record('scatter_add', [x, src], out, { dim: d }, [index]);
   return out;

@@ -7,6 +7,7 @@ import { isFloat } from '../../kernels/dtype.js';
 import { empty } from '../alloc.js';
 import { broadcastShapes, broadcastStrides, fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { expectTensor } from './args.js';
 import { record } from './record.js';
 import type { GradRules } from './types.js';
 
@@ -30,6 +31,8 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
 }
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  expectTensor('matmul', 'first operand', a);
+  expectTensor('matmul', 'second operand', b);
   a.check('matmul');
   b.check('matmul');
   if (a.ndim === 0 || b.ndim === 0)
