@@ -2,9 +2,9 @@
 // in CLIP's merges-file format, which kiln.text.Tokenizer.fromMergesFile loads.
 
 import { readFile, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { trainBpe } from '../text/bpe-train.js';
 import { formatMerges, gzip } from '../text/merges-file.js';
+import { intOption, parseOptions } from './args.js';
 import { type Command, UsageError } from './command.js';
 
 const usage = `usage: kiln bpe-train --corpus <file> [--merges N] [--min-frequency N] [--out merges.txt.gz]
@@ -18,32 +18,15 @@ without .gz). Load it with kiln.text.Tokenizer.fromMergesFile(path).
   --min-frequency N     stop when the best pair occurs fewer than N times (default 2)
   --out <file>          where to write (default merges.txt.gz)`;
 
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new UsageError(`--${name} must be a non-negative integer, got '${value}'`);
-  return n;
-}
-
 export const bpeTrain: Command = {
   name: 'bpe-train',
   summary: 'learn byte-level BPE merges from a text corpus (CLIP merges-file format)',
   usage,
   async run(args, io) {
-    let values: { corpus?: string; merges?: string; 'min-frequency'?: string; out?: string };
-    try {
-      ({ values } = parseArgs({
-        args: [...args],
-        options: { corpus: { type: 'string' }, merges: { type: 'string' }, 'min-frequency': { type: 'string' }, out: { type: 'string' } },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (e) {
-      throw new UsageError(e instanceof Error ? e.message : String(e));
-    }
+    const { values } = parseOptions(args, { corpus: { type: 'string' }, merges: { type: 'string' }, 'min-frequency': { type: 'string' }, out: { type: 'string' } });
     if (values.corpus === undefined) throw new UsageError('--corpus <file> is required');
-    const merges = positiveInt('merges', values.merges, 4000);
-    const minFrequency = positiveInt('min-frequency', values['min-frequency'], 2);
+    const merges = intOption('merges', values.merges, 4000);
+    const minFrequency = intOption('min-frequency', values['min-frequency'], 2);
     const out = values.out ?? 'merges.txt.gz';
 
     const t0 = performance.now();

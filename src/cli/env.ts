@@ -1,11 +1,11 @@
 // `kiln env`: what to paste into a bug report — Kiln, Node and Dawn versions, the adapter and its driver,
 // every feature and limit the adapter offers (and which ones Kiln's device enabled). Creates the device.
 
-import { parseArgs } from 'node:util';
 import { gpu } from '../device/gpu.js';
 import { init } from '../node.js';
 import { version } from '../version.js';
-import { type Command, UsageError } from './command.js';
+import { parseOptions } from './args.js';
+import type { Command } from './command.js';
 
 const usage = `usage: kiln env [--json]
 
@@ -76,12 +76,7 @@ export const env: Command = {
   summary: 'print versions, the WebGPU adapter, its driver, features and limits (for bug reports)',
   usage,
   async run(args, io) {
-    let values: { json?: boolean };
-    try {
-      ({ values } = parseArgs({ args: [...args], options: { json: { type: 'boolean' } }, strict: true, allowPositionals: false }));
-    } catch (e) {
-      throw new UsageError(e instanceof Error ? e.message : String(e));
-    }
+    const { values } = parseOptions(args, { json: { type: 'boolean' } });
     const report = await envReport();
     if (values.json === true) io.out(JSON.stringify(report, null, 2));
     else for (const line of formatEnv(report)) io.out(line);

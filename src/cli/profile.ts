@@ -5,9 +5,9 @@
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { type ProfileReport, profile } from '../public.js';
 import { ConfigError, fit } from '../train/index.js';
+import { intOption, parseOptions } from './args.js';
 import { type Command, UsageError } from './command.js';
 
 const usage = `usage: kiln profile --config <file> [--steps N] [--warmup N] [--timing auto|timestamps|flush] [--trace <file>] [--set key=value …]
@@ -24,32 +24,15 @@ kernel, by op and by range, plus submits, readbacks, buffer creations and pipeli
   --trace <file>    also write a Chrome trace (chrome://tracing, ui.perfetto.dev)
   --set key=value   override a config field by dotted path (repeatable)`;
 
-function positiveInt(name: string, v: string | undefined, dflt: number, min: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name}: expected an integer ≥ ${min}, got "${v}"`);
-  return n;
-}
-
 export const profileCommand: Command = {
   name: 'profile',
   summary: 'profile training steps of a config: GPU time by kernel, op and range, and a Chrome trace',
   usage,
   async run(args, io) {
-    let values: { config?: string; steps?: string; warmup?: string; timing?: string; trace?: string; set?: string[] };
-    try {
-      ({ values } = parseArgs({
-        args: [...args],
-        options: { config: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' }, timing: { type: 'string' }, trace: { type: 'string' }, set: { type: 'string', multiple: true } },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (e) {
-      throw new UsageError(e instanceof Error ? e.message : String(e));
-    }
+    const { values } = parseOptions(args, { config: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' }, timing: { type: 'string' }, trace: { type: 'string' }, set: { type: 'string', multiple: true } });
     if (values.config === undefined) throw new UsageError('--config <file> is required');
-    const steps = positiveInt('steps', values.steps, 3, 1);
-    const warmup = positiveInt('warmup', values.warmup, 1, 0);
+    const steps = intOption('steps', values.steps, 3, 1);
+    const warmup = intOption('warmup', values.warmup, 1);
     const timing = values.timing ?? 'auto';
     if (timing !== 'auto' && timing !== 'timestamps' && timing !== 'flush') throw new UsageError(`--timing: expected auto, timestamps or flush, got "${timing}"`);
 

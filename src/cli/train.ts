@@ -1,8 +1,8 @@
 // `kiln train`: runs kiln.train.fit from a config file with --out, --resume and --set overrides. Exit
 // status 0 when training completes, 1 on a runtime failure, 2 on bad usage or a bad config.
 
-import { parseArgs } from 'node:util';
 import { CheckpointError, ConfigError, fit } from '../train/index.js';
+import { parseOptions } from './args.js';
 import { type Command, UsageError } from './command.js';
 
 const usage = `usage: kiln train --config <file> [--out <dir>] [--resume <dir>|auto] [--set key=value …]
@@ -21,17 +21,7 @@ export const train: Command = {
   summary: 'train or fine-tune ImageBind or CLIP from a config file (exact resume after a crash)',
   usage,
   async run(args, io) {
-    let values: { config?: string; out?: string; resume?: string; set?: string[] };
-    try {
-      ({ values } = parseArgs({
-        args: [...args],
-        options: { config: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' }, set: { type: 'string', multiple: true } },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (e) {
-      throw new UsageError(e instanceof Error ? e.message : String(e));
-    }
+    const { values } = parseOptions(args, { config: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' }, set: { type: 'string', multiple: true } });
     if (values.config === undefined) throw new UsageError('--config <file> is required');
     const sets = [...(values.set ?? []), ...(values.out !== undefined ? [`out=${JSON.stringify(values.out)}`] : [])];
     const tty = process.stdout.isTTY ? { write: (s: string) => void process.stdout.write(s), columns: process.stdout.columns } : null;

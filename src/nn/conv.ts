@@ -4,7 +4,7 @@
 import { conv2d, conv3d } from '../tensor/ops/conv.js';
 import { fmt } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { kaimingUniform_, uniform_ } from './init.js';
+import { linearDefaults } from './init.js';
 import { type LayerOptions, Module } from './module.js';
 
 export interface ConvModuleOptions extends LayerOptions {
@@ -40,11 +40,10 @@ abstract class ConvNd extends Module {
     this.kernelSize = tuple(name, 'kernel_size', kernelSize, nd, 1);
     this.stride = tuple(name, 'stride', opts.stride ?? 1, nd, 1);
     this.padding = tuple(name, 'padding', opts.padding ?? 0, nd, 0);
-    // kaiming_uniform(a=√5); bias U(±1/√fan_in), fan_in = C·∏k: torch's reset_parameters.
-    const b = 1 / Math.sqrt(inChannels * this.kernelSize.reduce((x, y) => x * y, 1));
-    this.createParameter('weight', [outChannels, inChannels, ...this.kernelSize], (t) => kaimingUniform_(t, Math.sqrt(5)), opts);
+    const init = linearDefaults(inChannels * this.kernelSize.reduce((x, y) => x * y, 1)); // fan_in = C·∏k
+    this.createParameter('weight', [outChannels, inChannels, ...this.kernelSize], init.weight, opts);
     if (opts.bias === false) this.registerParameter('bias', null);
-    else this.createParameter('bias', [outChannels], (t) => uniform_(t, -b, b), opts);
+    else this.createParameter('bias', [outChannels], init.bias, opts);
   }
   get weight(): Tensor {
     return this.tensor('weight');

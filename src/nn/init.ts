@@ -62,6 +62,15 @@ export function kaimingUniform_(t: Tensor, a = 0): Tensor {
 }
 
 /**
+ * PyTorch's default nn.Linear / nn.Conv initialisers for a layer with `fanIn` inputs per output:
+ * kaiming_uniform(a=√5) for the weight, U(±1/√fan_in) for the bias (their reset_parameters).
+ */
+export function linearDefaults(fanIn: number): { weight: (t: Tensor) => Tensor; bias: (t: Tensor) => Tensor } {
+  const b = 1 / Math.sqrt(fanIn);
+  return { weight: (t) => kaimingUniform_(t, Math.sqrt(5)), bias: (t) => uniform_(t, -b, b) };
+}
+
+/**
  * Normal(mean, std) truncated to [a, b] (PyTorch's trunc_normal_): inverse-CDF sampling from a uniform
  * draw between Φ(a) and Φ(b), so no value is resampled and the draw stays reproducible.
  */

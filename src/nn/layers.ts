@@ -3,7 +3,7 @@
 
 import { dropPath, dropout, embedding, layerNorm, quickGelu } from './functional.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { kaimingUniform_, normal_, ones_, uniform_, zeros_ } from './init.js';
+import { linearDefaults, normal_, ones_, zeros_ } from './init.js';
 import { type LayerOptions, Module } from './module.js';
 
 /** A module with a one-tensor forward, the shape Sequential chains. */
@@ -21,11 +21,10 @@ export class Linear extends Module {
     super();
     if (!Number.isInteger(inFeatures) || !Number.isInteger(outFeatures) || inFeatures <= 0 || outFeatures <= 0)
       throw new Error(`Linear: in_features and out_features must be positive integers, got ${inFeatures}, ${outFeatures}`);
-    // kaiming_uniform(a=√5) for the weight, U(±1/√fan_in) for the bias: torch's reset_parameters.
-    const b = 1 / Math.sqrt(inFeatures);
-    this.createParameter('weight', [outFeatures, inFeatures], (t) => kaimingUniform_(t, Math.sqrt(5)), opts);
+    const init = linearDefaults(inFeatures);
+    this.createParameter('weight', [outFeatures, inFeatures], init.weight, opts);
     if (opts.bias === false) this.registerParameter('bias', null);
-    else this.createParameter('bias', [outFeatures], (t) => uniform_(t, -b, b), opts);
+    else this.createParameter('bias', [outFeatures], init.bias, opts);
   }
 
   get weight(): Tensor {

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { captureIo } from '../helpers/cli-io.js';
 import * as kiln from '../../src/index.js';
 import { runCli } from '../../src/cli/main.js';
 
@@ -28,12 +29,6 @@ const expected: [string, string, number][] = [
   ['lo', 'w', 2],
   ['low', 'er</w>', 2],
 ];
-
-function captureIo(): { io: { out: (l: string) => void; err: (l: string) => void }; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (l) => void out.push(l), err: (l) => void err.push(l) }, out, err };
-}
 
 describe('trainBpe', () => {
   it('learns merges in the expected order, then stops when no pair repeats', () => {

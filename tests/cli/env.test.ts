@@ -1,17 +1,12 @@
 // `kiln env`: the report names the live adapter, its driver, features and limits; --json parses; --version.
 import { describe, expect, it } from 'vitest';
+import { captureIo } from '../helpers/cli-io.js';
 import * as kiln from '../../src/index.js';
 import { runCli } from '../../src/cli/main.js';
 
-function capture(): { io: { out: (l: string) => void; err: (l: string) => void }; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (l) => void out.push(l), err: (l) => void err.push(l) }, out, err };
-}
-
 describe('kiln env', () => {
   it('prints versions, adapter, driver, features and limits', async () => {
-    const c = capture();
+    const c = captureIo();
     expect(await runCli(['env'], c.io)).toBe(0);
     const text = c.out.join('\n');
     const info = kiln.deviceInfo();
@@ -22,7 +17,7 @@ describe('kiln env', () => {
   });
 
   it('--json is one object with the adapter limits', async () => {
-    const c = capture();
+    const c = captureIo();
     expect(await runCli(['env', '--json'], c.io)).toBe(0);
     const r = JSON.parse(c.out.join('\n')) as { kiln: string; limits: Record<string, number>; features: { enabled: string[] } };
     expect(r.kiln).toBe(kiln.version);
@@ -31,10 +26,10 @@ describe('kiln env', () => {
   });
 
   it('rejects unknown options with the usage; --version prints the version', async () => {
-    const c = capture();
+    const c = captureIo();
     expect(await runCli(['env', '--bogus'], c.io)).toBe(2);
     expect(c.err.join('\n')).toContain('usage: kiln env');
-    const v = capture();
+    const v = captureIo();
     expect(await runCli(['--version'], v.io)).toBe(0);
     expect(v.out).toEqual([kiln.version]);
   });

@@ -4,13 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { captureIo } from '../helpers/cli-io.js';
 import { runCli } from '../../src/cli/main.js';
-
-function captureIo(): { io: { out: (l: string) => void; err: (l: string) => void }; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (l) => void out.push(l), err: (l) => void err.push(l) }, out, err };
-}
 
 describe('kiln profile', () => {
   it('profiles N training steps after the warm-up and writes a Chrome trace', async () => {
@@ -33,6 +28,6 @@ describe('kiln profile', () => {
     const cap = captureIo();
     expect(await runCli(['profile'], cap.io)).toBe(2);
     expect(await runCli(['profile', '--config', 'x.yaml', '--steps', '0'], cap.io)).toBe(2);
-    expect(cap.err.join('\n')).toMatch(/--steps: expected an integer ≥ 1, got "0"/);
+    expect(cap.err.join('\n')).toMatch(/--steps must be an integer ≥ 1, got '0'/);
   });
 });

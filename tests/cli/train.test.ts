@@ -4,14 +4,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { captureIo } from '../helpers/cli-io.js';
 import { runCli } from '../../src/cli/main.js';
 import * as kiln from '../../src/index.js';
-
-function captureIo(): { io: { out: (l: string) => void; err: (l: string) => void }; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (l) => void out.push(l), err: (l) => void err.push(l) }, out, err };
-}
 
 const CONFIG = 'model: { kind: clip, config: tiny }\ndata: { size: 8 }\nbatchSize: 4\nsteps: 2\nlogEvery: 1\n';
 
