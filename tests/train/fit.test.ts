@@ -1,7 +1,6 @@
-// kiln.train.fit end to end on the tiny models: the loss falls, metrics rows carry every field, readbacks
-// happen only at log intervals, no GPU buffer is created after warm-up and memory stays flat, non-finite
-// steps are skipped bitwise and stop the run after N in a row, CLIP's logit scale is clamped, SigLIP trains
-// its bias, and evaluation and checkpoint callbacks fire.
+// kiln.train.fit end to end on the tiny models: the loss falls, every metrics field, readbacks only at log
+// intervals, no buffer after warm-up and flat memory, bitwise non-finite skips and the stop after N in a
+// row, CLIP's logit-scale clamp, SigLIP's bias, evaluation and checkpoint callbacks.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,7 +1,6 @@
-// The trainer's contract: a run killed with SIGKILL at fixed points (mid-step, inside the checkpoint writer
-// between files, before and after the rename) and at random times, then resumed with --resume auto, ends
-// with the same metrics rows (wall-clock fields aside) and bitwise-identical weights and optimizer state as
-// an uninterrupted run. Also: corrupt, truncated, incomplete and mismatched checkpoints are refused.
+// The trainer's contract: a run SIGKILLed at fixed points (mid-step, in the checkpoint writer, around the
+// rename) and at random times, then resumed with --resume auto, ends with the same metrics rows and
+// bitwise-identical state as an uninterrupted run; corrupt, truncated or mismatched checkpoints are refused.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
