@@ -121,6 +121,16 @@ describe('kiln.train.fit', () => {
     expect(Math.abs((await m2.get('logit_scale')!.item()) - Math.log(10))).toBeLessThan(0.1); // SigLIP's init, ln 10
   });
 
+  it('starts from upstream-named weights in a .safetensors file (the PyTorch-made CLIP tiny fixture)', async () => {
+    const file = new URL('../fixtures/models/clip_tiny.weights.safetensors', import.meta.url).pathname;
+    const out = outDir();
+    await kiln.train.fit({ model: { ...clip, weights: file }, batchSize: 4, data: { size: 8 }, steps: 1, optimizer: { lr: 0 }, out });
+    const given = await kiln.io.loadSafetensors(file);
+    const saved = await kiln.io.loadSafetensors(join(out, 'checkpoints/step-1/model.safetensors'));
+    expect([...saved.keys()].sort()).toEqual([...given.keys()].sort());
+    for (const [name, t] of given) expect(await saved.get(name)!.data(), name).toEqual(await t.data()); // lr 0: unchanged
+  });
+
   it('evaluates on a held-out batch every evalEvery steps (own RNG stream) and reports checkpoints; a dataset of your own needs an evalDataset', async () => {
     const out = outDir();
     const evals: number[] = [];
