@@ -5,9 +5,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
-import { cliEntry } from '../helpers/cli-process.js';
+import { cliEntry, removeCliBuild } from '../helpers/cli-process.js';
 import { TEST_SEED, rng } from '../helpers/random.js';
 
 // ImageBind tiny, vision–IMU: the IMU tower has DropPath 0.7 and head dropout 0.5, so the RNG state must be
@@ -65,6 +65,7 @@ function metrics(out: string): unknown[] {
 const checkpointDirs = (out: string): string[] => readdirSync(join(out, 'checkpoints')).sort();
 
 describe('kiln train: exact resume after SIGKILL', () => {
+  afterAll(removeCliBuild);
   it('killed at fixed points and at random times, then resumed: same metrics and bitwise-identical final state', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-resume-'));
     const cfg = join(dir, 'run.yaml');
