@@ -30,10 +30,10 @@ export const train: Command = {
       io.out(`kiln train: ${s.steps} steps${s.resumedFrom ? ` (resumed from ${s.resumedFrom})` : ''}, final loss ${s.loss?.toPrecision(4) ?? '?'}, ${s.skipped} skipped, in ${s.seconds.toFixed(1)} s → ${s.checkpoint}`);
       return 0;
     } catch (e) {
-      if (e instanceof ConfigError) throw new UsageError(e.message);
-      if (e instanceof CheckpointError) io.err(`kiln train: ${e.message}`);
+      // A config error names its field: the usage text would only bury it.
+      if (e instanceof ConfigError || e instanceof CheckpointError) io.err(`kiln train: ${e.message}`);
       else throw e;
-      return 1;
+      return e instanceof ConfigError ? 2 : 1;
     }
   },
 };

@@ -1,7 +1,6 @@
-// Training checkpoints on disk: `<out>/checkpoints/step-<N>/` with model.safetensors (upstream names),
-// optimizer.safetensors, trainer.safetensors and state.json (step, epoch, RNG, data position, kernel
-// choices, and every file's size and SHA-256). Written into a temporary directory and renamed; older ones
-// are deleted only after the rename. Reading verifies the digests and refuses corrupt or mismatched ones.
+// Training checkpoints on disk, `<out>/checkpoints/step-<N>/`: model, optimizer and trainer safetensors plus
+// state.json (step, RNG, data position, kernel choices, each file's SHA-256), written in a temporary
+// directory then renamed; reading verifies the digests and refuses corrupt or mismatched checkpoints.
 
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';

@@ -64,7 +64,7 @@ export interface LossSection {
   readonly kind: LossKind;
   /** SigLIP's learnable bias init (OpenCLIP: −10). */
   readonly siglipBiasInit: number;
-  /** SigLIP's logit scale init for CLIP, the scale itself (OpenCLIP: 10, i.e. ln 10 in the parameter). */
+  /** SigLIP's logit scale init for a randomly initialised CLIP, the scale itself (OpenCLIP: 10, i.e. ln 10 in the parameter). */
   readonly siglipScaleInit: number;
 }
 

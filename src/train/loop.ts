@@ -133,6 +133,7 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
       const lrNow = groups.map((g) => lrAt(run.step, g.lr));
       lrs.forEach((t, i) => t.fill_(lrNow[i]!));
       const { inputs, epoch } = loader.next();
+      foundInf.zero_(); // raised below (or by a loss scaler) when this step must change nothing
       tidy(() => {
         const out = forwardBackward(ctx, inputs);
         killPoint('mid-step');

@@ -72,7 +72,8 @@ async function buildClip(cfg: TrainConfig): Promise<TrainModel> {
   const model = new models.ClipModel(architecture);
   if (m.weights !== null) await loadInitialWeights(model, m.weights);
   const scale = named(model, 'logit_scale').tensor;
-  const init = m.logitScale.init ?? (cfg.loss.kind === 'siglip' ? cfg.loss.siglipScaleInit : null);
+  // SigLIP's own init replaces a random init's, never loaded weights' (unless model.logitScale.init says so).
+  const init = m.logitScale.init ?? (cfg.loss.kind === 'siglip' && m.weights === null ? cfg.loss.siglipScaleInit : null);
   noGrad(() => {
     if (init !== null) scale.fill_(Math.log(init));
   });

@@ -2,7 +2,7 @@
 // tower), clipping by the global L2 norm, the non-finite guard that makes the step a no-op, and a small GPU
 // ring of each step's losses and norms that is read back once per log interval.
 
-import { type Tensor, nn, noGrad, stack, zeros } from '../public.js';
+import { type Tensor, maximum, nn, noGrad, stack, zeros } from '../public.js';
 
 export interface Tower {
   readonly name: string;
@@ -29,8 +29,8 @@ export class StepMonitor {
 
   /**
    * After backward: norms, clipping (torch's clip_grads_with_norm_: coef = max/(‖g‖ + 1e-6), at most 1), the
-   * non-finite flag written into the optimizer's `foundInf` (a raised flag makes AdamW's step a bitwise
-   * no-op), and the ring row. Nothing is read back.
+   * non-finite flag raised in the optimizer's `foundInf` (the loop clears it before each step; a raised flag
+   * makes AdamW's step a bitwise no-op), and the ring row. Nothing is read back.
    */
   afterBackward(total: Tensor, perPair: readonly Tensor[], foundInf: Tensor): void {
     if (this.fill >= this.rows) throw new Error(`StepMonitor: the ring of ${this.rows} rows is full (read it every log interval)`);
@@ -42,8 +42,9 @@ export class StepMonitor {
       const probe = total.detach().add(norm);
       const bad = probe.sub(probe).eq(0).logicalNot().cast('f32');
       if (this.clipNorm !== null) nn.utils.clipGradsWithNorm_(this.towers.flatMap((t) => t.params), this.clipNorm, norm);
-      foundInf.copy_(bad);
-      const row = stack([total.detach(), ...perPair.map((p) => p.detach()), norm, ...towerNorms, bad]);
+      // Raise, never clear: whatever raised the flag earlier in this step (a loss scaler's unscale) stands.
+      foundInf.copy_(maximum(foundInf, bad));
+      const row = stack([total.detach(), ...perPair.map((p) => p.detach()), norm, ...towerNorms, foundInf.reshape([])]);
       this.ring.select(0, this.fill).copy_(row);
     });
     this.fill++;

@@ -1,7 +1,6 @@
-// kiln.train.fit end to end on the tiny models: the loss falls, metrics rows carry every field, readbacks
-// happen only at log intervals, no GPU buffer is created after warm-up and memory stays flat, non-finite
-// steps are skipped bitwise and stop the run after N in a row, CLIP's logit scale is clamped, SigLIP trains
-// its bias, and evaluation and checkpoint callbacks fire.
+// kiln.train.fit end to end on the tiny models: the loss falls, every metrics field, readbacks only at log
+// intervals, no buffer after warm-up and flat memory, bitwise non-finite skips and the stop after N in a
+// row, CLIP's logit-scale clamp, SigLIP's bias, evaluation and checkpoint callbacks.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ const rows = (out: string): Record<string, unknown>[] =>
     .filter((l) => l)
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 const clip = { kind: 'clip' as const, config: 'tiny' };
+const FULL = process.env['KILN_TEST_FULL'] === '1';
 
 describe('kiln.train.fit', () => {
   it('trains CLIP tiny: the loss falls well below chance; every metrics field is there', async () => {
@@ -55,7 +55,7 @@ describe('kiln.train.fit', () => {
 
   it('reads back only at log intervals; creates no GPU buffer after warm-up; memory stays flat', async () => {
     // 30 steps by default (~0.2 s a step on the loaded 2-core software adapter); KILN_TEST_FULL=1 runs 1,000.
-    const steps = Number(process.env['KILN_TEST_FULL'] ? 1000 : 30);
+    const steps = FULL ? 1000 : 30;
     const seen: { step: number; readbacks: number; buffers: number; live: number; bytes: number }[] = [];
     await kiln.train.fit(
       { model: clip, data: { size: 8 }, batchSize: 4, steps, logEvery: 5, checkpointEvery: 10_000, out: outDir() },
@@ -77,7 +77,7 @@ describe('kiln.train.fit', () => {
     const last = seen.at(-1)!;
     expect(last.buffers - warm.buffers).toBe(0);
     expect([last.live, last.bytes]).toEqual([warm.live, warm.bytes]);
-  });
+  }, FULL ? 1_800_000 : undefined);
 
   it('skips non-finite steps bitwise (weights, moments and step counts untouched) and stops after N in a row', async () => {
     // A dataset whose samples turn NaN in chosen epochs (2 steps per epoch).
@@ -119,6 +119,16 @@ describe('kiln.train.fit', () => {
     expect(Math.abs(bias + 10)).toBeLessThan(0.1);
     const m2 = await kiln.io.loadSafetensors(join(out2, 'checkpoints/step-2/model.safetensors'));
     expect(Math.abs((await m2.get('logit_scale')!.item()) - Math.log(10))).toBeLessThan(0.1); // SigLIP's init, ln 10
+  });
+
+  it('starts from upstream-named weights in a .safetensors file (the PyTorch-made CLIP tiny fixture)', async () => {
+    const file = new URL('../fixtures/models/clip_tiny.weights.safetensors', import.meta.url).pathname;
+    const out = outDir();
+    await kiln.train.fit({ model: { ...clip, weights: file }, batchSize: 4, data: { size: 8 }, steps: 1, optimizer: { lr: 0 }, out });
+    const given = await kiln.io.loadSafetensors(file);
+    const saved = await kiln.io.loadSafetensors(join(out, 'checkpoints/step-1/model.safetensors'));
+    expect([...saved.keys()].sort()).toEqual([...given.keys()].sort());
+    for (const [name, t] of given) expect(await saved.get(name)!.data(), name).toEqual(await t.data()); // lr 0: unchanged
   });
 
   it('evaluates on a held-out batch every evalEvery steps (own RNG stream) and reports checkpoints; a dataset of your own needs an evalDataset', async () => {

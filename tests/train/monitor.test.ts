@@ -25,14 +25,16 @@ describe('StepMonitor', () => {
     expect(Math.abs(clipped - 1)).toBeLessThan(1e-5);
     mon.afterBackward(kiln.full([], NaN), [kiln.full([], NaN)], flag);
     expect(await flag.item()).toBe(1);
+    mon.afterBackward(kiln.full([], 1), [kiln.full([], 1)], flag); // finite, but raised before (a loss scaler): stays raised
+    expect(await flag.item()).toBe(1);
     const rows = await mon.read();
-    expect(rows).toHaveLength(2);
+    expect(rows).toHaveLength(3);
     const r = rows[0]!;
     expect(r['loss']).toBe(2.5);
     expect(Math.abs(r['gradNorm:x']! - norm(a.g, b.g)) / norm(a.g, b.g)).toBeLessThan(1e-6);
     expect(Math.abs(r['gradNorm:y']! - norm(c.g)) / norm(c.g)).toBeLessThan(1e-6);
     expect(Math.abs(r['gradNorm']! - norm(a.g, b.g, c.g)) / norm(a.g, b.g, c.g)).toBeLessThan(1e-6);
-    expect([r['nonFinite'], rows[1]!['nonFinite']]).toEqual([0, 1]);
+    expect(rows.map((x) => x['nonFinite'])).toEqual([0, 1, 1]);
     expect(await mon.read()).toEqual([]);
   });
 });
