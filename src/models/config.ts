@@ -13,6 +13,8 @@ export interface TrunkConfig {
   readonly numHeads: number;
   /** The last block's DropPath rate; earlier blocks follow linspace(0, dropPath, numBlocks). */
   readonly dropPath: number;
+  /** LayerScale of this trunk's blocks, replacing the model-wide `layerScale` (null: none here). */
+  readonly layerScale?: LayerScaleConfig | null;
 }
 
 export interface ImageBindConfig {
@@ -62,9 +64,10 @@ class Checker {
     return v as Obj;
   }
   /** The fields of `o` must be exactly `keys`. */
-  keys(o: Obj, path: string, keys: readonly string[]): void {
+  keys(o: Obj, path: string, keys: readonly string[], optional: readonly string[] = []): void {
     for (const k of keys) if (!(k in o)) this.fail(path ? `${path}.${k}` : k, 'is missing');
-    for (const k of Object.keys(o)) if (!keys.includes(k)) this.fail(path ? `${path}.${k}` : k, `is not a known field (known: ${keys.join(', ')})`);
+    const known = [...keys, ...optional];
+    for (const k of Object.keys(o)) if (!known.includes(k)) this.fail(path ? `${path}.${k}` : k, `is not a known field (known: ${known.join(', ')})`);
   }
   int(o: Obj, path: string, k: string, min = 1): number {
     const v = o[k];
@@ -89,13 +92,24 @@ class Checker {
 
 const TRUNK = ['embedDim', 'numBlocks', 'numHeads', 'dropPath'] as const;
 
+/** A LayerScale setting at `path` (the field `key` of `o`): null, or { type, init }. */
+function layerScale(c: Checker, o: Obj, path: string, key: string): void {
+  if (o[key] === null || o[key] === undefined) return;
+  const at = path ? `${path}.${key}` : key;
+  const ls = c.obj(o[key], at);
+  c.keys(ls, at, ['type', 'init']);
+  c.str(ls, at, 'type', ['per_channel', 'scalar']);
+  c.num(ls, at, 'init', -Infinity, Infinity);
+}
+
 function trunk(c: Checker, root: Obj, name: string, extra: readonly string[]): Obj {
   const o = c.obj(root[name], name);
-  c.keys(o, name, [...TRUNK, ...extra]);
+  c.keys(o, name, [...TRUNK, ...extra], ['layerScale']);
   c.int(o, name, 'embedDim');
   c.int(o, name, 'numBlocks');
   c.int(o, name, 'numHeads');
   c.num(o, name, 'dropPath', 0, 1);
+  layerScale(c, o, name, 'layerScale');
   c.divides(`${name}.numHeads`, o['embedDim'] as number, o['numHeads'] as number);
   return o;
 }
@@ -108,12 +122,7 @@ export function imageBindConfig(json: unknown): ImageBindConfig {
   c.str(o, '', 'family', ['imagebind']);
   c.str(o, '', 'name');
   c.int(o, '(root)', 'outEmbedDim');
-  if (o['layerScale'] !== null) {
-    const ls = c.obj(o['layerScale'], 'layerScale');
-    c.keys(ls, 'layerScale', ['type', 'init']);
-    c.str(ls, 'layerScale', 'type', ['per_channel', 'scalar']);
-    c.num(ls, 'layerScale', 'init', -Infinity, Infinity);
-  }
+  layerScale(c, o, '', 'layerScale');
   const v = trunk(c, o, 'vision', ['imageSize', 'videoFrames', 'kernelSize']);
   c.int(v, 'vision', 'imageSize');
   c.int(v, 'vision', 'videoFrames');

@@ -278,7 +278,7 @@ export class ImageBindModel extends Module {
       imu: new ImuPreprocessor(f, c.imu.channels, c.imu.kernelSize, c.imu.numSamples, c.imu.embedDim),
     }));
     const trunk = (m: Modality): Trunk =>
-      new Trunk(f, c[m].embedDim, c[m].numBlocks, c[m].numHeads, { preLN: m === 'vision', biasKV: m !== 'vision' && m !== 'text', dropPath: c[m].dropPath, layerScale: c.layerScale });
+      new Trunk(f, c[m].embedDim, c[m].numBlocks, c[m].numHeads, { preLN: m === 'vision', biasKV: m !== 'vision' && m !== 'text', dropPath: c[m].dropPath, layerScale: c[m].layerScale !== undefined ? c[m].layerScale : c.layerScale });
     this.registerModule('modality_trunks', new ModuleDict(Object.fromEntries(MODALITIES.map((m) => [m, trunk(m)]))));
     const head = (m: Modality): Module =>
       m === 'text' ? new EosHead(f, c.text.embedDim, c.outEmbedDim) : new ClsHead(f, c[m].embedDim, c.outEmbedDim, m === 'imu' ? c.imu.headDropout : null);

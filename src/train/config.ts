@@ -26,8 +26,12 @@ export interface LogitScaleOverride {
 export interface ModalityOverride {
   /** The trunk's last-block DropPath rate (ImageBind; earlier blocks follow linspace(0, rate, n)). */
   readonly dropPath: number | null;
+  /** This trunk's LayerScale (ImageBind): { type, init }, null = off, 'model' = the model-wide setting. */
+  readonly layerScale: LayerScaleOption;
   readonly logitScale: LogitScaleOverride;
 }
+
+export type LayerScaleOption = { readonly type: 'per_channel' | 'scalar'; readonly init: number } | null | 'model';
 
 export interface ModelSection {
   readonly kind: ModelKind;
@@ -36,7 +40,7 @@ export interface ModelSection {
   /** A `.pth`, `.safetensors` or Kiln checkpoint directory to start from; null = random init. */
   readonly weights: string | null;
   /** ImageBind LayerScale in every block ({ type, init }), null = off, 'model' = as the model config says. */
-  readonly layerScale: { readonly type: 'per_channel' | 'scalar'; readonly init: number } | null | 'model';
+  readonly layerScale: LayerScaleOption;
   /** Per-modality overrides by modality name (ImageBind: vision, text, audio, …; CLIP: image, text). */
   readonly modalities: Readonly<Record<string, ModalityOverride>>;
   /** CLIP's single logit scale (ImageBind uses modalities.<m>.logitScale). */
@@ -216,22 +220,24 @@ function logitScale(v: unknown, path: string): LogitScaleOverride {
   };
 }
 
+function layerScaleOption(ls: unknown, path: string): LayerScaleOption {
+  if (ls === null) return null;
+  if (ls === 'model' || ls === undefined) return 'model';
+  const l = obj(ls, path, ['type', 'init']);
+  return { type: oneOf(l['type'], `${path}.type`, ['per_channel', 'scalar']), init: num(l['init'], `${path}.init`) };
+}
+
 function model(v: unknown): ModelSection {
   const o = obj(v, 'model', ['kind', 'config', 'weights', 'layerScale', 'modalities', 'logitScale']);
-  const ls = o['layerScale'];
-  let layerScale: ModelSection['layerScale'] = 'model';
-  if (ls === null) layerScale = null;
-  else if (ls !== 'model') {
-    const l = obj(ls, 'model.layerScale', ['type', 'init']);
-    layerScale = { type: oneOf(l['type'], 'model.layerScale.type', ['per_channel', 'scalar']), init: num(l['init'], 'model.layerScale.init') };
-  }
+  const layerScale = layerScaleOption(o['layerScale'], 'model.layerScale');
   const mods = obj(o['modalities'], 'model.modalities', Object.keys(o['modalities'] ?? {}));
   const modalities: Record<string, ModalityOverride> = {};
   for (const [name, m] of Object.entries(mods)) {
     const p = `model.modalities.${name}`;
-    const mo = obj(m, p, ['dropPath', 'logitScale']);
+    const mo = obj(m, p, ['dropPath', 'layerScale', 'logitScale']);
     modalities[name] = {
       dropPath: nullable(mo['dropPath'] ?? null, (x) => num(x, `${p}.dropPath`, 0, 1)),
+      layerScale: layerScaleOption(mo['layerScale'], `${p}.layerScale`),
       logitScale: logitScale(mo['logitScale'] ?? NO_SCALE, `${p}.logitScale`),
     };
   }

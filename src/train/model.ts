@@ -64,6 +64,7 @@ async function buildClip(cfg: TrainConfig): Promise<TrainModel> {
   checkModalities(m, ['image', 'text']);
   for (const [name, o] of Object.entries(m.modalities)) {
     if (o.dropPath !== null) throw new ConfigError(`model.modalities.${name}.dropPath: CLIP's towers have no DropPath, got ${o.dropPath}`);
+    if (o.layerScale !== 'model') throw new ConfigError(`model.modalities.${name}.layerScale: CLIP's towers have no LayerScale, got ${JSON.stringify(o.layerScale)}`);
     if (o.logitScale.init !== null || o.logitScale.learnable !== null) throw new ConfigError(`model.modalities.${name}.logitScale: CLIP has one logit scale: set model.logitScale`);
   }
   if (m.layerScale !== 'model') throw new ConfigError(`model.layerScale: CLIP configs have no LayerScale, got ${JSON.stringify(m.layerScale)}`);
@@ -101,7 +102,8 @@ async function buildImageBind(cfg: TrainConfig): Promise<TrainModel> {
   if (m.logitScale.init !== null || m.logitScale.learnable !== null)
     throw new ConfigError('model.logitScale: ImageBind has a scale per modality: set model.modalities.<modality>.logitScale');
   const overrides: Record<string, unknown> = {};
-  for (const [name, o] of Object.entries(m.modalities)) if (o.dropPath !== null) overrides[name] = { dropPath: o.dropPath };
+  for (const [name, o] of Object.entries(m.modalities))
+    overrides[name] = { ...(o.dropPath !== null ? { dropPath: o.dropPath } : {}), ...(o.layerScale !== 'model' ? { layerScale: o.layerScale } : {}) };
   if (m.layerScale !== 'model') overrides['layerScale'] = m.layerScale;
   const sizes: readonly string[] = models.IMAGEBIND_SIZES;
   const architecture = sizes.includes(m.config)

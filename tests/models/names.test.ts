@@ -32,4 +32,19 @@ describe('upstream state-dict names', () => {
     expect(() => kiln.models.clipConfig({ ...tiny, extra: 1 })).toThrow(/'extra' is not a known field/);
     await expect(kiln.models.loadImageBindConfig('tiny', { text: { numBlocks: 0 } })).rejects.toThrow(/text\.numBlocks/);
   });
+
+  it('LayerScale per trunk overrides the model-wide setting (the trainer per-modality override)', async () => {
+    const cfg = await kiln.models.loadImageBindConfig('tiny', { audio: { layerScale: { type: 'scalar', init: 0.25 } } });
+    const model = new kiln.models.ImageBindModel(cfg, { device: 'meta' });
+    const names = [...model.stateDict().keys()].filter((k) => k.includes('layer_scale_gamma'));
+    expect(names.length).toBeGreaterThan(0);
+    expect(names.every((k) => k.startsWith('modality_trunks.audio.'))).toBe(true);
+    expect(model.getParameter('layer_scale_gamma1')).toBeNull();
+    expect(model.stateDict().get('modality_trunks.audio.blocks.0.layer_scale_gamma1')!.shape).toEqual([1, 1, 1]);
+    await expect(kiln.models.loadImageBindConfig('tiny', { audio: { layerScale: { type: 'row', init: 1 } } })).rejects.toThrow(/audio\.layerScale\.type/);
+    const train = await kiln.train.resolveConfig({ steps: 1, model: { kind: 'imagebind', config: 'tiny', modalities: { audio: { layerScale: { type: 'per_channel', init: 1e-4 } } } } });
+    expect(train.model.modalities['audio']!.layerScale).toEqual({ type: 'per_channel', init: 1e-4 });
+    await expect(kiln.train.resolveConfig({ steps: 1, model: { kind: 'imagebind', config: 'tiny', modalities: { audio: { layerScale: { type: 'x', init: 1 } } } } })).rejects.toThrow(/model\.modalities\.audio\.layerScale\.type/);
+    model.dispose();
+  });
 });
