@@ -231,17 +231,23 @@ export function setReadbackCheck(fn: () => Promise<void>): void {
   readbackCheck = fn;
 }
 
-/** Submits pending work, then copies `size` bytes of `src` at `offset` back to the CPU. */
-export async function readBuffer(src: GPUBuffer, offset: number, size: number): Promise<ArrayBuffer> {
+/**
+ * Submits pending work, then copies `size` bytes of `src` at `offset` back to the CPU. A `debug` readback
+ * (checked mode's flags) is counted apart and is not a profile event.
+ */
+export async function readBuffer(src: GPUBuffer, offset: number, size: number, opts: { debug?: boolean } = {}): Promise<ArrayBuffer> {
   const padded = Math.max(4, Math.ceil(size / 4) * 4);
   const ctx = gpu();
   const staging = acquireBuffer(padded, READ_USAGE);
   copyBuffer(src, offset, staging, 0, padded);
   flush();
-  counters.readbacks += 1;
-  counters.bytesReadBack += size;
+  if (opts.debug) counters.debugReadbacks += 1;
+  else {
+    counters.readbacks += 1;
+    counters.bytesReadBack += size;
+  }
   let out: ArrayBuffer;
-  const rec = probe.recorder;
+  const rec = opts.debug ? null : probe.recorder;
   const t0 = rec !== null ? performance.now() : 0;
   try {
     await staging.mapAsync(MAP_READ_MODE, 0, padded);

@@ -11,6 +11,11 @@ export interface WorkStats {
   readbacks: number;
   /** Bytes copied back to the CPU by readbacks. */
   bytesReadBack: number;
+  /**
+   * Readbacks of checked mode's flags (kiln.setDebug(true)) after a readback or sync: debugging cost,
+   * counted apart so that "a step reads nothing back" holds with the checks on.
+   */
+  debugReadbacks: number;
   /** GPU buffers created by the engine (the pool and its arenas). */
   buffersCreated: number;
   /** Compute pipelines compiled (a pipeline-cache miss). */
@@ -28,6 +33,7 @@ export const counters: WorkStats = {
   dispatches: 0,
   readbacks: 0,
   bytesReadBack: 0,
+  debugReadbacks: 0,
   buffersCreated: 0,
   pipelineCompiles: 0,
   uploads: 0,

@@ -77,7 +77,7 @@ async function readFlags(): Promise<void> {
   if (pending.size === 0 || flags === null || flags.generation !== gpu().generation) return;
   pending.clear(); // before the nested readback, which calls this again
   const buffer = flags.buffer;
-  const words = new Uint32Array(await readBuffer(buffer, 0, buffer.size));
+  const words = new Uint32Array(await readBuffer(buffer, 0, buffer.size, { debug: true }));
   upload(buffer, 0, new Uint32Array(CHECKED_OPS.length * 4));
   for (const [slot, op] of CHECKED_OPS.entries()) {
     if (words[4 * slot] === 0) continue;

@@ -68,7 +68,7 @@ describe('kiln.stats', () => {
     await x.data();
     const before = kiln.memory();
     kiln.resetStats();
-    expect(kiln.stats()).toEqual({ submits: 0, dispatches: 0, readbacks: 0, bytesReadBack: 0, buffersCreated: 0, pipelineCompiles: 0, uploads: 0, bytesUploaded: 0, copies: 0 });
+    expect(kiln.stats()).toEqual({ submits: 0, dispatches: 0, readbacks: 0, bytesReadBack: 0, debugReadbacks: 0, buffersCreated: 0, pipelineCompiles: 0, uploads: 0, bytesUploaded: 0, copies: 0 });
     expect(kiln.memory().dispatches).toBe(before.dispatches);
     expect(kiln.memory().submits).toBe(before.submits);
     x.dispose();

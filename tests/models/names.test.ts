@@ -44,7 +44,7 @@ describe('upstream state-dict names', () => {
     await expect(kiln.models.loadImageBindConfig('tiny', { audio: { layerScale: { type: 'row', init: 1 } } })).rejects.toThrow(/audio\.layerScale\.type/);
     const train = await kiln.train.resolveConfig({ steps: 1, model: { kind: 'imagebind', config: 'tiny', modalities: { audio: { layerScale: { type: 'per_channel', init: 1e-4 } } } } });
     expect(train.model.modalities['audio']!.layerScale).toEqual({ type: 'per_channel', init: 1e-4 });
-    await expect(kiln.train.resolveConfig({ steps: 1, model: { kind: 'imagebind', config: 'tiny', modalities: { audio: { layerScale: { type: 'x', init: 1 } } } } })).rejects.toThrow(/model\.modalities\.audio\.layerScale\.type/);
+    await expect(kiln.train.resolveConfig({ steps: 1, model: { kind: 'imagebind', config: 'tiny', modalities: { audio: { layerScale: { type: 'x' as 'scalar', init: 1 } } } } })).rejects.toThrow(/model\.modalities\.audio\.layerScale\.type/);
     model.dispose();
   });
 });
