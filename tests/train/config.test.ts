@@ -90,6 +90,23 @@ describe('train config', () => {
     expect([cfg.model.kind, cfg.pairs.length, cfg.optimizer.groups[0]!.lr, cfg.steps]).toEqual(['imagebind', 2, 2e-5, 1000]);
   });
 
+  it("accepts the README's staged (ImageBind) and image-text (per-tower lrs) examples", async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const block = (name: string): kiln.train.TrainConfigInput => kiln.train.parseConfigText(new RegExp(`\`\`\`yaml\n# ${name}\n([\\s\\S]*?)\`\`\``).exec(readme)![1]!, name) as kiln.train.TrainConfigInput;
+    const staged = await resolveConfig(block('staged.yaml'));
+    expect(staged.stages.map((s) => [s.step, s.frozen, s.lr])).toEqual([
+      [0, ['vision', 'text'], {}],
+      [20000, [], { default: 1e-5, image: 1e-6, text: 1e-6 }],
+    ]);
+    expect([staged.accumulate, staged.gradCheckpointing]).toEqual([16, true]);
+    const it = await resolveConfig(block('image-text.yaml'));
+    expect(it.optimizer.groups.map((g) => [g.name, g.lr])).toEqual([
+      ['image', 1e-5],
+      ['text', 2e-5],
+    ]);
+    expect(it.lock).toEqual({ image: { unlockedGroups: 6, freezeLayerNorm: true } });
+  });
+
   it('never evaluates code: YAML tags and JS-looking values stay data', async () => {
     const cfg = await resolveConfig(kiln.train.parseConfigText('out: "${process.exit(1)}"\nsteps: 3\n', 'x.yaml') as kiln.train.TrainConfigInput);
     expect(cfg.out).toBe('${process.exit(1)}');
