@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
-import { accumulateForwardBackward } from '../../src/train/accumulate.js';
 import { type Weights, build, initialWeights } from '../helpers/train-weights.js';
 
 /** The weights after one step of `cfg` (model and trainer-owned tensors), by name. */
@@ -92,7 +91,7 @@ describe('accumulation by feature caching', () => {
       model.module.train();
       kiln.tidy(() => loss.forward(Object.fromEntries(modalities.map((m) => [m, model.embed(m, inputs[m]!)]))).total.backward());
       const single = await takeGrads(named);
-      kiln.tidy(() => void accumulateForwardBackward({ model, loss, modalities, accumulate: 4, frozen: () => false }, inputs));
+      kiln.tidy(() => void kiln.train.accumulateForwardBackward({ model, loss, modalities, accumulate: 4, frozen: () => false }, inputs));
       const four = await takeGrads(named);
       expect([...four.keys()]).toEqual([...single.keys()]);
       for (const [n, g1] of single) {
@@ -153,7 +152,7 @@ describe('accumulation by feature caching', () => {
     model.module.getSubmodule('modality_preprocessors.vision').requiresGrad_(false);
     model.module.getSubmodule('modality_heads.vision').requiresGrad_(false);
     const out = kiln.tidy(() => {
-      const o = accumulateForwardBackward({ model, loss, modalities: ['vision', 'imu'], accumulate: k, frozen: (m) => m === 'vision' }, inputs);
+      const o = kiln.train.accumulateForwardBackward({ model, loss, modalities: ['vision', 'imu'], accumulate: k, frozen: (m) => m === 'vision' }, inputs);
       return o.total;
     });
     expect(calls).toBe(2 * k); // pass 1 and pass 2

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
-import { layerNormParams, lockGroups, lockedNames } from '../../src/train/freeze.js';
 import { build, initialWeights } from '../helpers/train-weights.js';
 
 const sorted = (xs: readonly string[]): string[] => [...xs].sort();
@@ -16,28 +15,28 @@ describe('tower locks', () => {
     const { model, named } = await build({ model: { kind: 'clip', config: 'tiny' } });
     const image = named.map(([n]) => n).filter((n) => n.startsWith('visual.'));
     const block = (i: number): string[] => image.filter((n) => n.startsWith(`visual.transformer.resblocks.${i}.`));
-    const groups = lockGroups('clip', image);
+    const groups = kiln.train.lockGroups('clip', image);
     expect(groups.map(sorted)).toEqual([
       sorted(['visual.conv1.weight', 'visual.class_embedding', 'visual.positional_embedding', 'visual.ln_pre.weight', 'visual.ln_pre.bias']),
       sorted(block(0)),
       sorted([...block(1), 'visual.ln_post.weight', 'visual.ln_post.bias']),
       ['visual.proj'],
     ]);
-    const lock = (unlockedGroups: number, freezeLayerNorm = true): string[] => sorted([...lockedNames('clip', model, named, { image: { unlockedGroups, freezeLayerNorm } })]);
+    const lock = (unlockedGroups: number, freezeLayerNorm = true): string[] => sorted([...kiln.train.lockedNames('clip', model, named, { image: { unlockedGroups, freezeLayerNorm } })]);
     expect(lock(0)).toEqual(sorted(image));
     expect(lock(1)).toEqual(sorted(image.filter((n) => n !== 'visual.proj')));
     expect(lock(2)).toEqual(sorted([...groups[0]!, ...groups[1]!]));
     // freezeLayerNorm false: the LayerNorms of the locked part (ln_pre, block 0's ln_1 and ln_2) stay trainable.
-    const ln = layerNormParams(model.module);
+    const ln = kiln.train.layerNormParams(model.module);
     expect(lock(2, false)).toEqual(sorted([...groups[0]!, ...groups[1]!].filter((n) => !ln.has(n))));
     expect(ln.has('visual.transformer.resblocks.0.ln_1.weight') && !ln.has('visual.proj')).toBe(true);
-    expect(() => lockedNames('clip', model, named, { image: { unlockedGroups: 5, freezeLayerNorm: true } })).toThrow(/lock\.image\.unlockedGroups: the tower has 4 groups .*got 5/);
-    expect(() => lockedNames('clip', model, named, { vision: { unlockedGroups: 0, freezeLayerNorm: true } })).toThrow(/lock\.vision: no such tower \(towers: .*image/);
+    expect(() => kiln.train.lockedNames('clip', model, named, { image: { unlockedGroups: 5, freezeLayerNorm: true } })).toThrow(/lock\.image\.unlockedGroups: the tower has 4 groups .*got 5/);
+    expect(() => kiln.train.lockedNames('clip', model, named, { vision: { unlockedGroups: 0, freezeLayerNorm: true } })).toThrow(/lock\.vision: no such tower \(towers: .*image/);
     model.module.dispose();
 
     const ib = await build({ model: { kind: 'imagebind', config: 'tiny' } });
     const text = ib.named.map(([n]) => n).filter((n) => ib.model.towerOf(n) === 'text');
-    const g = lockGroups('imagebind', text);
+    const g = kiln.train.lockGroups('imagebind', text);
     expect(g.length).toBe(4); // stem, block 0, [block 1, head LN], [head Linear, learnable scale]
     expect(g[0]!.every((n) => n.startsWith('modality_preprocessors.text.'))).toBe(true);
     expect(g[1]!.every((n) => n.startsWith('modality_trunks.text.blocks.0.'))).toBe(true);
