@@ -192,7 +192,7 @@ const due = (step: number, every: number): boolean => every > 0 && step % every 
 function forwardBackward(c: Pick<Ctx, 'model' | 'loss' | 'modalities'>, inputs: Readonly<Record<string, Tensor>>): LossOutput {
   const emb = Object.fromEntries(c.modalities.map((m) => [m, c.model.embed(m, inputs[m]!)]));
   const out = c.loss.forward(emb);
-  out.total.backward();
+  if (out.total.requiresGrad) out.total.backward(); // a stage may freeze everything the pairs reach
   return out;
 }
 

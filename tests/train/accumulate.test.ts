@@ -132,6 +132,20 @@ describe('accumulation by feature caching', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('gradCheckpointing from the config turns on checkpointing in every transformer block', async () => {
+    for (const [input, blocks] of [
+      [{ model: { kind: 'clip' as const, config: 'tiny' } }, 4],
+      [{ model: { kind: 'imagebind' as const, config: 'tiny' } }, 8],
+    ] as const) {
+      const off = await build(input);
+      const on = await build({ ...input, gradCheckpointing: true });
+      expect(off.model.module.modules().filter((m) => m.gradCheckpointing).length).toBe(0);
+      expect(on.model.module.modules().filter((m) => m.gradCheckpointing).length, input.model.kind).toBe(blocks);
+      off.model.module.dispose();
+      on.model.module.dispose();
+    }
+  });
+
   it('replays Dropout and DropPath masks in pass 2; a frozen tower is embedded once (pass 1 only)', async () => {
     // IMU: DropPath 0.7 in its block and Dropout 0.5 in its head, both active in training mode.
     const cfg = await kiln.train.resolveConfig({ model: { kind: 'imagebind', config: 'tiny' }, pairs: [{ a: 'vision', b: 'imu' }], steps: 1 });
