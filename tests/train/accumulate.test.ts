@@ -132,6 +132,26 @@ describe('accumulation by feature caching', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('with dropout and DropPath on, activation checkpointing inside pass 2 replays the same masks: same gradients', async () => {
+    const { model, loss, named } = await build({ model: { kind: 'imagebind', config: 'tiny' }, pairs: [{ a: 'vision', b: 'imu' }] });
+    const inputs = { vision: kiln.randn([8, 3, 28, 28]), imu: kiln.randn([8, 6, 32]) };
+    const ctx = { model, loss, modalities: ['vision', 'imu'], accumulate: 4, frozen: () => false };
+    model.module.train();
+    const run = async (): Promise<Map<string, Float32Array>> => {
+      kiln.manualSeed(11);
+      kiln.tidy(() => void kiln.train.accumulateForwardBackward(ctx, inputs));
+      return takeGrads(named);
+    };
+    const plain = await run();
+    const blocks = model.module.modules().filter((m) => m.constructor.name === 'Block');
+    expect(blocks.length).toBe(8);
+    for (const b of blocks) b.gradCheckpointing = true;
+    const checkpointed = await run();
+    for (const [n, g] of plain) expect(norm(checkpointed.get(n)!.map((v, i) => v - g[i]!)), n).toBeLessThanOrEqual(1e-5 * norm(g) + 1e-12);
+    for (const t of Object.values(inputs)) t.dispose();
+    model.module.dispose();
+  });
+
   it('gradCheckpointing from the config turns on checkpointing in every transformer block', async () => {
     for (const [input, blocks] of [
       [{ model: { kind: 'clip' as const, config: 'tiny' } }, 4],
