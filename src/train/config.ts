@@ -107,6 +107,31 @@ export interface ScheduleSection {
   readonly eta_min: number;
 }
 
+/** Locks a tower (OpenCLIP's --lock-image / --lock-text): every parameter frozen but the last groups. */
+export interface TowerLock {
+  /**
+   * Groups left trainable, counted from the output end as OpenCLIP's lock(unlocked_groups): 1 = the
+   * projection head, 2 = also the last block and the final LayerNorm, 3 = also the block before, …; the
+   * first group is the stem (embeddings, pre-LN). 0 locks the whole tower.
+   */
+  readonly unlockedGroups: number;
+  /**
+   * Whether LayerNorm weights and biases in the locked part are locked too (true, OpenCLIP's classic towers);
+   * false leaves them trainable (OpenCLIP's --lock-text-freeze-layer-norm off, as its HF towers do).
+   */
+  readonly freezeLayerNorm: boolean;
+}
+
+/** One stage of staged training: from `step` on, these towers are frozen and these groups have these lrs. */
+export interface StageSpec {
+  /** The optimizer step the stage starts at (stages are in increasing order). */
+  readonly step: number;
+  /** Towers frozen during the stage (modality names; CLIP: image, text, logit_scale). */
+  readonly frozen: readonly string[];
+  /** Base learning rate per parameter group name ('default' or an optimizer.groups name); others keep theirs. */
+  readonly lr: Readonly<Record<string, number>>;
+}
+
 export interface TrainConfig {
   readonly model: ModelSection;
   readonly data: DataSection;
@@ -116,10 +141,16 @@ export interface TrainConfig {
   readonly schedule: ScheduleSection;
   /** The contrastive batch (the set of negatives). */
   readonly batchSize: number;
-  /** Micro-batches per contrastive batch; only 1 until feature-cached accumulation lands. */
+  /**
+   * Micro-batches per contrastive batch, by feature caching (OpenCLIP's --accum-freq): the loss always sees
+   * all `batchSize` negatives. There is no naive (per-micro-batch loss) accumulation.
+   */
   readonly accumulate: number;
-  /** Staged training (freeze / unfreeze by step); must be empty until stages land. */
-  readonly stages: readonly unknown[];
+  /** Towers locked for the whole run, by tower name, optionally with their last groups unlocked. */
+  readonly lock: Readonly<Record<string, TowerLock>>;
+  /** Staged training: frozen towers and learning rates that change at given steps. */
+  readonly stages: readonly StageSpec[];
+  /** Activation checkpointing per transformer block (recomputed in backward instead of kept). */
   readonly gradCheckpointing: boolean;
   readonly precision: Precision;
   /** Global L2 norm to clip gradients to; null = no clipping (the norm is still logged). */
@@ -140,8 +171,11 @@ export interface TrainConfig {
 }
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> | null : T[K] };
-/** What a user writes: any subset of TrainConfig (a pair's weight defaults to 1), merged over DEFAULTS. */
-export type TrainConfigInput = Omit<DeepPartial<TrainConfig>, 'pairs'> & { pairs?: readonly { a: string; b: string; weight?: number }[] };
+/** What a user writes: any subset of TrainConfig (a pair's weight defaults to 1, a stage's frozen and lr to none), merged over DEFAULTS. */
+export type TrainConfigInput = Omit<DeepPartial<TrainConfig>, 'pairs' | 'stages'> & {
+  pairs?: readonly { a: string; b: string; weight?: number }[];
+  stages?: readonly { step: number; frozen?: readonly string[]; lr?: Readonly<Record<string, number>> }[];
+};
 
 const NO_SCALE: LogitScaleOverride = { init: null, learnable: null };
 
@@ -155,6 +189,7 @@ export const DEFAULTS: TrainConfig = {
   schedule: { kind: 'warmup-cosine', unit: 'steps', warmup: 0, floor: 0, cooldown: 0, cooldownPower: 1, cooldownEnd: 0, T_0: 10, T_mult: 1, eta_min: 0 },
   batchSize: 8,
   accumulate: 1,
+  lock: {},
   stages: [],
   gradCheckpointing: false,
   precision: 'f32',
@@ -328,6 +363,30 @@ function loss(v: unknown): LossSection {
   };
 }
 
+function locks(v: unknown): Record<string, TowerLock> {
+  const o = obj(v, 'lock', Object.keys(v ?? {}));
+  const out: Record<string, TowerLock> = {};
+  for (const [tower, l] of Object.entries(o)) {
+    const lo = obj(l ?? {}, `lock.${tower}`, ['unlockedGroups', 'freezeLayerNorm']);
+    out[tower] = { unlockedGroups: int(lo['unlockedGroups'] ?? 0, `lock.${tower}.unlockedGroups`, 0), freezeLayerNorm: bool(lo['freezeLayerNorm'] ?? true, `lock.${tower}.freezeLayerNorm`) };
+  }
+  return out;
+}
+
+function stages(v: unknown): StageSpec[] {
+  let last = -1;
+  return list(v, 'stages').map((s, i) => {
+    const p = `stages[${i}]`;
+    const o = obj(s, p, ['step', 'frozen', 'lr']);
+    const step = int(o['step'], `${p}.step`, 0);
+    if (step <= last) throw new ConfigError(`${p}.step: stages start in increasing order, got ${step} after ${last}`);
+    last = step;
+    const frozen = list(o['frozen'] ?? [], `${p}.frozen`).map((t, j) => str(t, `${p}.frozen[${j}]`));
+    const lrs = obj(o['lr'] ?? {}, `${p}.lr`, Object.keys(o['lr'] ?? {}));
+    return { step, frozen, lr: Object.fromEntries(Object.entries(lrs).map(([g, x]) => [g, num(x, `${p}.lr.${g}`, 0)])) };
+  });
+}
+
 /** Validates a complete config (defaults already merged in); throws ConfigError naming the field. */
 export function validateConfig(v: unknown): TrainConfig {
   const o = obj(v, '', Object.keys(DEFAULTS));
@@ -340,7 +399,8 @@ export function validateConfig(v: unknown): TrainConfig {
     schedule: schedule(o['schedule']),
     batchSize: int(o['batchSize'], 'batchSize', 2),
     accumulate: int(o['accumulate'], 'accumulate', 1),
-    stages: list(o['stages'], 'stages'),
+    lock: locks(o['lock']),
+    stages: stages(o['stages']),
     gradCheckpointing: bool(o['gradCheckpointing'], 'gradCheckpointing'),
     precision: oneOf(o['precision'], 'precision', ['f32', 'f16-mixed']),
     clipGradNorm: nullable(o['clipGradNorm'], (x) => num(x, 'clipGradNorm', 1e-12, Infinity, 'a positive number')),
@@ -355,10 +415,13 @@ export function validateConfig(v: unknown): TrainConfig {
     out: str(o['out'], 'out'),
   };
   // Keys later issues fill in exist now, and say clearly what is not there yet.
-  if (cfg.accumulate !== 1) throw new ConfigError(`accumulate: only 1 is supported until feature-cached contrastive accumulation lands, got ${cfg.accumulate}`);
-  if (cfg.stages.length > 0) throw new ConfigError(`stages: staged training is not yet supported, got ${cfg.stages.length} stage(s)`);
+  if (cfg.batchSize % cfg.accumulate !== 0 || cfg.batchSize / cfg.accumulate < 1)
+    throw new ConfigError(`accumulate: must divide batchSize (${cfg.batchSize}) into equal micro-batches, got ${cfg.accumulate}`);
+  for (const [i, s] of cfg.stages.entries())
+    for (const g of Object.keys(s.lr))
+      if (g !== 'default' && !cfg.optimizer.groups.some((x) => x.name === g))
+        throw new ConfigError(`stages[${i}].lr.${g}: no parameter group '${g}' (groups: default${cfg.optimizer.groups.map((x) => `, ${x.name}`).join('')})`);
   if (cfg.precision === 'f16-mixed') throw new ConfigError(`precision: 'f16-mixed' is not yet supported (it comes with mixed precision); use 'f32'`);
-  if (cfg.gradCheckpointing) throw new ConfigError('gradCheckpointing: activation checkpointing is not yet supported by the models; use false');
   if (cfg.steps === null && cfg.epochs === null) throw new ConfigError('steps: give steps or epochs (both are null)');
   if (cfg.steps !== null && cfg.epochs !== null) throw new ConfigError(`steps: give steps or epochs, not both (steps ${cfg.steps}, epochs ${cfg.epochs})`);
   if (cfg.batchSize > cfg.data.size) throw new ConfigError(`batchSize: expected at most data.size (${cfg.data.size}), got ${cfg.batchSize}`);

@@ -1,5 +1,6 @@
 // kiln.train: the trainer — typed config, schedules, the dataset interface, the contrastive loss over
-// modality pairs, parameter groups, checkpoints with exact resume, and fit(), the loop itself.
+// modality pairs, parameter groups, feature-cached accumulation, tower locks and stages, checkpoints with
+// exact resume, and fit(), the loop itself.
 export { fit, TrainingStopped, type FitOptions, type FitCallbacks, type FitSummary, type StepInfo, type EvalRow } from './loop.js';
 export {
   resolveConfig,
@@ -21,7 +22,12 @@ export {
   type ScheduleSection,
   type LogitScaleOverride,
   type ModalityOverride,
+  type TowerLock,
+  type StageSpec,
 } from './config.js';
+export { accumulateForwardBackward, type AccumulateContext } from './accumulate.js';
+export { lockGroups, lockedNames, layerNormParams, towerName } from './freeze.js';
+export { StagePlan } from './stages.js';
 export { makeSchedule, type LrAt } from './schedule.js';
 export { type Dataset, type DataPosition, type InputSpec, type Sample, Loader, RandomDataset, collate, hash32, uniformStream, normalStream } from './dataset.js';
 export { ContrastiveLoss, sigLipLoss, pairName, type LossOutput } from './loss.js';

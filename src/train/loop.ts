@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Tensor, getRngState, init, kernelChoices, manualSeed, noGrad, optim, setRngState, tidy, zeros } from '../public.js';
+import { accumulateForwardBackward } from './accumulate.js';
 import { type CheckpointState, type LoadedCheckpoint, checkCompatible, listCheckpoints, readCheckpoint, removeTemporaries, saveCheckpoint, truncateMetrics } from './checkpoint.js';
 import { ConfigError, type PairSpec, type TrainConfig, type TrainConfigInput, resolveConfig } from './config.js';
 import { type Dataset, Loader, RandomDataset } from './dataset.js';
@@ -16,6 +17,7 @@ import { StepMonitor, type Tower } from './monitor.js';
 import { exportOptimizer, importOptimizer } from './optimizer-state.js';
 import { type TrainGroup, paramGroups } from './params.js';
 import { makeSchedule } from './schedule.js';
+import { StagePlan } from './stages.js';
 
 export interface StepInfo {
   readonly step: number;
@@ -98,6 +100,7 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
   const loss = new ContrastiveLoss(cfg.loss, pairs, model);
   const named: [string, Tensor][] = [...model.module.namedParameters(), ...model.extraParams, ...loss.params];
   const groups = paramGroups(named, cfg.optimizer);
+  const plan = new StagePlan(cfg, model, named); // locks and stages: which parameters train, at which lr
   const lrs = groups.map(() => zeros([1])); // each group's learning rate, a GPU scalar AdamW reads
   const optimizer = new optim.AdamW(
     groups.map((g, i) => ({ params: g.params.map(([, t]) => t), lr: lrs[i]!, weightDecay: g.weightDecay })),
@@ -130,12 +133,13 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
       if (due(run.step, cfg.evalEvery) && run.step > startStep) await evaluate(ctx);
       if (due(run.step, cfg.checkpointEvery) && run.step > startStep) await checkpoint(ctx);
 
-      const lrNow = groups.map((g) => lrAt(run.step, g.lr));
+      plan.apply(run.step);
+      const lrNow = groups.map((g) => lrAt(run.step, plan.baseLr(g, run.step)));
       lrs.forEach((t, i) => t.fill_(lrNow[i]!));
       const { inputs, epoch } = loader.next();
       foundInf.zero_(); // raised below (or by a loss scaler) when this step must change nothing
       tidy(() => {
-        const out = forwardBackward(ctx, inputs);
+        const out = cfg.accumulate > 1 ? accumulateForwardBackward({ ...ctx, accumulate: cfg.accumulate, frozen: (m) => plan.frozen(m) }, inputs) : forwardBackward(ctx, inputs);
         killPoint('mid-step');
         monitor.afterBackward(out.total, out.perPair, foundInf); // norms, clip, non-finite guard, ring row
         optimizer.step();
@@ -189,7 +193,7 @@ const due = (step: number, every: number): boolean => every > 0 && step % every 
 function forwardBackward(c: Pick<Ctx, 'model' | 'loss' | 'modalities'>, inputs: Readonly<Record<string, Tensor>>): LossOutput {
   const emb = Object.fromEntries(c.modalities.map((m) => [m, c.model.embed(m, inputs[m]!)]));
   const out = c.loss.forward(emb);
-  out.total.backward();
+  if (out.total.requiresGrad) out.total.backward(); // a stage may freeze everything the pairs reach
   return out;
 }
 

@@ -37,13 +37,18 @@ export class ContrastiveLoss {
     if (cfg.kind === 'siglip') for (const p of pairs) this.params.set(`loss.${pairName(p)}.logit_bias`, full([], cfg.siglipBiasInit).requiresGrad_(true));
   }
 
-  /** The pairs' losses from unit-norm embeddings per modality ([B, E] each). */
-  forward(emb: Readonly<Record<string, Tensor>>): LossOutput {
+  /**
+   * The pairs' losses from unit-norm embeddings per modality ([B, E] each). `detachScalars` cuts the shared
+   * scalars (temperatures, SigLIP biases) out of the graph: feature-cached accumulation takes their
+   * gradient once, from the full batch, instead of once per micro-batch.
+   */
+  forward(emb: Readonly<Record<string, Tensor>>, opts: { readonly detachScalars?: boolean } = {}): LossOutput {
+    const cut = (x: Tensor): Tensor => (opts.detachScalars ? x.detach() : x);
     const perPair = this.pairs.map((p) => {
       const a = emb[p.a]!;
       const b = emb[p.b]!;
-      const t = this.model.temperature(p.a, p.b);
-      return this.cfg.kind === 'infonce' ? F.infoNCE(a, b, t) : sigLipLoss(a, b, t, this.params.get(`loss.${pairName(p)}.logit_bias`)!);
+      const t = cut(this.model.temperature(p.a, p.b));
+      return this.cfg.kind === 'infonce' ? F.infoNCE(a, b, t) : sigLipLoss(a, b, t, cut(this.params.get(`loss.${pairName(p)}.logit_bias`)!));
     });
     let total = perPair[0]!.mul(this.pairs[0]!.weight);
     for (let i = 1; i < perPair.length; i++) total = total.add(perPair[i]!.mul(this.pairs[i]!.weight));

@@ -70,7 +70,7 @@ async function buildClip(cfg: TrainConfig): Promise<TrainModel> {
   if (m.layerScale !== 'model') throw new ConfigError(`model.layerScale: CLIP configs have no LayerScale, got ${JSON.stringify(m.layerScale)}`);
   const sizes: readonly string[] = models.CLIP_SIZES;
   const architecture = sizes.includes(m.config) ? await models.loadClipConfig(m.config as models.ClipSize) : models.clipConfig(await readJsonFile(m.config, 'model.config'));
-  const model = new models.ClipModel(architecture);
+  const model = new models.ClipModel(architecture, { gradCheckpointing: cfg.gradCheckpointing });
   if (m.weights !== null) await loadInitialWeights(model, m.weights);
   const scale = named(model, 'logit_scale').tensor;
   // SigLIP's own init replaces a random init's, never loaded weights' (unless model.logitScale.init says so).
@@ -109,7 +109,7 @@ async function buildImageBind(cfg: TrainConfig): Promise<TrainModel> {
   const architecture = sizes.includes(m.config)
     ? await models.loadImageBindConfig(m.config as models.ImageBindSize, overrides)
     : models.imageBindConfig(models.mergeConfig(await readJsonFile(m.config, 'model.config'), overrides));
-  const model = new models.ImageBindModel(architecture);
+  const model = new models.ImageBindModel(architecture, { gradCheckpointing: cfg.gradCheckpointing });
   if (m.weights !== null) await loadInitialWeights(model, m.weights);
   const extraParams = new Map<string, Tensor>();
   // Each non-vision modality's log scale: the model's tensor, or a trainable copy of a fixed buffer.

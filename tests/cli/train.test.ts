@@ -46,7 +46,8 @@ describe('kiln train', () => {
     expect(await runCli(['train', '--config', cfg, '--set', 'optimizer.lr=1e-3x'], cap.io)).toBe(2);
     expect(cap.err[0]).toMatch(/optimizer\.lr: expected a number ≥ 0, got "1e-3x"/);
     cap = captureIo();
-    expect(await runCli(['train', '--config', cfg, '--set', 'accumulate=4'], cap.io)).toBe(2);
+    expect(await runCli(['train', '--config', cfg, '--set', 'accumulate=3'], cap.io)).toBe(2);
+    expect(cap.err[0]).toMatch(/accumulate: must divide batchSize \(4\) into equal micro-batches, got 3/);
     cap = captureIo();
     expect(await runCli(['train', '--config', join(dir, 'nope.yaml')], cap.io)).toBe(2);
     cap = captureIo();

@@ -68,9 +68,19 @@ describe('train config', () => {
 
   it('has the keys of later features now, and says clearly what is not supported yet', async () => {
     await expect(resolveConfig({ ...base, precision: 'f16-mixed' })).rejects.toThrow(/precision: 'f16-mixed' is not yet supported/);
-    await expect(resolveConfig({ ...base, accumulate: 4 })).rejects.toThrow(/accumulate: only 1 is supported .* got 4/);
-    await expect(resolveConfig({ ...base, stages: [{ step: 0 }] })).rejects.toThrow(/stages: staged training is not yet supported/);
-    await expect(resolveConfig({ ...base, gradCheckpointing: true })).rejects.toThrow(/gradCheckpointing: .*not yet supported/);
+  });
+
+  it('accumulate, lock, stages and gradCheckpointing: validated with the field named', async () => {
+    const cfg = await resolveConfig({ ...base, batchSize: 16, accumulate: 4, gradCheckpointing: true, lock: { image: { unlockedGroups: 2 }, text: null }, stages: [{ step: 0, frozen: ['image'] }, { step: 5, lr: { default: 1e-5 } }] });
+    expect([cfg.accumulate, cfg.gradCheckpointing]).toEqual([4, true]);
+    expect(cfg.lock).toEqual({ image: { unlockedGroups: 2, freezeLayerNorm: true }, text: { unlockedGroups: 0, freezeLayerNorm: true } });
+    expect(cfg.stages).toEqual([{ step: 0, frozen: ['image'], lr: {} }, { step: 5, frozen: [], lr: { default: 1e-5 } }]);
+    await expect(resolveConfig({ ...base, batchSize: 8, accumulate: 3 })).rejects.toThrow(/accumulate: must divide batchSize \(8\) into equal micro-batches, got 3/);
+    await expect(resolveConfig({ ...base, stages: [{ step: 4 }, { step: 4 }] })).rejects.toThrow(/stages\[1\]\.step: stages start in increasing order, got 4 after 4/);
+    await expect(resolveConfig({ ...base, stages: [{ step: 0, lr: { image: 1 } }] })).rejects.toThrow(/stages\[0\]\.lr\.image: no parameter group 'image' \(groups: default\)/);
+    await expect(resolveConfig({ ...base, stages: [{ step: 0, frozen: 'image' }] } as never)).rejects.toThrow(/stages\[0\]\.frozen: expected a list, got "image"/);
+    await expect(resolveConfig({ ...base, lock: { image: { unlockedGroups: -1 } } })).rejects.toThrow(/lock\.image\.unlockedGroups: expected an integer ≥ 0, got -1/);
+    await expect(resolveConfig({ ...base, lock: { image: { layers: 1 } } } as never)).rejects.toThrow(/lock\.image\.layers: unknown field/);
   });
 
   it("accepts the README's example config", async () => {
@@ -78,6 +88,23 @@ describe('train config', () => {
     const yaml = /```yaml\n(# run\.yaml[\s\S]*?)```/.exec(readme)![1]!;
     const cfg = await resolveConfig(kiln.train.parseConfigText(yaml, 'README.md') as kiln.train.TrainConfigInput);
     expect([cfg.model.kind, cfg.pairs.length, cfg.optimizer.groups[0]!.lr, cfg.steps]).toEqual(['imagebind', 2, 2e-5, 1000]);
+  });
+
+  it("accepts the README's staged (ImageBind) and image-text (per-tower lrs) examples", async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const block = (name: string): kiln.train.TrainConfigInput => kiln.train.parseConfigText(new RegExp(`\`\`\`yaml\n# ${name}\n([\\s\\S]*?)\`\`\``).exec(readme)![1]!, name) as kiln.train.TrainConfigInput;
+    const staged = await resolveConfig(block('staged.yaml'));
+    expect(staged.stages.map((s) => [s.step, s.frozen, s.lr])).toEqual([
+      [0, ['vision', 'text'], {}],
+      [20000, [], { default: 1e-5, image: 1e-6, text: 1e-6 }],
+    ]);
+    expect([staged.accumulate, staged.gradCheckpointing]).toEqual([16, true]);
+    const it = await resolveConfig(block('image-text.yaml'));
+    expect(it.optimizer.groups.map((g) => [g.name, g.lr])).toEqual([
+      ['image', 1e-5],
+      ['text', 2e-5],
+    ]);
+    expect(it.lock).toEqual({ image: { unlockedGroups: 6, freezeLayerNorm: true } });
   });
 
   it('never evaluates code: YAML tags and JS-looking values stay data', async () => {

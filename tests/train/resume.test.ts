@@ -146,6 +146,40 @@ describe('exact resume in process', () => {
   });
 });
 
+describe('exact resume across a stage change', () => {
+  it('a run cut at step 2 and resumed enters stage 2 at step 3 as the uninterrupted run does (locks and accumulation too)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-resume-'));
+    const cfg = {
+      model: { kind: 'imagebind' as const, config: 'tiny' },
+      pairs: [{ a: 'vision', b: 'imu' }], // IMU: DropPath and head dropout, replayed by the accumulation
+      data: { size: 8 },
+      batchSize: 4,
+      accumulate: 2,
+      steps: 4,
+      logEvery: 1,
+      checkpointEvery: 2,
+      optimizer: { lr: 1e-2, groups: [{ name: 'imu', match: ['modality_*.imu.*'], lr: 1e-2 }] },
+      schedule: { kind: 'constant' as const },
+      lock: { imu: { unlockedGroups: 2, freezeLayerNorm: false } },
+      stages: [
+        { step: 0, frozen: ['vision'] },
+        { step: 3, lr: { default: 1e-3, imu: 2e-3 } },
+      ],
+    };
+    await kiln.train.fit({ ...cfg, out: join(dir, 'ref') });
+    await kiln.train.fit({ ...cfg, steps: 2, out: join(dir, 'split') });
+    await kiln.train.fit({ ...cfg, out: join(dir, 'split') }, { resume: 'auto' });
+    const rows = metrics(join(dir, 'split')) as { lr: Record<string, number> }[];
+    expect(rows).toEqual(metrics(join(dir, 'ref')));
+    expect(rows.map((r) => r.lr['imu'])).toEqual([1e-2, 1e-2, 1e-2, 2e-3]);
+    for (const f of ['model.safetensors', 'optimizer.safetensors', 'trainer.safetensors']) {
+      const a = readFileSync(join(dir, 'split/checkpoints/step-4', f));
+      expect(a.equals(readFileSync(join(dir, 'ref/checkpoints/step-4', f))), f).toBe(true);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 describe('checkpoints that cannot be resumed are refused', () => {
   const base = { model: { kind: 'clip' as const, config: 'tiny' }, steps: 2, checkpointEvery: 2, logEvery: 1, batchSize: 4, data: { size: 8 } };
 
