@@ -28,7 +28,8 @@ describe('savePth', () => {
     const row = w.select(0, 1); // another view, offset 4
     const scalar = kiln.tensor(new Float32Array([2.5]), { shape: [] });
     const ids = kiln.tensor(new Int32Array([-3, 7, 1 << 30]), { dtype: 'i32' });
-    const sd = new PthOrderedDict(new Map<string, kiln.Tensor>([['w', w], ['wt', wt], ['row', row], ['scalar', scalar], ['ids', ids]]));
+    const tensors = new Map<string, kiln.Tensor>([['w', w], ['wt', wt], ['row', row], ['scalar', scalar], ['ids', ids]]);
+    const sd = new PthOrderedDict(tensors);
     const bytes = concat(await encodePth(sd));
     const zip = await ZipArchive.open(bytesSource(bytes));
     const names = zip.entries.map((e) => e.name);
@@ -49,9 +50,9 @@ describe('savePth', () => {
       ['ids', '2', 0, [1]],
     ]);
     const back = await kiln.io.loadPth(bytes);
-    for (const [k, t] of sd.map) expect(Array.from(await back.get(k)!.data()), k).toEqual(Array.from(await t.data()));
+    for (const [k, t] of tensors) expect(Array.from(await back.get(k)!.data()), k).toEqual(Array.from(await t.data()));
     expect(back.get('scalar')!.shape).toEqual([]);
-    for (const t of [...back.values(), ...sd.map.values()]) t.dispose();
+    for (const t of [...back.values(), ...tensors.values()]) t.dispose();
   });
 
   it('writes nested dicts, lists, tuples, ints, floats, strings, None and booleans as torch.load reads them', async () => {
