@@ -4,4 +4,4 @@
 export { loadPth, loadPthTree, iteratePth, listPth, type PthTree, type PthSource, type LoadPthOptions, type PthTensorInfo } from './pth.js';
 export { loadSafetensors, iterateSafetensors, listSafetensors, saveSafetensors, parseHeader as parseSafetensorsHeader, type SafetensorsSource, type SafetensorsDType, type SafetensorsTensorInfo, type SafetensorsHeader, type LoadSafetensorsOptions } from './safetensors.js';
 export { savePth, encodePth, PthTuple, PthOrderedDict, PthFloat, type PthValue, type SavePthOptions } from './pth-write.js';
-export { PyDict, PyTuple, TensorRef } from './pickle.js';
+export { PyDict, PyTuple, TensorRef, type PickleValue } from './pickle.js';

@@ -1,7 +1,7 @@
 // kiln.io.savePth / encodePth: torch's zip layout (archive/ records, 64-byte aligned stored data, version,
 // byteorder), read back through Kiln's own reader: shared storages, 0-d tensors, tuples, numbers, ZIP64.
 // torch.load(weights_only=True) on these files is checked by tests/fixtures/gen_export.py.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,12 +28,15 @@ describe('savePth', () => {
     const row = w.select(0, 1); // another view, offset 4
     const scalar = kiln.tensor(new Float32Array([2.5]), { shape: [] });
     const ids = kiln.tensor(new Int32Array([-3, 7, 1 << 30]), { dtype: 'i32' });
-    const tensors = new Map<string, kiln.Tensor>([['w', w], ['wt', wt], ['row', row], ['scalar', scalar], ['ids', ids]]);
+    const half = kiln.tensor(new Float32Array([0.5, -2]), { dtype: kiln.deviceInfo().features.includes('shader-f16') ? 'f16' : 'f32' });
+    const tensors = new Map<string, kiln.Tensor>([['w', w], ['wt', wt], ['row', row], ['scalar', scalar], ['ids', ids], ['half', half]]);
     const sd = new PthOrderedDict(tensors);
     const bytes = concat(await encodePth(sd));
+    // tests/fixtures/gen_export.py loads this file with torch.load(weights_only=True).
+    if (process.env['KILN_WRITE_FIXTURES'] === '1') writeFileSync(new URL('../fixtures/export/views.pt', import.meta.url), bytes);
     const zip = await ZipArchive.open(bytesSource(bytes));
     const names = zip.entries.map((e) => e.name);
-    expect(names).toEqual(['archive/data.pkl', 'archive/byteorder', 'archive/data/0', 'archive/data/1', 'archive/data/2', 'archive/version']);
+    expect(names).toEqual(['archive/data.pkl', 'archive/byteorder', 'archive/data/0', 'archive/data/1', 'archive/data/2', 'archive/data/3', 'archive/version']);
     for (const e of zip.entries) {
       expect(e.method).toBe(0);
       const dv = new DataView(bytes.buffer, e.localHeaderOffset);
@@ -48,6 +51,7 @@ describe('savePth', () => {
       ['row', '0', 4, [1]],
       ['scalar', '1', 0, []],
       ['ids', '2', 0, [1]],
+      ['half', '3', 0, [1]],
     ]);
     const back = await kiln.io.loadPth(bytes);
     for (const [k, t] of tensors) expect(Array.from(await back.get(k)!.data()), k).toEqual(Array.from(await t.data()));
