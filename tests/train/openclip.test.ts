@@ -145,4 +145,19 @@ describe('OpenCLIP export', () => {
     hf.dispose();
     for (const t of Object.values(src.tensors).flatMap((m) => [...m.values()])) t.dispose();
   });
+  it('exports an ImageBind run as the bare state dict imagebind_model.py loads (upstream names, every tensor)', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'kiln-ib-'));
+    const s = await kiln.train.fit({ model: { kind: 'imagebind', config: 'tiny' }, pairs: [{ a: 'vision', b: 'text' }], data: { size: 4, classes: 2 }, batchSize: 4, steps: 1, logEvery: 1, checkpointEvery: 100, out });
+    const file = join(out, 'imagebind.pth');
+    const r = await kiln.train.exportPytorch(s.checkpoint, file);
+    expect(r.kind).toBe('imagebind-state-dict');
+    expect(r.warnings.join()).toMatch(/state dict only/);
+    const ck = await kiln.train.readCheckpoint(s.checkpoint);
+    const model = ck.tensors['model.safetensors'];
+    const back = await kiln.io.loadPth(file);
+    expect(new Set(back.keys())).toEqual(new Set(model.keys()));
+    for (const [n, t] of model) expect(Array.from(await back.get(n)!.data()), n).toEqual(Array.from(await t.data()));
+    await expect(kiln.train.exportPytorch(s.checkpoint, file, { ddp: true })).rejects.toThrow(/--ddp applies to OpenCLIP/);
+    for (const t of [...back.values(), ...Object.values(ck.tensors).flatMap((m) => [...m.values()])]) t.dispose();
+  });
 });
