@@ -99,6 +99,17 @@ describe('OpenCLIP export', () => {
     for (const t of [...Object.values(src.tensors), ...Object.values(got.tensors)].flatMap((m) => [...m.values()])) t.dispose();
   });
 
+  it("resumes from torch.save's own epoch_2.pt (after PyTorch's step): its weights and step counts", async () => {
+    const ref = await kiln.io.loadSafetensors(join(FIX, 'torch_step.safetensors'));
+    const out = mkdtempSync(join(tmpdir(), 'kiln-oc-'));
+    const s = await kiln.train.fit({ ...cfg(join(out, 'resumed')), steps: 4 }, { resume: join(FIX, 'torch_epoch_2.pt') });
+    const got = await kiln.train.readCheckpoint(s.checkpoint);
+    expect(got.state.data).toEqual({ epoch: 2, batch: 0 });
+    for (const [n, t] of got.tensors['model.safetensors']) expect(Array.from(await t.data()), n).toEqual(Array.from(await ref.get(`param.${n}`)!.data()));
+    for (const [k, t] of got.tensors['optimizer.safetensors']) if (k.endsWith('.step')) expect(Array.from(await t.data()), k).toEqual([4]);
+    for (const t of [...ref.values(), ...Object.values(got.tensors).flatMap((m) => [...m.values()])]) t.dispose();
+  });
+
   it("continues one AdamW step as torch.optim.AdamW did from the same file (gen_export.py's record)", async () => {
     const ref = await kiln.io.loadSafetensors(join(FIX, 'torch_step.safetensors'));
     const tree = await kiln.io.loadPthTree(join(FIX, 'clip_tiny_epoch_1.pt'));
