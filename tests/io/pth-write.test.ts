@@ -33,7 +33,10 @@ describe('savePth', () => {
     const sd = new PthOrderedDict(tensors);
     const bytes = concat(await encodePth(sd));
     // tests/fixtures/gen_export.py loads this file with torch.load(weights_only=True).
-    if (process.env['KILN_WRITE_FIXTURES'] === '1') writeFileSync(new URL('../fixtures/export/views.pt', import.meta.url), bytes);
+    if (process.env['KILN_WRITE_FIXTURES'] === '1') {
+      writeFileSync(new URL('../fixtures/export/views.pt', import.meta.url), bytes);
+      writeFileSync(new URL('../fixtures/export/views_zip64.pt', import.meta.url), concat(await encodePth(sd, { zip64: true })));
+    }
     const zip = await ZipArchive.open(bytesSource(bytes));
     const names = zip.entries.map((e) => e.name);
     expect(names).toEqual(['archive/data.pkl', 'archive/byteorder', 'archive/data/0', 'archive/data/1', 'archive/data/2', 'archive/data/3', 'archive/version']);

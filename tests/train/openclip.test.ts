@@ -108,6 +108,7 @@ describe('OpenCLIP export', () => {
     for (const [n, t] of got.tensors['model.safetensors']) expect(Array.from(await t.data()), n).toEqual(Array.from(await ref.get(`param.${n}`)!.data()));
     for (const [k, t] of got.tensors['optimizer.safetensors']) if (k.endsWith('.step')) expect(Array.from(await t.data()), k).toEqual([4]);
     for (const t of [...ref.values(), ...Object.values(got.tensors).flatMap((m) => [...m.values()])]) t.dispose();
+    await expect(kiln.train.fit({ ...cfg(join(out, 'bad')), steps: 4 }, { resume: join(FIX, 'views.pt') })).rejects.toThrow(/views\.pt: no 'epoch' \(keys: w, wt/);
   });
 
   it("continues one AdamW step as torch.optim.AdamW did from the same file (gen_export.py's record)", async () => {
