@@ -303,6 +303,7 @@ export async function saveHfClip(model: ClipModel, dir: string): Promise<void> {
     for (const t of sd.values()) t.dispose();
   }
   const tmp = `${dir}/config.json.tmp-${Date.now()}`;
-  await fs.writeFile(tmp, `${JSON.stringify(clipConfigToHf(model.config), null, 2)}\n`);
+  const dtype = [...model.parameters()][0]?.dtype === 'f16' ? 'float16' : 'float32';
+  await fs.writeFile(tmp, `${JSON.stringify({ ...clipConfigToHf(model.config), torch_dtype: dtype }, null, 2)}\n`);
   await fs.rename(tmp, `${dir}/config.json`);
 }
