@@ -3,12 +3,13 @@
 
 import { bpeTrain } from './bpe-train.js';
 import { env } from './env.js';
+import { exportCommand } from './export.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
 import { profileCommand } from './profile.js';
 import { train } from './train.js';
 import { version } from '../version.js';
 
-const COMMANDS: readonly Command[] = [bpeTrain, env, train, profileCommand];
+const COMMANDS: readonly Command[] = [bpeTrain, env, exportCommand, train, profileCommand];
 
 const defaultIo: CommandIo = {
   out: (line) => console.log(line),

@@ -13,7 +13,7 @@ to <out>/checkpoints/step-<N>/.
   --config <file>       the training config (.yaml, .yml or .json; required)
   --out <dir>           output directory (overrides the config's 'out')
   --resume <dir>|auto   continue from a checkpoint directory, or from the newest complete one under --out
-                        ('auto' starts fresh when there is none)
+                        ('auto' starts fresh when there is none); or from an OpenCLIP epoch_N.pt (CLIP)
   --set key=value       override a config field by dotted path (repeatable), e.g. --set optimizer.lr=1e-4`;
 
 export const train: Command = {

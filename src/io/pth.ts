@@ -6,7 +6,7 @@ import { gpu } from '../device/gpu.js';
 import { fromHalfBits } from '../kernels/f16.js';
 import { tensor } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { PyDict, TensorRef, describe, torchItemSize, unpickle, type PickleValue, type TorchDType } from './pickle.js';
+import { PyDict, PyTuple, TensorRef, describe, torchItemSize, unpickle, type PickleValue, type TorchDType } from './pickle.js';
 import { ZipArchive, blobSource, bytesSource, fileSource, type ByteSource, type ZipEntry } from './zip.js';
 import type { ProgressCallback } from '../progress.js';
 
@@ -141,6 +141,52 @@ export async function listPth(source: PthSource, opts: Pick<LoadPthOptions, 'key
   const { zip, plans } = await open(source, opts);
   await zip.close();
   return plans.map((p) => p.info);
+}
+
+/** A whole checkpoint as torch.load gives it: the unpickled tree, and each of its tensors read to the GPU. */
+export interface PthTree {
+  /** The object graph (dicts as PyDict, tuples as PyTuple, tensors as TensorRef). */
+  readonly root: PickleValue;
+  /** The GPU tensor of every TensorRef in `root` (the caller owns them). */
+  readonly tensors: ReadonlyMap<TensorRef, Tensor>;
+}
+
+/**
+ * Reads a whole checkpoint (an OpenCLIP training checkpoint with its optimizer state, say): the tree as
+ * unpickled, with every tensor anywhere in it read as loadPth reads a state dict's.
+ * @example const { root, tensors } = await kiln.io.loadPthTree('epoch_3.pt');
+ */
+export async function loadPthTree(source: PthSource, opts: Omit<LoadPthOptions, 'key'> = {}): Promise<PthTree> {
+  const src = await toByteSource(source);
+  let zip: ZipArchive;
+  try {
+    zip = await ZipArchive.open(src);
+  } catch (e) {
+    await src.close();
+    throw prefixed(e);
+  }
+  const tensors = new Map<TensorRef, Tensor>();
+  try {
+    const pkl = zip.entries.find((e) => /^[^/]+\/data\.pkl$/.test(e.name));
+    if (!pkl) throw new Error('not a torch.save archive: no <folder>/data.pkl record');
+    const prefix = pkl.name.slice(0, -'data.pkl'.length);
+    const root = unpickle(await zip.read(pkl, { maxSize: MAX_PICKLE_BYTES }));
+    const walk = async (v: PickleValue, path: string, depth: number): Promise<void> => {
+      if (depth > 64) throw new Error(`${path}: nested deeper than 64 levels`);
+      if (v instanceof TensorRef) {
+        if (!tensors.has(v)) tensors.set(v, await materialize(zip, planTensor(zip, prefix, path, path, v), opts));
+      } else if (v instanceof PyDict) for (const [k, x] of v.map) await walk(x, `${path}[${typeof k === 'string' ? JSON.stringify(k) : describe(k)}]`, depth + 1);
+      else if (v instanceof PyTuple) for (const [i, x] of v.items.entries()) await walk(x, `${path}[${i}]`, depth + 1);
+      else if (Array.isArray(v)) for (const [i, x] of v.entries()) await walk(x, `${path}[${i}]`, depth + 1);
+    };
+    await walk(root, 'checkpoint', 0);
+    return { root, tensors };
+  } catch (e) {
+    for (const t of tensors.values()) t.dispose();
+    throw prefixed(e);
+  } finally {
+    await zip.close();
+  }
 }
 
 async function toByteSource(source: PthSource): Promise<ByteSource> {

@@ -20,3 +20,4 @@ export {
 } from './config.js';
 export { type BuildOptions, type ParamDType } from './build.js';
 export { loadWeights, type WeightSource, type LoadWeightsOptions, type LoadWeightsResult } from './weights.js';
+export { clipConfigFromHf, clipConfigToHf, hfToOpenClip, openClipToHf, loadHfClip, saveHfClip } from './hf-clip.js';

@@ -15,6 +15,7 @@ import { type MetricsRow, Progress, appendMetrics } from './metrics.js';
 import { type TrainModel, buildModel } from './model.js';
 import { StepMonitor, type Tower } from './monitor.js';
 import { exportOptimizer, importOptimizer } from './optimizer-state.js';
+import { resumeFromOpenClip } from './openclip.js';
 import { type TrainGroup, paramGroups } from './params.js';
 import { makeSchedule } from './schedule.js';
 import { StagePlan } from './stages.js';
@@ -116,7 +117,11 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
     // ---- resume -------------------------------------------------------------------------------------------------
     const metricsFile = join(cfg.out, 'metrics.jsonl');
     const resumeDir = await prepareOut(cfg, opts.resume ?? null, metricsFile);
-    if (resumeDir !== null) {
+    if (resumeDir !== null && /\.pth?$/.test(resumeDir)) {
+      if (cfg.model.kind !== 'clip') throw new ConfigError(`resume: ${resumeDir} is a PyTorch file; only CLIP runs resume from OpenCLIP checkpoints`);
+      Object.assign(run, await resumeFromOpenClip(resumeDir, { module: model.module, optimizer, names: optimizedNames(groups), loader }));
+      await truncateMetrics(metricsFile, run.step);
+    } else if (resumeDir !== null) {
       const ck = await readCheckpoint(resumeDir);
       checkCompatible(ck, model.architecture, kernelChoices());
       Object.assign(run, restore(ck, { model, loss, optimizer, monitor, loader, groups }));
