@@ -31,3 +31,4 @@ export { listCheckpoints, readCheckpoint, truncateMetrics, CheckpointError, type
 export { type MetricsRow, WALL_CLOCK_FIELDS, Progress } from './metrics.js';
 export { KILL_POINTS, type KillPoint } from './faults.js';
 export { StepMonitor, type Tower } from './monitor.js';
+export * as lora from './lora.js';
