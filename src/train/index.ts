@@ -14,6 +14,10 @@ export {
   type TrainConfigInput,
   type ModelSection,
   type DataSection,
+  type RandomDataSection,
+  type ImageCaptionDataSection,
+  type LoraSection,
+  LORA_DEFAULTS,
   type PairSpec,
   type LossSection,
   type OptimizerSection,
@@ -32,3 +36,6 @@ export { type MetricsRow, WALL_CLOCK_FIELDS, Progress } from './metrics.js';
 export { KILL_POINTS, type KillPoint } from './faults.js';
 export { StepMonitor, type Tower } from './monitor.js';
 export * as lora from './lora.js';
+export { makeCaptionSet, type CaptionSetOptions } from './caption-set.js';
+export { loadImageCaptions, parseCaptions, type ImageCaptionOptions, type CaptionRow } from './captions.js';
+export { exportDir } from './lora-train.js';
