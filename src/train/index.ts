@@ -39,3 +39,4 @@ export * as lora from './lora.js';
 export { makeCaptionSet, type CaptionSetOptions } from './caption-set.js';
 export { loadImageCaptions, parseCaptions, type ImageCaptionOptions, type CaptionRow } from './captions.js';
 export { exportDir } from './lora-train.js';
+export { loadForInference, type LoadForInferenceOptions, type LoadedModel, type InferenceModel } from './inference.js';
