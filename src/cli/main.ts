@@ -2,12 +2,13 @@
 // tests can call it in-process. Adding a subcommand = one file exporting a Command + one entry below.
 
 import { bpeTrain } from './bpe-train.js';
+import { embed } from './embed.js';
 import { env } from './env.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
 import { train } from './train.js';
 import { version } from '../version.js';
 
-const COMMANDS: readonly Command[] = [bpeTrain, env, train];
+const COMMANDS: readonly Command[] = [bpeTrain, embed, env, train];
 
 const defaultIo: CommandIo = {
   out: (line) => console.log(line),
