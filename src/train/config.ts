@@ -165,7 +165,8 @@ export interface TrainConfig {
   readonly out: string;
 }
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> | null : T[K] };
+// A nullable section (lora) is partial too: it merges over its own defaults.
+type DeepPartial<T> = { [K in keyof T]?: NonNullable<T[K]> extends readonly unknown[] ? T[K] : NonNullable<T[K]> extends object ? DeepPartial<NonNullable<T[K]>> | null : T[K] };
 /** What a user writes: any subset of TrainConfig (a pair's weight defaults to 1), merged over DEFAULTS. */
 export type TrainConfigInput = Omit<DeepPartial<TrainConfig>, 'pairs'> & { pairs?: readonly { a: string; b: string; weight?: number }[] };
 
