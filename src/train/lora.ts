@@ -58,7 +58,9 @@ export class LoraLinear extends nn.Module {
   ) {
     super();
     this.scaling = alpha / rank;
-    const dtype = base instanceof nn.Linear ? base.weight.dtype : base.weightView().dtype;
+    const w = base instanceof nn.Linear ? base.weight : base.weightView();
+    const dtype = w.dtype;
+    if (base instanceof nn.InProjection) w.dispose(); // a view of in_proj_weight, made only to read its dtype
     const f = { dtype: dtype === 'f16' ? ('f16' as const) : ('f32' as const) };
     if (base instanceof nn.Linear) {
       this.registerParameter('weight', base.weight);
@@ -307,8 +309,10 @@ export async function save(model: nn.Module, path: string, opts: SaveOptions = {
 function readSpec(model: nn.Module): LoraSpec {
   const s = specs.get(model);
   if (s) return s;
-  const [, m] = adapters(model)[0]!;
-  return { rank: m.rank, alpha: m.alpha, dropout: m.dropout, targets: [], towers: null, blocks: null };
+  // Adapters installed by hand (new LoraLinear + setSubmodule): their paths are the targets.
+  const all = adapters(model);
+  const [, m] = all[0]!;
+  return { rank: m.rank, alpha: m.alpha, dropout: m.dropout, targets: all.map(([p]) => p), towers: null, blocks: null };
 }
 
 /** Resolves a directory (holding adapter.safetensors) or a file to the adapter file's path. */
