@@ -2,6 +2,7 @@
 // tests can call it in-process. Adding a subcommand = one file exporting a Command + one entry below.
 
 import { bpeTrain } from './bpe-train.js';
+import { embed } from './embed.js';
 import { env } from './env.js';
 import { exportCommand } from './export.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
@@ -9,7 +10,7 @@ import { profileCommand } from './profile.js';
 import { train } from './train.js';
 import { version } from '../version.js';
 
-const COMMANDS: readonly Command[] = [bpeTrain, env, exportCommand, train, profileCommand];
+const COMMANDS: readonly Command[] = [bpeTrain, embed, env, exportCommand, train, profileCommand];
 
 const defaultIo: CommandIo = {
   out: (line) => console.log(line),

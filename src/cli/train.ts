@@ -27,7 +27,7 @@ export const train: Command = {
     const tty = process.stdout.isTTY ? { write: (s: string) => void process.stdout.write(s), columns: process.stdout.columns } : null;
     try {
       const s = await fit(values.config, { sets, resume: values.resume ?? null, print: io.out, tty });
-      io.out(`kiln train: ${s.steps} steps${s.resumedFrom ? ` (resumed from ${s.resumedFrom})` : ''}, final loss ${s.loss?.toPrecision(4) ?? '?'}, ${s.skipped} skipped, in ${s.seconds.toFixed(1)} s → ${s.checkpoint}`);
+      io.out(`kiln train: ${s.steps} steps${s.resumedFrom ? ` (resumed from ${s.resumedFrom})` : ''}, final loss ${s.loss?.toPrecision(4) ?? '?'}, ${s.skipped} skipped, in ${s.seconds.toFixed(1)} s → ${s.checkpoint}${s.exported ? `; LoRA adapters → ${s.exported}` : ''}`);
       return 0;
     } catch (e) {
       // A config error names its field: the usage text would only bury it.

@@ -284,7 +284,8 @@ export function readNpy(bytes: Uint8Array | ArrayBuffer, name = 'npy'): NpyArray
   if (count * BigInt(itemSize) > have)
     throw new Error(`${where} is truncated: shape (${shapeBig.join(', ')}) needs ${count * BigInt(itemSize)} bytes of data, found ${have}`);
   const n = Number(count);
-  const raw = b.slice(offset, offset + n * itemSize).buffer;
+  // A copy of exactly the data bytes: a Node Buffer's slice() is a view whose .buffer is the whole pool.
+  const raw = new Uint8Array(b.subarray(offset, offset + n * itemSize)).buffer;
   // Dimensions of an empty array may exceed 2^53 without any data to read; Kiln's shapes are numbers.
   if (shapeBig.some((x) => x > BigInt(Number.MAX_SAFE_INTEGER))) throw new Error(`${where}: shape (${shapeBig.join(', ')}) has a dimension past 2^53`);
   return { shape: shapeBig.map(Number), data: itemSize === 4 ? new Float32Array(raw) : new Float64Array(raw) };

@@ -47,7 +47,7 @@ export interface ModelSection {
   readonly logitScale: LogitScaleOverride;
 }
 
-export interface DataSection {
+export interface RandomDataSection {
   /** 'random': class-structured random tensors of the model's input shapes (tests, smoke runs). */
   readonly kind: 'random';
   /** Samples per epoch. */
@@ -56,6 +56,34 @@ export interface DataSection {
   readonly classes: number;
   /** Standard deviation of the per-sample noise around the class prototype. */
   readonly noise: number;
+}
+
+/** Image–caption pairs in OpenCLIP's CSV layout (src/train/captions.ts). */
+export interface ImageCaptionDataSection {
+  readonly kind: 'image-caption';
+  /** A tab-separated file with a header line; image paths are relative to it. */
+  readonly captions: string;
+  readonly imageKey: string;
+  readonly captionKey: string;
+  /** A merges file for the tokenizer; null = Kiln's default (kiln-bpe-4k). */
+  readonly tokenizer: string | null;
+  /** The last `heldOut` rows are kept out of training for evaluation (at least batchSize when evalEvery > 0). */
+  readonly heldOut: number;
+}
+
+export type DataSection = RandomDataSection | ImageCaptionDataSection;
+
+/** LoRA adapters (kiln.train.lora): only they train; the base model is frozen. */
+export interface LoraSection {
+  readonly rank: number;
+  readonly alpha: number;
+  readonly dropout: number;
+  /** Module paths relative to a block, e.g. attn.q_proj, attn.v_proj, attn.out_proj, mlp.c_fc. */
+  readonly targets: readonly string[];
+  /** Towers to adapt (CLIP: image, text; ImageBind: modality names); null = all. */
+  readonly towers: readonly string[] | null;
+  /** Transformer block indices to adapt; null = all. */
+  readonly blocks: readonly number[] | null;
 }
 
 export interface PairSpec {
@@ -139,6 +167,8 @@ export interface TrainConfig {
   readonly loss: LossSection;
   readonly optimizer: OptimizerSection;
   readonly schedule: ScheduleSection;
+  /** LoRA fine-tuning (adapters only, written to <out>/export at the end); null = train the model's parameters. */
+  readonly lora: LoraSection | null;
   /** The contrastive batch (the set of negatives). */
   readonly batchSize: number;
   /**
@@ -160,8 +190,8 @@ export interface TrainConfig {
   readonly logEvery: number;
   readonly checkpointEvery: number;
   readonly keepLast: number;
-  /** Evaluate every N steps (0 = never). */
-  readonly evalEvery: number;
+  /** Evaluate every N steps (0 = never), or 'epoch': at the end of every epoch. */
+  readonly evalEvery: number | 'epoch';
   readonly seed: number;
   /** Optimizer steps to run; null = derived from `epochs`. */
   readonly steps: number | null;
@@ -170,7 +200,8 @@ export interface TrainConfig {
   readonly out: string;
 }
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> | null : T[K] };
+// A nullable section (lora) is partial too: it merges over its own defaults.
+type DeepPartial<T> = { [K in keyof T]?: NonNullable<T[K]> extends readonly unknown[] ? T[K] : NonNullable<T[K]> extends object ? DeepPartial<NonNullable<T[K]>> | null : T[K] };
 /** What a user writes: any subset of TrainConfig (a pair's weight defaults to 1, a stage's frozen and lr to none), merged over DEFAULTS. */
 export type TrainConfigInput = Omit<DeepPartial<TrainConfig>, 'pairs' | 'stages'> & {
   pairs?: readonly { a: string; b: string; weight?: number }[];
@@ -187,6 +218,7 @@ export const DEFAULTS: TrainConfig = {
   loss: { kind: 'infonce', siglipBiasInit: -10, siglipScaleInit: 10 },
   optimizer: { lr: 5e-4, betas: [0.9, 0.98], eps: 1e-6, weightDecay: 0.2, exclude: 'openclip', groups: [] },
   schedule: { kind: 'warmup-cosine', unit: 'steps', warmup: 0, floor: 0, cooldown: 0, cooldownPower: 1, cooldownEnd: 0, T_0: 10, T_mult: 1, eta_min: 0 },
+  lora: null, // see LORA_DEFAULTS
   batchSize: 8,
   accumulate: 1,
   lock: {},
@@ -290,12 +322,41 @@ function model(v: unknown): ModelSection {
  * Each data kind's defaults and validator. A new kind (the synthetic six-modality scenes) is one entry here,
  * a member of the DataSection union, and a case where the loop makes its datasets.
  */
-const DATA_KINDS: { readonly [K in DataSection['kind']]: { readonly defaults: DataSection; readonly check: (o: Obj) => DataSection } } = {
+const DATA_KINDS: { readonly [K in DataSection['kind']]: { readonly defaults: Extract<DataSection, { kind: K }>; readonly check: (o: Obj) => DataSection } } = {
   random: {
     defaults: { kind: 'random', size: 64, classes: 8, noise: 0.5 },
     check: (o) => ({ kind: 'random', size: int(o['size'], 'data.size', 1), classes: int(o['classes'], 'data.classes', 1), noise: num(o['noise'], 'data.noise', 0) }),
   },
+  'image-caption': {
+    defaults: { kind: 'image-caption', captions: '', imageKey: 'filepath', captionKey: 'title', tokenizer: null, heldOut: 0 },
+    check: (o) => ({
+      kind: 'image-caption',
+      captions: str(o['captions'], 'data.captions'),
+      imageKey: str(o['imageKey'], 'data.imageKey'),
+      captionKey: str(o['captionKey'], 'data.captionKey'),
+      tokenizer: nullable(o['tokenizer'], (x) => str(x, 'data.tokenizer')),
+      heldOut: int(o['heldOut'], 'data.heldOut', 0),
+    }),
+  },
 };
+
+/** PEFT's defaults (r 8, alpha 8, no dropout) on the four attention projections. */
+export const LORA_DEFAULTS: LoraSection = { rank: 8, alpha: 8, dropout: 0, targets: ['attn.q_proj', 'attn.k_proj', 'attn.v_proj', 'attn.out_proj'], towers: null, blocks: null };
+
+function lora(v: unknown): LoraSection | null {
+  if (v === null) return null;
+  const o = obj(mergeOver(LORA_DEFAULTS, v), 'lora', Object.keys(LORA_DEFAULTS));
+  const targets = list(o['targets'], 'lora.targets').map((t, i) => str(t, `lora.targets[${i}]`));
+  if (targets.length === 0) fail('lora.targets', 'at least one module path (e.g. attn.q_proj)', o['targets']);
+  return {
+    rank: int(o['rank'], 'lora.rank', 1),
+    alpha: num(o['alpha'], 'lora.alpha', 1e-12, Infinity, 'a positive number'),
+    dropout: num(o['dropout'], 'lora.dropout', 0, 0.999),
+    targets,
+    towers: nullable(o['towers'], (x) => list(x, 'lora.towers').map((t, i) => str(t, `lora.towers[${i}]`))),
+    blocks: nullable(o['blocks'], (x) => list(x, 'lora.blocks').map((b, i) => int(b, `lora.blocks[${i}]`, 0))),
+  };
+}
 
 function data(v: unknown): DataSection {
   const kind = oneOf(obj(v, 'data', ['kind'].concat(Object.keys(v ?? {})))['kind'], 'data.kind', Object.keys(DATA_KINDS) as DataSection['kind'][]);
@@ -397,6 +458,7 @@ export function validateConfig(v: unknown): TrainConfig {
     loss: loss(o['loss']),
     optimizer: optimizer(o['optimizer']),
     schedule: schedule(o['schedule']),
+    lora: lora(o['lora']),
     batchSize: int(o['batchSize'], 'batchSize', 2),
     accumulate: int(o['accumulate'], 'accumulate', 1),
     lock: locks(o['lock']),
@@ -408,7 +470,7 @@ export function validateConfig(v: unknown): TrainConfig {
     logEvery: int(o['logEvery'], 'logEvery', 1),
     checkpointEvery: int(o['checkpointEvery'], 'checkpointEvery', 1),
     keepLast: int(o['keepLast'], 'keepLast', 1),
-    evalEvery: int(o['evalEvery'], 'evalEvery', 0),
+    evalEvery: o['evalEvery'] === 'epoch' ? 'epoch' : int(o['evalEvery'], 'evalEvery', 0),
     seed: int(o['seed'], 'seed', 0),
     steps: nullable(o['steps'], (x) => int(x, 'steps', 1)),
     epochs: nullable(o['epochs'], (x) => int(x, 'epochs', 1)),
@@ -424,7 +486,7 @@ export function validateConfig(v: unknown): TrainConfig {
   if (cfg.precision === 'f16-mixed') throw new ConfigError(`precision: 'f16-mixed' is not yet supported (it comes with mixed precision); use 'f32'`);
   if (cfg.steps === null && cfg.epochs === null) throw new ConfigError('steps: give steps or epochs (both are null)');
   if (cfg.steps !== null && cfg.epochs !== null) throw new ConfigError(`steps: give steps or epochs, not both (steps ${cfg.steps}, epochs ${cfg.epochs})`);
-  if (cfg.batchSize > cfg.data.size) throw new ConfigError(`batchSize: expected at most data.size (${cfg.data.size}), got ${cfg.batchSize}`);
+  if (cfg.data.kind === 'random' && cfg.batchSize > cfg.data.size) throw new ConfigError(`batchSize: expected at most data.size (${cfg.data.size}), got ${cfg.batchSize}`);
   return cfg;
 }
 

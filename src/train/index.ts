@@ -15,6 +15,10 @@ export {
   type TrainConfigInput,
   type ModelSection,
   type DataSection,
+  type RandomDataSection,
+  type ImageCaptionDataSection,
+  type LoraSection,
+  LORA_DEFAULTS,
   type PairSpec,
   type LossSection,
   type OptimizerSection,
@@ -38,3 +42,8 @@ export { type MetricsRow, WALL_CLOCK_FIELDS, Progress } from './metrics.js';
 export { KILL_POINTS, type KillPoint } from './faults.js';
 export { StepMonitor, type Tower } from './monitor.js';
 export { exportPytorch, resumeFromOpenClip, openClipV33Order, type ExportPytorchOptions, type ExportPytorchResult } from './openclip.js';
+export * as lora from './lora.js';
+export { makeCaptionSet, type CaptionSetOptions } from './caption-set.js';
+export { loadImageCaptions, parseCaptions, type ImageCaptionOptions, type CaptionRow } from './captions.js';
+export { exportDir } from './lora-train.js';
+export { loadForInference, type LoadForInferenceOptions, type LoadedModel, type InferenceModel } from './inference.js';

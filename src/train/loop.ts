@@ -19,6 +19,8 @@ import { resumeFromOpenClip } from './openclip.js';
 import { type TrainGroup, paramGroups } from './params.js';
 import { makeSchedule } from './schedule.js';
 import { StagePlan } from './stages.js';
+import { imageCaptionSplits } from './captions.js';
+import { applyLoraConfig, exportLora } from './lora-train.js';
 
 export interface StepInfo {
   readonly step: number;
@@ -35,7 +37,7 @@ export interface EvalRow {
 export interface FitCallbacks {
   /** After every optimizer step; `metrics` only on logged steps. */
   onStep?(info: StepInfo): void | Promise<void>;
-  /** After each evaluation (every `evalEvery` steps). */
+  /** After each evaluation (every `evalEvery` steps, or each epoch). */
   onEval?(row: EvalRow): void | Promise<void>;
   /** After each checkpoint is complete on disk. */
   onCheckpoint?(info: { readonly step: number; readonly dir: string }): void | Promise<void>;
@@ -64,6 +66,8 @@ export interface FitSummary {
   readonly loss: number | null;
   readonly skipped: number;
   readonly checkpoint: string;
+  /** A LoRA run's export directory (adapter.safetensors), else null. */
+  readonly exported: string | null;
   readonly resumedFrom: string | null;
   readonly seconds: number;
 }
@@ -89,12 +93,16 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
   const pairs = resolvePairs(cfg, model);
   const modalities = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
 
+  const adapters = applyLoraConfig(cfg, model); // LoRA: only the adapters train
+
   // ---- data ---------------------------------------------------------------------------------------------------
-  const made = makeDatasets(cfg, model, modalities);
+  const made = await makeDatasets(cfg, model, modalities);
   const dataset = opts.dataset ?? made.train;
   const heldOut = opts.evalDataset ?? (opts.dataset ? null : made.heldOut);
-  if (cfg.evalEvery > 0 && !heldOut) throw new ConfigError(`evalEvery: ${cfg.evalEvery} needs a held-out set: pass evalDataset with your dataset`);
   const loader = new Loader(dataset, cfg.batchSize, cfg.seed, modalities);
+  const evalEvery = cfg.evalEvery === 'epoch' ? loader.stepsPerEpoch : cfg.evalEvery;
+  if (evalEvery > 0 && (!heldOut || heldOut.size < cfg.batchSize))
+    throw new ConfigError(`evalEvery: ${cfg.evalEvery} needs a held-out set: pass evalDataset with your dataset, or set data.heldOut (at least batchSize, ${cfg.batchSize}) for image–caption data`);
   const totalSteps = cfg.steps ?? cfg.epochs! * loader.stepsPerEpoch;
 
   // ---- loss, optimizer, schedule ------------------------------------------------------------------------------
@@ -135,7 +143,7 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
     const startStep = run.step; // evaluation and checkpoint at this step happened before it was saved
     model.module.train();
     while (run.step < totalSteps) {
-      if (due(run.step, cfg.evalEvery) && run.step > startStep) await evaluate(ctx);
+      if (due(run.step, evalEvery) && run.step > startStep) await evaluate(ctx);
       if (due(run.step, cfg.checkpointEvery) && run.step > startStep) await checkpoint(ctx);
 
       plan.apply(run.step);
@@ -162,9 +170,10 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
       }
       await cb.onStep?.({ step: run.step, epoch, ...(metrics ? { metrics } : {}) });
     }
-    if (due(run.step, cfg.evalEvery) && run.step > startStep) await evaluate(ctx);
+    if (due(run.step, evalEvery) && run.step > startStep) await evaluate(ctx);
     await checkpoint(ctx);
-    return { out: cfg.out, steps: run.step, epoch: loader.position().epoch, loss: run.lastLoss, skipped: run.skipped, checkpoint: run.lastCheckpoint, resumedFrom: resumeDir, seconds: (performance.now() - t0) / 1000 };
+    const exported = adapters ? await exportLora(cfg, model) : null;
+    return { out: cfg.out, exported, steps: run.step, epoch: loader.position().epoch, loss: run.lastLoss, skipped: run.skipped, checkpoint: run.lastCheckpoint, resumedFrom: resumeDir, seconds: (performance.now() - t0) / 1000 };
   } finally {
     // The run's GPU state goes with it; the trained weights are in the last checkpoint.
     optimizer.dispose();
@@ -213,13 +222,23 @@ function resolvePairs(cfg: TrainConfig, model: TrainModel): readonly PairSpec[] 
 }
 
 /**
- * The training set `data` describes and a held-out set for evaluation: one RandomDataset of size + batchSize
- * samples (the same class prototypes), the first `size` for training and the rest held out.
+ * The training set `data` describes and a held-out set for evaluation. Random data: one RandomDataset of
+ * size + batchSize samples (the same class prototypes), the first `size` for training and the rest held
+ * out. Image–caption data: the file's last `heldOut` rows are held out.
  */
-function makeDatasets(cfg: TrainConfig, model: TrainModel, modalities: readonly string[]): { train: Dataset; heldOut: Dataset } {
-  const inputs = Object.fromEntries(modalities.map((m) => [m, model.inputs[m]!]));
-  const all = new RandomDataset(inputs, { size: cfg.data.size + cfg.batchSize, classes: cfg.data.classes, noise: cfg.data.noise, seed: cfg.seed });
-  return { train: slice(all, 0, cfg.data.size), heldOut: slice(all, cfg.data.size, cfg.batchSize) };
+async function makeDatasets(cfg: TrainConfig, model: TrainModel, modalities: readonly string[]): Promise<{ train: Dataset; heldOut: Dataset | null }> {
+  const d = cfg.data;
+  switch (d.kind) {
+    case 'random': {
+      const inputs = Object.fromEntries(modalities.map((m) => [m, model.inputs[m]!]));
+      const all = new RandomDataset(inputs, { size: d.size + cfg.batchSize, classes: d.classes, noise: d.noise, seed: cfg.seed });
+      return { train: slice(all, 0, d.size), heldOut: slice(all, d.size, cfg.batchSize) };
+    }
+    case 'image-caption':
+      return imageCaptionSplits(d, model.inputs);
+    default:
+      return d satisfies never;
+  }
 }
 
 /** Samples [start, start + size) of `d` as a dataset of their own. */
