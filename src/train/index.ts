@@ -31,3 +31,14 @@ export { listCheckpoints, readCheckpoint, truncateMetrics, CheckpointError, type
 export { type MetricsRow, WALL_CLOCK_FIELDS, Progress } from './metrics.js';
 export { KILL_POINTS, type KillPoint } from './faults.js';
 export { StepMonitor, type Tower } from './monitor.js';
+export {
+  evaluate,
+  loadTrainedModel,
+  recallRow,
+  type EvaluateOptions,
+  type EvalReport,
+  type PairResult,
+  type DirectionResult,
+  type ZeroShotResult,
+} from './evaluate.js';
+export { retrievalMetrics, chanceRecall, classification, intraClass, diagonalContrast, median, type RetrievalMetrics } from './retrieval.js';
