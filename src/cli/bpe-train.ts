@@ -5,7 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { trainBpe } from '../text/bpe-train.js';
 import { formatMerges, gzip } from '../text/merges-file.js';
-import { type Command, UsageError } from './command.js';
+import { type Command, UsageError, positiveInt } from './command.js';
 
 const usage = `usage: kiln bpe-train --corpus <file> [--merges N] [--min-frequency N] [--out merges.txt.gz]
 
@@ -17,13 +17,6 @@ without .gz). Load it with kiln.text.Tokenizer.fromMergesFile(path).
   --merges N            merges to learn at most (default 4000)
   --min-frequency N     stop when the best pair occurs fewer than N times (default 2)
   --out <file>          where to write (default merges.txt.gz)`;
-
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new UsageError(`--${name} must be a non-negative integer, got '${value}'`);
-  return n;
-}
 
 export const bpeTrain: Command = {
   name: 'bpe-train',

@@ -20,3 +20,11 @@ export interface Command {
 
 /** Thrown for bad command-line arguments: printed with the usage, exit status 2. */
 export class UsageError extends Error {}
+
+/** An integer flag's value (≥ min), or the fallback when absent; anything else is a usage error. */
+export function positiveInt(name: string, value: string | undefined, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be ${min === 0 ? 'a non-negative integer' : `an integer ≥ ${min}`}, got '${value}'`);
+  return n;
+}

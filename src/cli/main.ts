@@ -3,11 +3,12 @@
 
 import { bpeTrain } from './bpe-train.js';
 import { env } from './env.js';
+import { evalCommand } from './eval.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
 import { train } from './train.js';
 import { version } from '../version.js';
 
-const COMMANDS: readonly Command[] = [bpeTrain, env, train];
+const COMMANDS: readonly Command[] = [bpeTrain, env, evalCommand, train];
 
 const defaultIo: CommandIo = {
   out: (line) => console.log(line),

@@ -228,7 +228,7 @@ export async function loadTrainedModel(dir: string): Promise<TrainModel> {
   try {
     const file = join(tmp, 'model.json');
     await writeFile(file, JSON.stringify(arch));
-    const cfg = await resolveConfig({ model: { kind: family, config: file, weights: dir }, out: tmp });
+    const cfg = await resolveConfig({ model: { kind: family, config: file, weights: dir }, steps: 1, out: tmp });
     return await buildModel(cfg);
   } finally {
     await rm(tmp, { recursive: true, force: true });
@@ -239,4 +239,26 @@ export async function loadTrainedModel(dir: string): Promise<TrainModel> {
 /** Recall@k of every direction of a report, keyed 'query:gallery' (the shape of a metrics row's `recall`). */
 export function recallRow(r: EvalReport): Record<string, Record<string, number>> {
   return Object.fromEntries(r.pairs.flatMap((p) => p.directions.map((d) => [`${d.query}:${d.gallery}`, { ...d.recall }])));
+}
+
+const fix3 = (x: number): string => x.toFixed(3);
+
+/**
+ * A report as lines of text with the chance level in brackets beside every figure; `tag` may label a pair
+ * (the demo marks the emergent ones). Zero-shot classification counts as emergent when given a tag function.
+ */
+export function formatEval(r: EvalReport, tag: (a: string, b: string) => string = () => ''): string[] {
+  const lines = [`held-out retrieval on ${r.samples} samples (chance level in brackets); correct = same attributes both modalities carry`];
+  for (const p of r.pairs)
+    for (const d of p.directions)
+      lines.push(
+        `  ${`${d.query}→${d.gallery}`.padEnd(16)} R@1 ${fix3(d.recall['1']!)} [${fix3(d.chance.recall['1']!)}]  R@5 ${fix3(d.recall['5']!)} [${fix3(d.chance.recall['5']!)}]  ` +
+          `R@10 ${fix3(d.recall['10']!)} [${fix3(d.chance.recall['10']!)}]  median rank ${d.medianRank} [${d.chance.medianRank.toFixed(1)}]  ` +
+          `shared: ${p.correctWhen === 'index' ? 'index' : p.correctWhen.join('+')}${tag(p.a, p.b) ? `  ${tag(p.a, p.b)}` : ''}`,
+      );
+  for (const p of r.pairs) lines.push(`  ${p.a}–${p.b} batch of ${Math.sqrt(p.matrix.length)}: validation loss ${p.valLoss.toFixed(3)}, mean cosine diagonal ${fix3(p.diagonal)} vs off-diagonal ${fix3(p.offDiagonal)}`);
+  for (const z of r.zeroShot)
+    lines.push(`zero-shot ${z.modality} classification from text prompts (${z.classes} classes of ${z.attributes.join('+')}, ${z.templates} prompts each): accuracy ${fix3(z.accuracy)} [${fix3(z.chance)}]${tag('text', z.modality) ? `  ${tag('text', z.modality)}` : ''}`);
+  for (const [m, c] of Object.entries(r.intraClass)) lines.push(`  ${m} intra-class consistency: mean cosine same class ${fix3(c.same)} vs different ${fix3(c.different)}`);
+  return lines;
 }

@@ -35,6 +35,7 @@ export {
   evaluate,
   loadTrainedModel,
   recallRow,
+  formatEval,
   type EvaluateOptions,
   type EvalReport,
   type PairResult,
@@ -42,3 +43,4 @@ export {
   type ZeroShotResult,
 } from './evaluate.js';
 export { retrievalMetrics, chanceRecall, classification, intraClass, diagonalContrast, median, type RetrievalMetrics } from './retrieval.js';
+export { demo, formatDemo, DEMO_PAIRS, type DemoOptions, type DemoResult } from './demo.js';
