@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { F, data, getRngState, manualSeed, noGrad, setRngState, tensor, tidy } from '../public.js';
+import { F, data, getRngState, init, manualSeed, noGrad, setRngState, tensor, tidy } from '../public.js';
 import { DEFAULTS, resolveConfig } from './config.js';
 import { type Dataset, collate } from './dataset.js';
 import { ContrastiveLoss } from './loss.js';
@@ -224,6 +224,7 @@ export async function loadTrainedModel(dir: string): Promise<TrainModel> {
   }
   const family = (arch as { family?: unknown } | undefined)?.family;
   if (family !== 'imagebind' && family !== 'clip') throw new Error(`loadTrainedModel: ${dir}/state.json records no ImageBind or CLIP architecture (family ${JSON.stringify(family)})`);
+  await init();
   const tmp = await mkdtemp(join(tmpdir(), 'kiln-eval-'));
   try {
     const file = join(tmp, 'model.json');
