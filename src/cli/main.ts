@@ -3,6 +3,7 @@
 
 import { bpeTrain } from './bpe-train.js';
 import { embed } from './embed.js';
+import { evalCommand } from './eval.js';
 import { env } from './env.js';
 import { exportCommand } from './export.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
@@ -10,7 +11,7 @@ import { profileCommand } from './profile.js';
 import { train } from './train.js';
 import { version } from '../version.js';
 
-const COMMANDS: readonly Command[] = [bpeTrain, embed, env, exportCommand, train, profileCommand];
+const COMMANDS: readonly Command[] = [bpeTrain, embed, env, evalCommand, exportCommand, train, profileCommand];
 
 const defaultIo: CommandIo = {
   out: (line) => console.log(line),

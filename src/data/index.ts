@@ -9,3 +9,20 @@ export { loadImage, loadDepth, loadThermal, CLIP_MEAN, CLIP_STD, type ImageInput
 export { videoClips, type VideoClipOptions } from './video.js';
 export { loadImu, type ImuOptions } from './imu.js';
 export { readNpy, type NpyArray } from './npy.js';
+export {
+  synthetic,
+  SyntheticDataset,
+  type SyntheticOptions,
+  ATTRIBUTES,
+  CARRIES,
+  SYNTHETIC_MODALITIES,
+  CAPTION_TEMPLATES,
+  sharedAttributes,
+  classOf,
+  classCount,
+  classWords,
+  fillTemplate,
+  type Attribute,
+  type Scene,
+  type SyntheticModality,
+} from './synthetic/index.js';

@@ -185,7 +185,7 @@ export function mergeConfig<T>(base: T, overrides: unknown): T {
   return out as T;
 }
 
-export const IMAGEBIND_SIZES = ['huge', 'small', 'tiny'] as const;
+export const IMAGEBIND_SIZES = ['huge', 'small', 'tiny', 'demo'] as const;
 export const CLIP_SIZES = ['vit_b_32', 'vit_b_16', 'vit_l_14', 'tiny'] as const;
 export type ImageBindSize = (typeof IMAGEBIND_SIZES)[number];
 export type ClipSize = (typeof CLIP_SIZES)[number];

@@ -47,3 +47,16 @@ export { makeCaptionSet, type CaptionSetOptions } from './caption-set.js';
 export { loadImageCaptions, parseCaptions, type ImageCaptionOptions, type CaptionRow } from './captions.js';
 export { exportDir } from './lora-train.js';
 export { loadForInference, type LoadForInferenceOptions, type LoadedModel, type InferenceModel } from './inference.js';
+export {
+  evaluate,
+  loadTrainedModel,
+  recallRow,
+  formatEval,
+  type EvaluateOptions,
+  type EvalReport,
+  type PairResult,
+  type DirectionResult,
+  type ZeroShotResult,
+} from './evaluate.js';
+export { retrievalMetrics, chanceRecall, classification, intraClass, diagonalContrast, median, type RetrievalMetrics } from './retrieval.js';
+export { demo, formatDemo, DEMO_PAIRS, type DemoOptions, type DemoResult } from './demo.js';

@@ -9,6 +9,7 @@ import { accumulateForwardBackward } from './accumulate.js';
 import { type CheckpointState, type LoadedCheckpoint, checkCompatible, listCheckpoints, readCheckpoint, removeTemporaries, saveCheckpoint, truncateMetrics } from './checkpoint.js';
 import { ConfigError, type PairSpec, type TrainConfig, type TrainConfigInput, resolveConfig } from './config.js';
 import { type Dataset, Loader, RandomDataset } from './dataset.js';
+import { type EvaluateOptions, evaluate as evaluateRetrieval, recallRow } from './evaluate.js';
 import { killPoint } from './faults.js';
 import { ContrastiveLoss, type LossOutput, pairName } from './loss.js';
 import { type MetricsRow, Progress, appendMetrics } from './metrics.js';
@@ -32,6 +33,8 @@ export interface StepInfo {
 export interface EvalRow {
   readonly step: number;
   readonly eval: { readonly loss: number; readonly losses: Readonly<Record<string, number>> };
+  /** With FitOptions.retrieval: Recall@k per direction ('text:audio' → { '1': …, '5': …, '10': … }). */
+  readonly recall?: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
 export interface FitCallbacks {
@@ -53,6 +56,8 @@ export interface FitOptions {
   readonly dataset?: Dataset;
   /** Evaluate on this held-out dataset (its first `batchSize` samples); default: the held-out part of `data`. */
   readonly evalDataset?: Dataset;
+  /** Also score retrieval on the held-out set at each evaluation (kiln.train.evaluate), recall in the row. */
+  readonly retrieval?: EvaluateOptions;
   /** Where progress goes (default: nowhere); with `tty`, a bar redrawn in place. */
   readonly print?: (line: string) => void;
   readonly tty?: { write: (s: string) => void; columns: number } | null;
@@ -138,7 +143,7 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
 
     // ---- the loop ---------------------------------------------------------------------------------------------
     const progress = opts.print ? new Progress(totalSteps, opts.print, opts.tty ?? null, run.step) : null;
-    const ctx = { cfg, model, loss, optimizer, monitor, loader, groups, pairs, metricsFile, run, cb, progress, heldOut, modalities };
+    const ctx = { cfg, model, loss, optimizer, monitor, loader, groups, pairs, metricsFile, run, cb, progress, heldOut, modalities, retrieval: opts.retrieval ?? null };
     let interval = { t: performance.now(), steps: 0 };
     const startStep = run.step; // evaluation and checkpoint at this step happened before it was saved
     model.module.train();
@@ -199,6 +204,7 @@ type Ctx = {
   readonly progress: Progress | null;
   readonly heldOut: Dataset | null;
   readonly modalities: readonly string[];
+  readonly retrieval: EvaluateOptions | null;
 };
 
 const due = (step: number, every: number): boolean => every > 0 && step % every === 0;
@@ -377,9 +383,10 @@ async function evaluate(c: Ctx): Promise<void> {
   );
   const data = await Promise.all(values.map((v) => v.item()));
   for (const t of [...values, ...Object.values(inputs)]) t.dispose();
+  const recall = c.retrieval ? recallRow(await evaluateRetrieval(c.model, c.heldOut!, c.retrieval)) : null;
   c.model.module.train();
   setRngState(saved);
-  const row: EvalRow = { step: c.run.step, eval: { loss: data[0]!, losses: Object.fromEntries(c.pairs.map((p, i) => [pairName(p), data[i + 1]!])) } };
+  const row: EvalRow = { step: c.run.step, eval: { loss: data[0]!, losses: Object.fromEntries(c.pairs.map((p, i) => [pairName(p), data[i + 1]!])) }, ...(recall ? { recall } : {}) };
   await appendMetrics(c.metricsFile, row);
   await c.cb.onEval?.(row);
 }
