@@ -1,5 +1,6 @@
-// Kiln's public API: everything in public.ts, plus the models built on it. Models, training code, benches
-// and tests import only from here (the models themselves from public.ts, which is the same API less them).
+// Kiln's public API and browser entry: everything in public.ts, plus the models built on it (the models
+// themselves import public.ts, the same API less them). The trainer, which reads and writes files, is in
+// the Node entry (node.ts) only, so no `node:` import reaches a browser bundle.
 // The reference keeps `/// <reference types="@webgpu/types" />` in the published index.d.ts, so consumers
 // get GPUDevice & co. without listing @webgpu/types in their tsconfig "types".
 /// <reference types="@webgpu/types" preserve="true" />
@@ -7,8 +8,3 @@
 export * from './public.js';
 /** ImageBind and CLIP with upstream state-dict names, typed configs and streamed weights. @example const m = new kiln.models.ClipModel(await kiln.models.loadClipConfig('tiny')); */
 export * as models from './models/index.js';
-/**
- * The trainer: a typed config (object, JSON or YAML), schedules, checkpoints with exact resume, and fit().
- * @example const summary = await kiln.train.fit({ model: { kind: 'clip', config: 'tiny' }, steps: 100, out: 'runs/a' });
- */
-export * as train from './train/index.js';

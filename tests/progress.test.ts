@@ -1,7 +1,7 @@
 // onProgress of the long operations: tune (tuneMatmul), iteratePth/loadPth and loadWeights report
 // done/total from 0 up to total, in order, naming each item.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../src/index.js';
+import * as kiln from '../src/node.js';
 import { loadTuningCache, tune } from '../src/kernels/tune.js';
 import { iterateSafetensors } from '../src/io/safetensors.js';
 import { modelFixture } from './helpers/fixtures.js';

@@ -1,7 +1,7 @@
 // kiln.version is package.json's version (src/version.ts is generated from it by scripts/write-version.mjs).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../src/index.js';
+import * as kiln from '../src/node.js';
 
 describe('kiln.version', () => {
   it("equals package.json's version", () => {

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../io/atomic.js';
-import * as kiln from '../index.js';
+import * as kiln from '../node.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
 
 const usage = `usage: kiln embed --checkpoint <dir|file> --modality <m> [options] <files…> --out <emb.npy|emb.jsonl>

@@ -1,8 +1,8 @@
 // Gradients of every differentiable op against central finite differences: full Jacobian checks on tiny
 // inputs, random directions on larger ones, broadcast inputs (the walker sums them back), and views.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
-import type { Tensor } from '../../src/index.js';
+import * as kiln from '../../src/node.js';
+import type { Tensor } from '../../src/node.js';
 import { gradcheck, type GradInput } from '../helpers/gradcheck.js';
 import { values, type Domain } from '../helpers/inputs.js';
 

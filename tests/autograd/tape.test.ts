@@ -2,8 +2,8 @@
 // accumulation, retainGraph, noGrad, detach, freezing with requiresGrad_, version counters and in-place
 // rules on leaves and non-leaves.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
-import type { Tensor } from '../../src/index.js';
+import * as kiln from '../../src/node.js';
+import type { Tensor } from '../../src/node.js';
 import { disposeAfterEach, read } from '../helpers/inputs.js';
 
 const keep = disposeAfterEach();

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { captureIo } from '../helpers/cli-io.js';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { runCli } from '../../src/cli/main.js';
 
 // Sennrich et al.'s example: low ×5, lower ×2, newest ×6, widest ×3.

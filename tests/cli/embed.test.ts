@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { tinyRecipeInputs } from '../helpers/recipe.js';
 import { TEST_SEED, randomArray } from '../helpers/random.js';
 

@@ -1,7 +1,7 @@
 // `kiln env`: the report names the live adapter, its driver, features and limits; --json parses; --version.
 import { describe, expect, it } from 'vitest';
 import { captureIo } from '../helpers/cli-io.js';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { runCli } from '../../src/cli/main.js';
 
 describe('kiln env', () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { captureIo } from '../helpers/cli-io.js';
 import { runCli } from '../../src/cli/main.js';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 const CONFIG = 'model: { kind: clip, config: tiny }\ndata: { size: 8 }\nbatchSize: 4\nsteps: 2\nlogEvery: 1\n';
 

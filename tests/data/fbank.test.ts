@@ -2,7 +2,7 @@
 // fbank on generated files, and ImageBind's whole audio input (clips, padding, normalisation).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { LOG_FLOOR, logMel, melBanks, spectrum } from '../../src/data/fbank.js';
 import { clipStarts } from '../../src/data/audio.js';
 import { decodeWav } from '../../src/data/wav.js';

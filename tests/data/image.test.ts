@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { resizeCropNormalize } from '../../src/data/image.js';
 import { crc32 } from '../../src/io/zip.js';
 import { fuzz } from '../helpers/fuzz.js';

@@ -2,7 +2,7 @@
 // against NumPy's own file (tests/fixtures/gen_image.py), and clear errors for everything unsupported.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { fuzz } from '../helpers/fuzz.js';
 
 const dir = new URL('../fixtures/image/', import.meta.url);

@@ -1,7 +1,7 @@
 // kiln.data.synthetic: deterministic from the seed (same bytes), distinct per index, per-epoch noise over a
 // fixed scene, a separate held-out split, captions through the real tokenizer, audio through loadAudio.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 const small = { size: 12, imageSize: 16, numMelBins: 16, targetLength: 16, imuSamples: 16 } as const;
 const bytes = (s: kiln.train.Sample): number[] => Object.keys(s).sort().flatMap((m) => Array.from(new Uint8Array(s[m]!.buffer)));

@@ -1,7 +1,7 @@
 // Command batching and the buffer pool: recycled buffers across a pending batch, compile errors that name
 // the kernel and line, many awaited submits, and dispatch grids past 65,535 workgroups.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { dispatch } from '../../src/device/batch.js';
 
 describe('command batching', () => {

@@ -1,7 +1,7 @@
 // Work counters (kiln.stats): exact counts for a known sequence of ops, readbacks, and a steady-state
 // training loop that creates no buffer and compiles no pipeline after warm-up.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { dispatchFreshKernel } from '../helpers/fresh-kernel.js';
 import { tinyTrainer } from '../helpers/train-step.js';
 

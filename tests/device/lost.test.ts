@@ -1,6 +1,6 @@
 // Device loss: tensors of the lost device throw a clear error, and init() creates a new device.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { gpu } from '../../src/device/gpu.js';
 
 describe('device loss', () => {

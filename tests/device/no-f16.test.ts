@@ -1,7 +1,7 @@
 // f16 on a device without shader-f16: a device is created without the feature (init's `f16: false`),
 // and every way of making an f16 tensor refuses with a message naming the missing feature.
 import { afterAll, describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { gpu } from '../../src/device/gpu.js';
 
 async function restart(options: kiln.InitOptions): Promise<void> {

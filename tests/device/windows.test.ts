@@ -1,6 +1,6 @@
 // Tensors larger than maxStorageBufferBindingSize (128 MiB on the software adapter) are bound in windows.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 describe('buffers larger than one binding', () => {
   it('runs elementwise ops and copies over a tensor past maxStorageBufferBindingSize', async () => {

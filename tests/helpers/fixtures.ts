@@ -1,5 +1,5 @@
 // Reading the PyTorch-generated model fixtures (tests/fixtures/models/*.safetensors) by tensor name.
-import type { Tensor } from '../../src/index.js';
+import type { Tensor } from '../../src/node.js';
 
 /** Path of a file in tests/fixtures/models. */
 export const modelFixture = (f: string): string => new URL(`../fixtures/models/${f}`, import.meta.url).pathname;

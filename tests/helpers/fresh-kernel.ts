@@ -1,7 +1,7 @@
 // A kernel no other test has compiled (its WGSL holds a random constant), for tests that count pipeline
 // compiles: the suite shares one pipeline cache across files, so a built-in op may be compiled already.
 import { dispatch } from '../../src/device/batch.js';
-import type { Tensor } from '../../src/index.js';
+import type { Tensor } from '../../src/node.js';
 
 /** Dispatches a one-invocation kernel, new to the pipeline cache, that writes `out[0]`; returns the value written. */
 export function dispatchFreshKernel(out: Tensor): number {

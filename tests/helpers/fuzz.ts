@@ -2,7 +2,7 @@
 // (spans deleted, duplicated, inserted; length fields rewritten), each run under a time budget, asserting
 // the readers' rule: a result or an Error naming the reader, never a hang, a bare error or a live tensor.
 import { expect } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { rng } from './random.js';
 
 /** One edit of a file; `r` draws uniform numbers in [0, 1). */

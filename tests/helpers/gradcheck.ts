@@ -1,7 +1,7 @@
 // Gradient checks against central finite differences. Values are computed on the GPU in f32, so the
 // difference quotient is taken in float64 from read-back outputs with a step suited to f32.
-import * as kiln from '../../src/index.js';
-import type { Tensor } from '../../src/index.js';
+import * as kiln from '../../src/node.js';
+import type { Tensor } from '../../src/node.js';
 import { expect } from 'vitest';
 import { randomArray } from './random.js';
 

@@ -1,7 +1,7 @@
 // Paired test inputs: a Kiln tensor and its float64 reference holding the same (f32-rounded) values.
 import { afterEach } from 'vitest';
-import * as kiln from '../../src/index.js';
-import type { DType, Tensor } from '../../src/index.js';
+import * as kiln from '../../src/node.js';
+import type { DType, Tensor } from '../../src/node.js';
 import { ND, numel, type Shape } from './reference.js';
 import { randomArray, rng } from './random.js';
 

@@ -2,7 +2,7 @@
 // OpenCLIP's safetensors format, of examples/configs/clip-tiny-text.json (the default tokenizer's vocabulary).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 /** Writes the walkthrough's inputs: the shapes caption set and a tiny CLIP checkpoint (OpenCLIP names). */
 export async function tinyRecipeInputs(dir: string): Promise<{ captions: string; weights: string }> {

@@ -1,6 +1,6 @@
 // The float64 oracle: a tiny strided NDArray in plain TypeScript with NumPy broadcasting, views, reductions
 // and the scalar math of every Kiln op. Not fast and not general; just enough to express each op exactly.
-import type { Tensor } from '../../src/index.js';
+import type { Tensor } from '../../src/node.js';
 
 export type Shape = readonly number[];
 

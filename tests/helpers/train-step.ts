@@ -1,6 +1,6 @@
 // A small training-like step for tests that count or profile work: three Linear layers with GELU, a
 // cross-entropy loss, backward and an AdamW step, all inside tidy (nothing is read back).
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 export interface TinyTrainer {
   /** One forward + backward + AdamW step. */

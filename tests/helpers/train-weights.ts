@@ -1,6 +1,6 @@
 // The weights kiln.train.fit starts from, built the way fit builds them (same seed, same order), for tests
 // that compare a step's update w₁ − w₀ or check that frozen parameters did not move.
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 export type Weights = Map<string, Float32Array>;
 

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { PthFloat, PthOrderedDict, PthTuple, encodePth, savePth } from '../../src/io/pth-write.js';
 import { PyDict, PyTuple, TensorRef } from '../../src/io/pickle.js';
 import { ZipArchive, bytesSource } from '../../src/io/zip.js';

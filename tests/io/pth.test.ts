@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { ZipArchive, bytesSource, crc32 } from '../../src/io/zip.js';
 import { fuzz } from '../helpers/fuzz.js';
 import { writeZip } from '../helpers/zip.js';

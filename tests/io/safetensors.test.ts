@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { iterateSafetensors, listSafetensors, loadSafetensors, saveSafetensors } from '../../src/io/safetensors.js';
 import { fuzz } from '../helpers/fuzz.js';
 

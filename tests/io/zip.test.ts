@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { ZipArchive, bytesSource, fileSource, inflateWithStream, type ByteSource } from '../../src/io/zip.js';
 import { fuzz } from '../helpers/fuzz.js';
 import { type WriteEntry, writeZip } from '../helpers/zip.js';

@@ -2,7 +2,7 @@
 // embedding, gather, scatterAdd and crossEntropy targets raise a GPU flag that the next readback turns
 // into an error naming the op; in-range work and ignored targets pass; unchecked mode stays silent.
 import { afterEach, describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 const ids = (v: number[], shape = [v.length]): kiln.Tensor => kiln.tensor(Int32Array.from(v), { shape });
 

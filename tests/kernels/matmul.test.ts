@@ -1,7 +1,7 @@
 // Every matmul kernel configuration against a float64 reference: odd sizes (edge tiles), transposed views
 // read through their strides, broadcast batch axes, f16 storage, and grids past 65,535 workgroups.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { type MatmulConfig, matmulCandidates, matmulConfigUsable, naiveMatmulConfig, runMatmul } from '../../src/kernels/matmul.js';
 import { empty } from '../../src/tensor/alloc.js';
 import { TEST_SEED, randomArray } from '../helpers/random.js';

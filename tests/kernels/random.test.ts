@@ -1,7 +1,7 @@
 // The Philox4x32-10 reference against Random123's published known-answer vectors, and the WGSL kernel's
 // counter layout (element i → block offset + ⌊i/4⌋, word i % 4; key = seed's two 32-bit words) against it.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { philox4x32, philoxUniform, split64 } from '../helpers/reference.js';
 
 describe('Philox4x32-10 reference', () => {

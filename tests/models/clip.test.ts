@@ -1,7 +1,7 @@
 // Tiny CLIP against an independent PyTorch implementation (tests/fixtures/gen_models.py): weights streamed
 // in by OpenCLIP name into a deferred model (strict), forward features, the InfoNCE loss and every gradient.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { iterateSafetensors, loadSafetensors } from '../../src/io/safetensors.js';
 import { fixtureTensor, modelFixture } from '../helpers/fixtures.js';
 

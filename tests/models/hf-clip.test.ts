@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { fixtureTensor as get } from '../helpers/fixtures.js';
 
 const DIR = new URL('../fixtures/hf_clip/', import.meta.url).pathname;

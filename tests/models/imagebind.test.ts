@@ -2,7 +2,7 @@
 // (tests/fixtures/gen_models.py): weights streamed in by upstream name into a deferred model (strict),
 // embeddings per modality (audio as 2 clips, averaged), the image-anchored InfoNCE loss and every gradient.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { iterateSafetensors, loadSafetensors } from '../../src/io/safetensors.js';
 import { fixtureTensor, modelFixture } from '../helpers/fixtures.js';
 

@@ -2,7 +2,7 @@
 // state-dict names and shapes (the lists in src/models/names were dumped from the upstream definitions).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 const names = (file: string): Record<string, number[]> => JSON.parse(readFileSync(new URL(`../../src/models/names/${file}`, import.meta.url), 'utf8')) as Record<string, number[]>;
 const sorted = (sd: Map<string, kiln.Tensor>): [string, number[]][] => [...sd].map(([k, t]): [string, number[]] => [k, [...t.shape]]).sort(([a], [b]) => (a < b ? -1 : 1));

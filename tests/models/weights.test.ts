@@ -1,7 +1,7 @@
 // Deferred initialisation and weight streaming: placeholders allocate nothing, f16 sources are cast to the
 // model's dtype, and strict loading names unexpected, missing and wrongly-shaped keys.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { iterateSafetensors, loadSafetensors } from '../../src/io/safetensors.js';
 import { modelFixture } from '../helpers/fixtures.js';
 

@@ -1,6 +1,6 @@
 // Dropout / DropPath (mask regenerated in backward), quickGelu, normalize and embedding.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 import { randomArray } from '../helpers/random.js';
 

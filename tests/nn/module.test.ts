@@ -1,6 +1,6 @@
 // Module registration, names, state dicts (strict loading errors), modes, freezing, and the basic layers.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 import { randomArray } from '../helpers/random.js';
 

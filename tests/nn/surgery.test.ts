@@ -1,7 +1,7 @@
 // Deferred (meta) construction, assign-loading, module surgery and forward hooks: what the trainer, LoRA
 // and activation checkpointing reach every layer through.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { TEST_SEED, randomArray } from '../helpers/random.js';
 
 const rand = (shape: number[], seed: number, opts: { requiresGrad?: boolean } = {}): kiln.Tensor =>

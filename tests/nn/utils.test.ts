@@ -2,7 +2,7 @@
 // (L2, L1, L∞, p = 3), over gradients that span several reduction chunks, a strided one and parameters
 // without gradients; no submit (hence no readback) during a call; a non-finite norm raising the GPU flag.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { TEST_SEED, randomArray } from '../helpers/random.js';
 
 async function bits(t: kiln.Tensor): Promise<Uint32Array> {

@@ -2,7 +2,7 @@
 // parameters, moments and steps bitwise untouched (and counts itself), all without a submit (so without a
 // readback), and the errors for optimizers that cannot read the flag.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { TEST_SEED, randomArray } from '../helpers/random.js';
 
 async function bits(t: kiln.Tensor): Promise<Uint32Array> {

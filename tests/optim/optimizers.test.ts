@@ -1,7 +1,7 @@
 // SGD and AdamW against float64 references of torch.optim's update rules, over 10 steps with fresh random
 // gradients, with parameter groups carrying their own hyper-parameters.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { randomArray } from '../helpers/random.js';
 
 const N = 130;

@@ -2,7 +2,7 @@
 // (two groups, a parameter that first gets a gradient later), torch's per-parameter step, tensor learning
 // rates on load, and the checks a bad state dict fails.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { TEST_SEED, randomArray } from '../helpers/random.js';
 
 type AnyStateDict = kiln.optim.OptimizerStateDict<Record<string, kiln.Tensor>, Record<string, unknown>>;

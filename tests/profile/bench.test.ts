@@ -1,7 +1,7 @@
 // kiln.bench: summary statistics, round-robin interleaving of cases, a readback per run, untimed
 // prepare/release, the run budget, and errors that name the option.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -2,7 +2,7 @@
 // time, the Chrome trace parses, query sets split past 4,096 queries, the flush-and-time fallback works
 // when forced, and profiling leaves no trace on the work done outside it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { probe } from '../../src/device/probe.js';
 import { dispatchFreshKernel } from '../helpers/fresh-kernel.js';
 import { type TinyTrainer, tinyTrainer } from '../helpers/train-step.js';

@@ -1,7 +1,7 @@
 // Activation checkpointing: gradients bitwise equal to the plain run (dropout on, frozen inputs, models),
 // RNG and modes replayed, in-place writes caught, and the peak-memory saving measured; enableGrad.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { TEST_SEED, randomArray } from '../helpers/random.js';
 
 /** x + fc2(dropout(gelu(fc1(ln(x))))): the residual MLP block of the memory test. */

@@ -1,7 +1,7 @@
 // Creation: tensor() from nested/typed arrays, constant fills, arange, eye, and the random generator's
 // statistics, determinism and exact replay from its (seed, offset) state.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { philoxNormal, philoxUniform } from '../helpers/reference.js';
 import { disposeAfterEach, read } from '../helpers/inputs.js';
 

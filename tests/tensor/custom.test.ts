@@ -1,7 +1,7 @@
 // A user-defined op (fused bias + GELU) with its own WGSL forward and backward kernels: values against
 // float64, gradients against finite differences, tidy, and the pipeline cache.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 import { randomArray } from '../helpers/random.js';
 

@@ -1,8 +1,8 @@
 // Dtypes: PyTorch's promotion rules for tensor⊕tensor and tensor⊕number, bool comparison results, f16
 // storage and readback, casts between every pair of dtypes, and refusals of mixed dtypes.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
-import type { DType, Tensor } from '../../src/index.js';
+import * as kiln from '../../src/node.js';
+import type { DType, Tensor } from '../../src/node.js';
 import { f16, gelu } from '../helpers/reference.js';
 import { disposeAfterEach, read } from '../helpers/inputs.js';
 

@@ -2,8 +2,8 @@
 // comparisons, over sizes that straddle workgroup edges, 2-D/3-D shapes, broadcasting, strided views, and
 // the in-place forms (including writes into non-contiguous views).
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
-import type { Tensor } from '../../src/index.js';
+import * as kiln from '../../src/node.js';
+import type { Tensor } from '../../src/node.js';
 import { ND, erf, gelu, geluTanh, sigmoid, type Shape } from '../helpers/reference.js';
 import { disposeAfterEach, pair, read, type Domain, type Pair } from '../helpers/inputs.js';
 

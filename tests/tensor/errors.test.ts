@@ -1,7 +1,7 @@
 // Bad input: every refusal names the op and states the shapes or values involved; ops refuse synchronously,
 // readbacks (data, item) by rejecting.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { disposeAfterEach } from '../helpers/inputs.js';
 
 const keep = disposeAfterEach();

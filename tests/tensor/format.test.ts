@@ -2,7 +2,7 @@
 // (/usr/bin/python3 -c "import torch; print(repr(...))"), with Kiln's dtype names and camelCase suffixes.
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { formatTensor } from '../../src/tensor/format.js';
 
 const f32 = (n: number, fn: (i: number) => number): Float32Array => Float32Array.from({ length: n }, (_, i) => fn(i));

@@ -1,7 +1,7 @@
 // PyTorch habits at run time: varargs shapes, a shape where options belong, init() with other options,
 // non-tensor operands and unknown dtypes — each an exact result or an error naming the op and the value.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 describe('PyTorch habits', () => {
   it('zeros/ones/empty/rand/randn take sizes as separate numbers, with or without options', async () => {

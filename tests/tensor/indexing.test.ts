@@ -1,8 +1,8 @@
 // cat, stack, gather, indexSelect, scatterAdd: GPU vs float64 references on fresh random inputs (strided
 // views included), gradients vs finite differences, bit-exact determinism of the scatter-adds, and errors.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
-import type { Tensor } from '../../src/index.js';
+import * as kiln from '../../src/node.js';
+import type { Tensor } from '../../src/node.js';
 import { runScatterAdd } from '../../src/kernels/index-scatter.js';
 import { empty } from '../../src/tensor/alloc.js';
 import { gradcheck } from '../helpers/gradcheck.js';

@@ -1,8 +1,8 @@
 // Memory: a training-like loop inside tidy leaves live tensors and bytes where they started and creates no
 // new GPU buffers once the pool is warm; tidy keeps nested results intact and refuses async functions.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
-import type { Tensor } from '../../src/index.js';
+import * as kiln from '../../src/node.js';
+import type { Tensor } from '../../src/node.js';
 
 describe('ops free their temporaries (outside tidy)', () => {
   // Each lambda makes exactly one public call, so whatever stays live besides its result is a leak.

@@ -2,8 +2,8 @@
 // (negative too), with and without keepdim, full reductions, strided inputs, rows long enough to take the
 // two-pass path, NaN and tie behaviour, integer dtypes, and bit-exact determinism.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
-import type { Tensor } from '../../src/index.js';
+import * as kiln from '../../src/node.js';
+import type { Tensor } from '../../src/node.js';
 import { ND } from '../helpers/reference.js';
 import { disposeAfterEach, pair, read, type Pair } from '../helpers/inputs.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 
 describe('smoke', () => {

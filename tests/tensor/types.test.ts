@@ -1,7 +1,7 @@
 // The dtype type parameter: creation functions and same-dtype ops state their dtype, so data() has a
 // precise type without a cast. These are compile-time checks (npm run typecheck) plus a run-time spot check.
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 describe('Tensor<D> typing', () => {
   it('creation functions and same-dtype ops keep the dtype in the type', () => {

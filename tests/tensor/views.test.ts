@@ -1,8 +1,8 @@
 // Views: values against the float64 reference, storage sharing (a write through the view changes the base),
 // and when a reshape must copy (view refuses, reshape copies).
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
-import type { Tensor } from '../../src/index.js';
+import * as kiln from '../../src/node.js';
+import type { Tensor } from '../../src/node.js';
 import { ND } from '../helpers/reference.js';
 import { disposeAfterEach, pair, read } from '../helpers/inputs.js';
 

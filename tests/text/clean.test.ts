@@ -3,7 +3,7 @@
 // fixtures/gen_html_unescape.py); and the tokenizer decoding entities as upstream does.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { basicClean, htmlUnescape } from '../../src/text/clean.js';
 
 const cases = JSON.parse(readFileSync(new URL('fixtures/html-unescape.json', import.meta.url), 'utf8')) as [string, string][];

@@ -3,7 +3,7 @@
 // CLIP's bpe_simple_vocab_16e6.txt.gz) ids checked against upstream's.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 const { Tokenizer } = kiln.text;
 

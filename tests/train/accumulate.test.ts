@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { type Weights, build, initialWeights } from '../helpers/train-weights.js';
 
 /** The weights after one step of `cfg` (model and trainer-owned tensors), by name. */

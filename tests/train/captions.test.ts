@@ -1,7 +1,7 @@
 // The trainer's config for LoRA and image–caption data (defaults, errors naming the field and value,
 // evalEvery: epoch) and the captions file parser (OpenCLIP's CSV layout, errors naming the line).
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 const { resolveConfig, parseCaptions } = kiln.train;
 

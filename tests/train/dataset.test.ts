@@ -1,7 +1,7 @@
 // The dataset interface and loader: samples depend only on (seed, epoch, index); each epoch is a fresh
 // permutation; the loader's position can be saved and restored to continue with the very same batches.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 const inputs = { image: { shape: [3, 4, 4], dtype: 'f32' as const }, text: { shape: [6], dtype: 'i32' as const, vocab: 50 } };
 const make = (seed = 3): kiln.train.RandomDataset => new kiln.train.RandomDataset(inputs, { size: 10, classes: 3, noise: 0.5, seed });

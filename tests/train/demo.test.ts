@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 describe('the demo, shortened', () => {
   it('trains image–text, then the other modalities against frozen images; text→audio aligns although never trained', async () => {

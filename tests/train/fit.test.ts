@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 const outDir = (): string => mkdtempSync(join(tmpdir(), 'kiln-fit-'));
 const rows = (out: string): Record<string, unknown>[] =>

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { TEST_SEED, randomArray, rng } from '../helpers/random.js';
 
 const { lora } = kiln.train;

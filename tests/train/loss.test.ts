@@ -2,7 +2,7 @@
 // ImageBind's non-image modality's scale (text learnable and clipped at 100, the others fixed unless made
 // learnable), never the product of two modalities' scales; CLIP's exp(logit_scale).
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { randomArray } from '../helpers/random.js';
 
 function sigLipRef(a: Float64Array, b: Float64Array, n: number, d: number, t: number, bias: number): number {

@@ -1,7 +1,7 @@
 // The step monitor between backward and the optimizer step: per-tower and global gradient norms against a
 // float64 reference, clipping to the global norm, the non-finite flag, and the ring read back once.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { randomArray } from '../helpers/random.js';
 
 function param(n: number, seed: number): { p: kiln.Tensor; g: Float64Array } {

@@ -2,7 +2,7 @@
 // name) by default, OpenCLIP main's (ndim ≤ 1 plus positional/class embeddings) as an option, and per-group
 // learning rates chosen by name patterns, first match wins.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 const opt = (o: Partial<kiln.train.OptimizerSection> = {}): kiln.train.OptimizerSection => ({ ...kiln.train.DEFAULTS.optimizer, ...o });
 

@@ -2,7 +2,7 @@
 // OpenCLIP's argsort does), chance levels against their closed forms, and kiln.train.evaluate end to end
 // through the GPU similarity on an identity "model".
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 /** Fixed embeddings: small integers (so f32 and f64 cosines order identically), some rows repeated (ties). */
 function fixed(n: number, dim: number, seed: number): Float64Array {

@@ -2,7 +2,7 @@
 // OpenCLIP's cosine_lr / const_lr / const_lr_cooldown verbatim, torch's CosineAnnealingWarmRestarts by its
 // step() recursion (T_cur += 1, restart when T_cur ≥ T_i), and torch's chainable CosineAnnealingLR recursion.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 
 const S = kiln.train.DEFAULTS.schedule;
 const BASE = 5e-4;

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../src/index.js';
+import * as kiln from '../../src/node.js';
 import { initialWeights } from '../helpers/train-weights.js';
 
 describe('stages', () => {

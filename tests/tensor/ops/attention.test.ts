@@ -1,8 +1,8 @@
 // Fused scaled-dot-product attention (flash forward and backward) against a float64 reference, the unfused
 // composition and finite differences; determinism, memory, and MultiheadAttention against PyTorch's MHA math.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../../src/index.js';
-import type { Tensor } from '../../../src/index.js';
+import * as kiln from '../../../src/node.js';
+import type { Tensor } from '../../../src/node.js';
 import { setAttentionConfig } from '../../../src/kernels/attention.js';
 import { gradcheck } from '../../helpers/gradcheck.js';
 import { randomArray, rng } from '../../helpers/random.js';

@@ -1,7 +1,7 @@
 // conv2d / conv3d (im2col + matmul, and the unfold-view path for patches) against a float64 direct
 // convolution, their gradients against finite differences, Tensor.unfold, determinism, and the modules.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../../src/index.js';
+import * as kiln from '../../../src/node.js';
 import { im2col } from '../../../src/tensor/ops/conv.js';
 import { gradcheck } from '../../helpers/gradcheck.js';
 import { randomArray } from '../../helpers/random.js';

@@ -1,7 +1,7 @@
 // Fused cross-entropy against a float64 reference (label smoothing, ignore_index, reductions, [N, C, d]
 // logits), the unfused composition, and finite differences.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../../src/index.js';
+import * as kiln from '../../../src/node.js';
 import { gradcheck } from '../../helpers/gradcheck.js';
 import { randomArray, rng } from '../../helpers/random.js';
 

@@ -1,8 +1,8 @@
 // Fused softmax-InfoNCE (CLIP) loss against a float64 reference and the unfused composition, its backward
 // against finite differences, custom labels, bit-exact determinism, and the no-N×N memory guarantee.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../../src/index.js';
-import type { Tensor } from '../../../src/index.js';
+import * as kiln from '../../../src/node.js';
+import type { Tensor } from '../../../src/node.js';
 import { gradcheck } from '../../helpers/gradcheck.js';
 import { randomArray } from '../../helpers/random.js';
 

@@ -1,7 +1,7 @@
 // Fused ops on views that start partway into their buffer (select, narrow, the slices a cat gradient
 // hands back): every kernel must honour the view's offset.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../../src/index.js';
+import * as kiln from '../../../src/node.js';
 import { randomArray } from '../../helpers/random.js';
 
 describe('fused ops on offset views', () => {

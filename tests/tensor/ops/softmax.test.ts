@@ -1,6 +1,6 @@
 // Fused softmax / log-softmax against a float64 reference, the unfused composition, and finite differences.
 import { describe, expect, it } from 'vitest';
-import * as kiln from '../../../src/index.js';
+import * as kiln from '../../../src/node.js';
 import { gradcheck } from '../../helpers/gradcheck.js';
 import { randomArray } from '../../helpers/random.js';
 
