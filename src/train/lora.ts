@@ -2,6 +2,7 @@
 // attention separately (rows of the packed in_proj_weight), on out_proj and on MLP Linear layers; freezing
 // the base, saving only the adapters, loading them onto a base, merging into and unmerging from its weights.
 
+import type { LoraSection } from './config.js';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Tensor, F, io, nn, noGrad } from '../public.js';
@@ -28,15 +29,8 @@ export interface LoraOptions {
   readonly towerOf?: (path: string) => string;
 }
 
-/** The options an adapted model was built with, as stored in a saved adapter file. */
-export interface LoraSpec {
-  readonly rank: number;
-  readonly alpha: number;
-  readonly dropout: number;
-  readonly targets: readonly string[];
-  readonly towers: readonly string[] | null;
-  readonly blocks: readonly number[] | null;
-}
+/** The options an adapted model was built with, as stored in a saved adapter file: the config's lora section. */
+export type LoraSpec = LoraSection;
 
 type Base = nn.Linear | nn.InProjection;
 
