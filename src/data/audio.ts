@@ -9,7 +9,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { FRAME_LENGTH, FRAME_SHIFT, LOG_FLOOR, SAMPLE_RATE, logMel, numFrames, waveTensor } from './fbank.js';
 import { intOption, numberOption } from './options.js';
 import { resampleRange, resampledLength } from './resample.js';
-import { decodeWav } from './wav.js';
+import { type DecodedWav, decodeWav } from './wav.js';
 
 export interface LoadAudioOptions {
   /** Used in error messages. */
@@ -67,14 +67,14 @@ export const MAX_SAMPLE_RATE = 768000;
 const MAX_MEL_BINS = 256;
 
 /**
- * Decodes a WAV file and builds ImageBind's audio input: [clipsPerFile, 1, numMelBins, targetLength] f32
+ * Decodes a WAV file (or takes one decodeWav already decoded) and builds ImageBind's audio input: [clipsPerFile, 1, numMelBins, targetLength] f32
  * (defaults [3, 1, 128, 204]), each clip `(logmel − mean) / std` with frames past a short clip's end
  * padded with log-mel 0. Any common rate (8–96 kHz) is resampled exactly as torchaudio does; any integer
  * rate in MIN_SAMPLE_RATE..MAX_SAMPLE_RATE by the same filter in bounded memory. Only the samples the
  * clips' frames read are resampled and uploaded, so a file of any length costs the GPU a few clips.
  * @example const x = kiln.data.loadAudio(await fs.readFile('dog.wav'), { name: 'dog.wav' });
  */
-export function loadAudio(bytes: Uint8Array | ArrayBuffer, opts: LoadAudioOptions = {}): Tensor {
+export function loadAudio(bytes: Uint8Array | ArrayBuffer | DecodedWav, opts: LoadAudioOptions = {}): Tensor {
   const op = 'loadAudio';
   const clips = intOption(op, 'clipsPerFile', opts.clipsPerFile, 3, 1, MAX_CLIPS);
   const mels = intOption(op, 'numMelBins', opts.numMelBins, 128, 1, MAX_MEL_BINS);
@@ -88,7 +88,8 @@ export function loadAudio(bytes: Uint8Array | ArrayBuffer, opts: LoadAudioOption
   const specBytes = clips * target * SPECTRUM_BINS * 8;
   if (specBytes > limit)
     throw new Error(`${op}: clipsPerFile ${clips} × targetLength ${target} frames need a ${specBytes}-byte spectrum, over the ${limit}-byte binding limit`);
-  const wav = decodeWav(bytes, { name: opts.name, channel: opts.channel });
+  // Already decoded (a decode worker's output, the trainer's augmented waveform): used as is.
+  const wav = bytes instanceof Uint8Array || bytes instanceof ArrayBuffer ? decodeWav(bytes, { name: opts.name, channel: opts.channel }) : bytes;
   const rate = wav.sampleRate;
   if (rate < MIN_SAMPLE_RATE || rate > MAX_SAMPLE_RATE)
     throw new Error(`${op}: ${opts.name ?? '<wav>'} declares a sample rate of ${rate} Hz; supported rates are ${MIN_SAMPLE_RATE}..${MAX_SAMPLE_RATE} Hz`);

@@ -82,12 +82,15 @@ function rowsPerLaunch(rowBytes: number, limit: number, op: string): number {
  * when a launch throws, every tensor made here is freed.
  */
 export function resizeCropNormalize(px: Pixels, size: number, norm: Normalization, op = 'loadImage', bindingLimit?: number): Tensor {
+  const r = shortSideSize(px.width, px.height, size);
+  const { left, top } = centerCropOffsets(r.width, r.height, size);
+  return resampleNormalize(px, sliceTaps(bicubicTaps(px.width, r.width), left, size), sliceTaps(bicubicTaps(px.height, r.height), top, size), size, norm, op, bindingLimit);
+}
+
+/** Resamples `px` with horizontal taps `ht` and vertical taps `vt` (both `size` outputs) and normalises. */
+function resampleNormalize(px: Pixels, ht: Taps, vt: Taps, size: number, norm: Normalization, op: string, bindingLimit?: number): Tensor {
   const { width: w, height: h, channels: C } = px;
   const u8 = px.data instanceof Uint8Array;
-  const r = shortSideSize(w, h, size);
-  const { left, top } = centerCropOffsets(r.width, r.height, size);
-  const ht = sliceTaps(bicubicTaps(w, r.width), left, size);
-  const vt = sliceTaps(bicubicTaps(h, r.height), top, size);
   // Only the input rows the cropped output reads go to the GPU and through the horizontal pass.
   let row0 = h;
   let row1 = 0;
@@ -148,6 +151,43 @@ export function loadImage(input: ImageInput, opts: ImageOptions = {}): Tensor {
   const img = toPixels(input, opts);
   if (img.channels !== 3) throw new Error(`loadImage: expected an RGB image, got ${img.channels} channels`);
   return resizeCropNormalize(img, size, norm);
+}
+
+/** A crop box in pixels: columns [left, left + width), rows [top, top + height). */
+export interface CropBox {
+  readonly left: number;
+  readonly top: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Taps resampling `box` columns [start, start + n) of the input to `size` outputs, mirrored when `flip`. */
+function boxTaps(start: number, n: number, size: number, flip: boolean): Taps {
+  const t = bicubicTaps(n, size);
+  const first = t.first.map((f) => f + start);
+  if (!flip) return { ...t, first };
+  const k = t.ksize;
+  const weights = new Float64Array(t.weights.length);
+  for (let i = 0; i < size; i++) weights.set(t.weights.subarray((size - 1 - i) * k, (size - i) * k), i * k);
+  return { ...t, first: first.reverse(), count: t.count.slice().reverse(), weights };
+}
+
+/**
+ * torchvision's `resized_crop(img, top, left, height, width, [size, size], BICUBIC)` then, when `flip`,
+ * `hflip` — the image half of OpenCLIP's training transform (RandomResizedCrop + the optional flip) — and
+ * Normalize(CLIP mean, std). The box comes from the caller's randomness. Returns [3, size, size] f32.
+ * @example const x = kiln.data.resizedCrop(decoded, { left: 3, top: 0, width: 60, height: 58 }, 224, true);
+ */
+export function resizedCrop(input: DecodedImage, box: CropBox, size: number, flip: boolean, opts: Pick<ImageOptions, 'mean' | 'std'> = {}): Tensor {
+  const op = 'resizedCrop';
+  intOption(op, 'size', size, 224, 1, 4096);
+  const img = toPixels(input, {});
+  if (img.channels !== 3) throw new Error(`${op}: expected an RGB image, got ${img.channels} channels`);
+  const { left, top, width, height } = box;
+  if (![left, top, width, height].every(Number.isInteger) || left < 0 || top < 0 || width < 1 || height < 1 || left + width > img.width || top + height > img.height)
+    throw new Error(`${op}: box ${JSON.stringify(box)} is not inside the ${img.width}x${img.height} image`);
+  const norm = normalization(op, opts, CLIP_MEAN, CLIP_STD, 3);
+  return resampleNormalize(img, boxTaps(left, width, size, flip), boxTaps(top, height, size, false), size, norm, op);
 }
 
 /**

@@ -16,7 +16,7 @@ export interface ImuOptions {
 }
 
 /** Parses a CSV of numbers (comma, semicolon, tab or space separated; one non-numeric header row allowed). */
-function readCsv(text: string, name: string): { rows: number; cols: number; data: Float64Array } {
+export function readCsv(text: string, name: string): { rows: number; cols: number; data: Float64Array } {
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
   const split = (l: string): string[] => l.split(/\s*[,;\t]\s*|\s+/);
   if (lines.length > 0 && split(lines[0]!).some((c) => c !== '' && Number.isNaN(Number(c)))) lines.shift();
@@ -36,7 +36,7 @@ function readCsv(text: string, name: string): { rows: number; cols: number; data
 }
 
 /** [rows, cols] values as [6, 2000] f32: taken as is when 6 × 2000, transposed when 2000 × 6. */
-function toChannels(rows: number, cols: number, data: ArrayLike<number>, name: string): Float32Array {
+export function toChannels(rows: number, cols: number, data: ArrayLike<number>, name: string): Float32Array {
   const out = new Float32Array(CHANNELS * SAMPLES);
   if (rows === CHANNELS && cols === SAMPLES) out.set(data);
   else if (rows === SAMPLES && cols === CHANNELS) {

@@ -4,6 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
+import { type StreamDataSection, streamKinds } from './data/kinds.js';
 
 /** A bad configuration value; the CLI exits with status 2 on it. */
 export class ConfigError extends Error {
@@ -71,7 +72,7 @@ export interface ImageCaptionDataSection {
   readonly heldOut: number;
 }
 
-export type DataSection = RandomDataSection | ImageCaptionDataSection;
+export type DataSection = RandomDataSection | ImageCaptionDataSection | StreamDataSection;
 
 /** LoRA adapters (kiln.train.lora): only they train; the base model is frozen. */
 export interface LoraSection {
@@ -338,6 +339,7 @@ const DATA_KINDS: { readonly [K in DataSection['kind']]: { readonly defaults: Ex
       heldOut: int(o['heldOut'], 'data.heldOut', 0),
     }),
   },
+  ...streamKinds({ obj, num, int, oneOf, str, bool, nullable, list, fail }), // csv, jsonl, coco, folders, webdataset (data/kinds.ts)
 };
 
 /** PEFT's defaults (r 8, alpha 8, no dropout) on the four attention projections. */

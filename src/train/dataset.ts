@@ -27,6 +27,43 @@ export interface Dataset {
 export interface DataPosition {
   readonly epoch: number;
   readonly batch: number;
+  /** File-backed data: samples of the epoch's order consumed (read, skipped or filtered) so far. */
+  readonly cursor?: number;
+  /** File-backed data: what was read, skipped and filtered so far (kept across resumes). */
+  readonly counts?: DataCounts;
+}
+
+/** File-backed data's tally: samples read, and those skipped (missing, corrupt, …) or filtered, by reason. */
+export interface DataCounts {
+  readonly read: number;
+  readonly skipped: Readonly<Record<string, number>>;
+  readonly filtered: Readonly<Record<string, number>>;
+}
+
+/** One batch: a GPU tensor [B, ...] per modality, the epoch it belongs to and its samples' indices. */
+export interface Batch {
+  readonly inputs: Record<string, Tensor>;
+  readonly epoch: number;
+  readonly indices: Int32Array;
+}
+
+/** What the loop reads batches from: the in-memory Loader, or the streaming loader of file-backed data. */
+export interface BatchLoader {
+  readonly stepsPerEpoch: number;
+  position(): DataPosition;
+  restore(p: DataPosition): void;
+  next(): Batch | Promise<Batch>;
+}
+
+/** The sample order of epoch e: a Fisher–Yates permutation of 0 … size−1 drawn from (seed, e). */
+export function epochPermutation(size: number, seed: number, epoch: number): Int32Array {
+  const perm = Int32Array.from({ length: size }, (_, i) => i);
+  const u = uniformStream(hash32(seed, 0x5107, epoch));
+  for (let i = perm.length - 1; i > 0; i--) {
+    const j = Math.floor(u() * (i + 1));
+    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+  }
+  return perm;
 }
 
 // ---- counter-based randomness on the CPU -----------------------------------------------------------------
@@ -62,7 +99,7 @@ export function normalStream(seed: number): () => number {
 // ---- the loader ------------------------------------------------------------------------------------------
 
 /** Shuffles each epoch from (seed, epoch), drops the last partial batch, collates per modality onto the GPU. */
-export class Loader {
+export class Loader implements BatchLoader {
   readonly stepsPerEpoch: number;
   private pos: DataPosition = { epoch: 0, batch: 0 };
   private order: Int32Array | null = null;
@@ -87,20 +124,14 @@ export class Loader {
   /** The permutation of epoch e (Fisher–Yates from (seed, e)). */
   private permutation(epoch: number): Int32Array {
     if (this.orderEpoch !== epoch || !this.order) {
-      const perm = Int32Array.from({ length: this.dataset.size }, (_, i) => i);
-      const u = uniformStream(hash32(this.seed, 0x5107, epoch));
-      for (let i = perm.length - 1; i > 0; i--) {
-        const j = Math.floor(u() * (i + 1));
-        [perm[i], perm[j]] = [perm[j]!, perm[i]!];
-      }
-      this.order = perm;
+      this.order = epochPermutation(this.dataset.size, this.seed, epoch);
       this.orderEpoch = epoch;
     }
     return this.order;
   }
 
   /** The next batch: one GPU tensor [B, ...shape] per modality, and the epoch it belongs to. */
-  next(): { inputs: Record<string, Tensor>; epoch: number; indices: Int32Array } {
+  next(): Batch {
     if (this.pos.batch >= this.stepsPerEpoch) this.pos = { epoch: this.pos.epoch + 1, batch: 0 };
     const { epoch, batch } = this.pos;
     const indices = this.permutation(epoch).slice(batch * this.batchSize, (batch + 1) * this.batchSize);

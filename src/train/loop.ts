@@ -8,7 +8,9 @@ import { type Tensor, getRngState, init, kernelChoices, manualSeed, noGrad, opti
 import { accumulateForwardBackward } from './accumulate.js';
 import { type CheckpointState, type LoadedCheckpoint, checkCompatible, listCheckpoints, readCheckpoint, removeTemporaries, saveCheckpoint, truncateMetrics } from './checkpoint.js';
 import { ConfigError, type PairSpec, type TrainConfig, type TrainConfigInput, resolveConfig } from './config.js';
-import { type Dataset, Loader, RandomDataset } from './dataset.js';
+import { type BatchLoader, type Dataset, Loader, RandomDataset } from './dataset.js';
+import { streamData } from './data/build.js';
+import type { StreamLoader } from './data/stream.js';
 import { type EvaluateOptions, evaluate as evaluateRetrieval, recallRow } from './evaluate.js';
 import { killPoint } from './faults.js';
 import { ContrastiveLoss, type LossOutput, pairName } from './loss.js';
@@ -102,9 +104,9 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
 
   // ---- data ---------------------------------------------------------------------------------------------------
   const made = await makeDatasets(cfg, model, modalities);
-  const dataset = opts.dataset ?? made.train;
   const heldOut = opts.evalDataset ?? (opts.dataset ? null : made.heldOut);
-  const loader = new Loader(dataset, cfg.batchSize, cfg.seed, modalities);
+  const stream = opts.dataset ? null : made.stream; // file-backed data: decoded on workers, streamed
+  const loader: BatchLoader = stream ?? new Loader(opts.dataset ?? made.train!, cfg.batchSize, cfg.seed, modalities);
   const evalEvery = cfg.evalEvery === 'epoch' ? loader.stepsPerEpoch : cfg.evalEvery;
   if (evalEvery > 0 && (!heldOut || heldOut.size < cfg.batchSize))
     throw new ConfigError(`evalEvery: ${cfg.evalEvery} needs a held-out set: pass evalDataset with your dataset, or set data.heldOut (at least batchSize, ${cfg.batchSize}) for image–caption data`);
@@ -144,7 +146,7 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
     // ---- the loop ---------------------------------------------------------------------------------------------
     const progress = opts.print ? new Progress(totalSteps, opts.print, opts.tty ?? null, run.step) : null;
     const ctx = { cfg, model, loss, optimizer, monitor, loader, groups, pairs, metricsFile, run, cb, progress, heldOut, modalities, retrieval: opts.retrieval ?? null };
-    let interval = { t: performance.now(), steps: 0 };
+    let interval = { t: performance.now(), steps: 0, dataWait: 0 };
     const startStep = run.step; // evaluation and checkpoint at this step happened before it was saved
     model.module.train();
     while (run.step < totalSteps) {
@@ -154,7 +156,9 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
       plan.apply(run.step);
       const lrNow = groups.map((g) => lrAt(run.step, plan.baseLr(g, run.step)));
       lrs.forEach((t, i) => t.fill_(lrNow[i]!));
-      const { inputs, epoch } = loader.next();
+      const waitFrom = performance.now();
+      const { inputs, epoch } = await loader.next();
+      interval.dataWait += (performance.now() - waitFrom) / 1000;
       foundInf.zero_(); // raised below (or by a loss scaler) when this step must change nothing
       tidy(() => {
         const out = cfg.accumulate > 1 ? accumulateForwardBackward({ ...ctx, accumulate: cfg.accumulate, frozen: (m) => plan.frozen(m) }, inputs) : forwardBackward(ctx, inputs);
@@ -170,13 +174,14 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
 
       let metrics: MetricsRow | undefined;
       if (due(run.step, cfg.logEvery) || run.step === totalSteps) {
-        metrics = await log(ctx, epoch, lrNow, (interval.steps * cfg.batchSize) / ((performance.now() - interval.t) / 1000), (performance.now() - t0) / 1000);
-        interval = { t: performance.now(), steps: 0 };
+        metrics = await log(ctx, epoch, lrNow, (interval.steps * cfg.batchSize) / ((performance.now() - interval.t) / 1000), (performance.now() - t0) / 1000, interval.dataWait);
+        interval = { t: performance.now(), steps: 0, dataWait: 0 };
       }
       await cb.onStep?.({ step: run.step, epoch, ...(metrics ? { metrics } : {}) });
     }
     if (due(run.step, evalEvery) && run.step > startStep) await evaluate(ctx);
     await checkpoint(ctx);
+    if (stream) await reportDataCounts(stream, metricsFile, run.step, opts.print);
     const exported = adapters ? await exportLora(cfg, model) : null;
     return { out: cfg.out, exported, steps: run.step, epoch: loader.position().epoch, loss: run.lastLoss, skipped: run.skipped, checkpoint: run.lastCheckpoint, resumedFrom: resumeDir, seconds: (performance.now() - t0) / 1000 };
   } finally {
@@ -184,6 +189,7 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
     optimizer.dispose();
     for (const t of [...lrs, foundInf, monitor.ring, ...model.extraParams.values(), ...loss.params.values()]) t.dispose();
     model.module.dispose();
+    await stream?.close(); // the decode workers
   }
 }
 
@@ -195,7 +201,7 @@ type Ctx = {
   readonly loss: ContrastiveLoss;
   readonly optimizer: optim.AdamW;
   readonly monitor: StepMonitor;
-  readonly loader: Loader;
+  readonly loader: BatchLoader;
   readonly groups: readonly TrainGroup[];
   readonly pairs: readonly PairSpec[];
   readonly metricsFile: string;
@@ -232,7 +238,7 @@ function resolvePairs(cfg: TrainConfig, model: TrainModel): readonly PairSpec[] 
  * size + batchSize samples (the same class prototypes), the first `size` for training and the rest held
  * out. Image–caption data: the file's last `heldOut` rows are held out.
  */
-async function makeDatasets(cfg: TrainConfig, model: TrainModel, modalities: readonly string[]): Promise<{ train: Dataset; heldOut: Dataset | null }> {
+async function makeDatasets(cfg: TrainConfig, model: TrainModel, modalities: readonly string[]): Promise<{ train?: Dataset; heldOut: Dataset | null; stream?: StreamLoader }> {
   const d = cfg.data;
   switch (d.kind) {
     case 'random': {
@@ -242,6 +248,14 @@ async function makeDatasets(cfg: TrainConfig, model: TrainModel, modalities: rea
     }
     case 'image-caption':
       return imageCaptionSplits(d, model.inputs);
+    case 'csv':
+    case 'jsonl':
+    case 'coco':
+    case 'folders':
+    case 'webdataset': {
+      const { loader, heldOut } = await streamData(d, { seed: cfg.seed, batchSize: cfg.batchSize, inputs: model.inputs, modalities });
+      return { stream: loader, heldOut };
+    }
     default:
       return d satisfies never;
   }
@@ -327,7 +341,7 @@ async function checkpoint(c: Ctx): Promise<void> {
 }
 
 /** Reads the ring once, counts non-finite steps, appends the metrics row and updates the progress display. */
-async function log(c: Ctx, epoch: number, lrNow: readonly number[], samplesPerSec: number, elapsed: number): Promise<MetricsRow> {
+async function log(c: Ctx, epoch: number, lrNow: readonly number[], samplesPerSec: number, elapsed: number, dataWait: number): Promise<MetricsRow> {
   const rows = await c.monitor.read();
   for (const [i, r] of rows.entries()) {
     if (r['nonFinite']! > 0) {
@@ -356,6 +370,7 @@ async function log(c: Ctx, epoch: number, lrNow: readonly number[], samplesPerSe
     skipped: c.run.skipped,
     samplesPerSec,
     elapsed,
+    dataWait,
   };
   c.run.lastLoss = row.loss;
   await appendMetrics(c.metricsFile, row);
@@ -389,4 +404,12 @@ async function evaluate(c: Ctx): Promise<void> {
   const row: EvalRow = { step: c.run.step, eval: { loss: data[0]!, losses: Object.fromEntries(c.pairs.map((p, i) => [pairName(p), data[i + 1]!])) }, ...(recall ? { recall } : {}) };
   await appendMetrics(c.metricsFile, row);
   await c.cb.onEval?.(row);
+}
+
+/** File-backed data's counts at the end of the run: printed, and one `{ step, data }` row in metrics.jsonl. */
+async function reportDataCounts(stream: StreamLoader, metricsFile: string, step: number, print?: (line: string) => void): Promise<void> {
+  const data = stream.counts();
+  await appendMetrics(metricsFile, { step, data });
+  const list = (m: Readonly<Record<string, number>>): string => Object.entries(m).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  print?.(`data: read ${data.read}; skipped ${list(data.skipped)}; filtered ${list(data.filtered)}`);
 }

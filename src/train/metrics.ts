@@ -22,10 +22,12 @@ export interface MetricsRow {
   readonly samplesPerSec: number;
   /** Seconds since this process started training. */
   readonly elapsed: number;
+  /** Seconds spent waiting for data (reading, decoding, preprocessing) since the previous logged row. */
+  readonly dataWait: number;
 }
 
 /** Fields that depend on the wall clock (left out when runs are compared). */
-export const WALL_CLOCK_FIELDS = ['samplesPerSec', 'elapsed'] as const;
+export const WALL_CLOCK_FIELDS = ['samplesPerSec', 'elapsed', 'dataWait'] as const;
 
 export async function appendMetrics(file: string, row: object): Promise<void> {
   await appendFile(file, `${JSON.stringify(row)}\n`);

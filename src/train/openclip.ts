@@ -6,7 +6,7 @@
 import { type Tensor, io, optim } from '../public.js';
 import * as models from '../models/index.js';
 import { readCheckpoint } from './checkpoint.js';
-import type { Loader } from './dataset.js';
+import type { BatchLoader } from './dataset.js';
 import { excludedFromDecay } from './params.js';
 
 const OP = 'exportPytorch';
@@ -129,7 +129,7 @@ function dictGet(d: PickleValue, key: string, where: string): PickleValue {
  */
 export async function resumeFromOpenClip(
   file: string,
-  t: { readonly module: { loadStateDict(sd: ReadonlyMap<string, Tensor>): unknown; namedParameters(): Iterable<[string, Tensor]> }; readonly optimizer: optim.AdamW; readonly names: readonly string[]; readonly loader: Loader },
+  t: { readonly module: { loadStateDict(sd: ReadonlyMap<string, Tensor>): unknown; namedParameters(): Iterable<[string, Tensor]> }; readonly optimizer: optim.AdamW; readonly names: readonly string[]; readonly loader: BatchLoader },
 ): Promise<{ step: number }> {
   const where = `resume ${file}`;
   const tree = await io.loadPthTree(file);

@@ -60,7 +60,7 @@ describe('kiln train', () => {
   it('draws a progress bar in place on a TTY', () => {
     let screen = '';
     const p = new kiln.train.Progress(10, () => undefined, { write: (s) => void (screen += s), columns: 100 });
-    const row = { step: 5, epoch: 0, loss: 1.5, losses: {}, lr: { default: 1e-3 }, gradNorm: 1, gradNorms: {}, skipped: 0, samplesPerSec: 12.5, elapsed: 10 };
+    const row = { step: 5, epoch: 0, loss: 1.5, losses: {}, lr: { default: 1e-3 }, gradNorm: 1, gradNorms: {}, skipped: 0, samplesPerSec: 12.5, elapsed: 10, dataWait: 0 };
     p.update(row);
     expect(screen.startsWith('\r[')).toBe(true);
     expect(screen.endsWith('\u001b[K')).toBe(true); // clears the rest of the line

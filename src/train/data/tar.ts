@@ -38,7 +38,7 @@ export async function* tarSamples(source: AsyncIterable<Uint8Array>, name: strin
   const feed = (async () => {
     try {
       for await (const chunk of source) if (!ex.write(chunk)) await new Promise<void>((r) => ex.once('drain', () => r()));
-      ex.end();
+      ex.end(undefined);
     } catch (e) {
       ex.destroy(e instanceof Error ? e : new Error(String(e)));
     }

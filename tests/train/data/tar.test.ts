@@ -53,7 +53,10 @@ describe('tar shards', () => {
       let input: Uint8Array;
       if (kind === 0) input = b.subarray(0, Math.floor(u() * b.length)); // truncated
       else if (kind === 1) {
-        for (let k = 0; k < 4; k++) b[Math.floor(u() * b.length)] ^= 1 << Math.floor(u() * 8); // bit flips
+        for (let k = 0; k < 4; k++) {
+          const at = Math.floor(u() * b.length);
+          b[at] = b[at]! ^ (1 << Math.floor(u() * 8)); // bit flips
+        }
         input = b;
       } else input = Uint8Array.from({ length: 512 * (1 + Math.floor(u() * 4)) }, () => Math.floor(u() * 256)); // garbage
       const r = await collect(input);
