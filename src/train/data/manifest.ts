@@ -79,7 +79,8 @@ function fromRow(row: Readonly<Record<string, unknown>>, where: string, L: Manif
 export function parseCsvManifest(body: string, file: string, separator: string, L: ManifestLayout): Manifest {
   let rows: string[][];
   try {
-    rows = parse(body, { delimiter: separator, bom: true, relax_column_count: true, skip_empty_lines: true, relax_quotes: false }) as string[][];
+    const parsed: unknown = parse(body, { delimiter: separator, bom: true, relax_column_count: true, skip_empty_lines: true, relax_quotes: false });
+    rows = parsed as string[][];
   } catch (e) {
     throw new ConfigError(`data.file: ${file} is not valid ${separator === '\t' ? 'TSV' : 'CSV'}: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -108,7 +108,7 @@ export function prepare(o: PrepareOptions, epoch: number, s: RawSample, decoded:
         ? reject({ kind: 'skipped', reason: 'incomplete', message: `${s.name}: no caption` })
         : reject({ kind: 'filtered', reason: 'captionTokens', message: `${s.name}: caption shorter than ${o.filters.minCaptionTokens} tokens` });
     const c = usable.length === 1 ? usable[0]! : usable[Math.floor(stream(o, epoch, s, 5)() * usable.length)]!;
-    out['text'] = o.tokenizer.encodeBatch(c, o.inputs['text']!.shape[0]!);
+    out['text'] = o.tokenizer.encodeBatch(c, o.inputs['text'].shape[0]);
   }
   try {
     for (const d of decoded) {

@@ -58,6 +58,7 @@ export class ManifestSource implements Source {
     this.size = records.length;
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- an async generator to fit Source; the reads happen in load()
   async *samples(epoch: number, cursor: number): AsyncGenerator<RawSample> {
     const order = this.shuffle ? epochPermutation(this.size, this.seed, epoch) : null;
     for (let k = cursor; k < this.size; k++) {
@@ -120,6 +121,17 @@ export class TarSource implements Source {
     return { name, key: [shard, ordinal], captions: null, times: {}, load: () => Promise.resolve(files) };
   }
 
+  /** A shard's samples in file order; a damaged shard's tail is one sample that is skipped as corrupt. */
+  private async *shardSamples(shard: number): AsyncGenerator<RawSample> {
+    let ordinal = 0;
+    for await (const s of readShard(this.shards[shard]!, this.opts.maxMemberBytes)) {
+      if (s instanceof TarError) {
+        const bad: RawFile = { modality: '', ext: '', name: this.shards[shard]!, bytes: null, problem: { reason: 'corrupt', message: s.message } };
+        yield { name: bad.name, key: [shard, ordinal++], captions: null, times: {}, load: () => Promise.resolve([bad]) };
+      } else yield this.raw(shard, ordinal++, s);
+    }
+  }
+
   async *samples(epoch: number, cursor: number): AsyncGenerator<RawSample> {
     const o = this.opts;
     const order = o.shuffle ? epochPermutation(this.shards.length, hash32(o.seed, 0x5a4d), epoch) : Int32Array.from(this.shards.keys());
@@ -130,16 +142,7 @@ export class TarSource implements Source {
         before += n; // wholly consumed before the position: not even opened
         continue;
       }
-      const self = this;
-      const raws = (async function* () {
-        let ordinal = 0;
-        for await (const s of readShard(self.shards[shard]!, o.maxMemberBytes)) {
-          if (s instanceof TarError) {
-            const bad: RawFile = { modality: '', ext: '', name: self.shards[shard]!, bytes: null, problem: { reason: 'corrupt', message: s.message } };
-            yield { name: bad.name, key: [shard, ordinal++], captions: null, times: {}, load: () => Promise.resolve([bad]) };
-          } else yield self.raw(shard, ordinal++, s);
-        }
-      })();
+      const raws = this.shardSamples(shard);
       const stream = o.shuffle ? shuffleBuffer(raws, o.buffer, uniformStream(hash32(o.seed, 0xb0f, epoch, shard))) : raws;
       for await (const r of stream) {
         // Replaying the shard from its start up to the position: the buffer sees every sample again.

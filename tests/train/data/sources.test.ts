@@ -59,7 +59,7 @@ function section(kind: StreamDataSection['kind'], over: Partial<Record<string, u
     folders: { kind: 'folders', dirs: { image: join(dir, 'images'), text: join(dir, 'texts') }, ...common },
     webdataset: { kind: 'webdataset', shards: [join(dir, 'shard-{0..1}.tar')].flatMap((p) => [p.replace('{0..1}', '0'), p.replace('{0..1}', '1')]), extensions: {}, shuffleBuffer: 4, maxMemberBytes: 1 << 20, ...common },
   };
-  return { ...s[kind], ...over } as StreamDataSection;
+  return { ...s[kind], ...over };
 }
 
 async function open(d: StreamDataSection, batchSize = 4): Promise<StreamLoader> {
@@ -174,7 +174,7 @@ describe('file-backed data sources', () => {
       readFileSync(join(o, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l).map((l) => JSON.parse(l) as Record<string, unknown>);
     const strip = (r: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(r).filter(([k]) => !(kiln.train.WALL_CLOCK_FIELDS as readonly string[]).includes(k)));
     expect(rows(out).map(strip)).toEqual(rows(ref).map(strip));
-    expect(rows(ref).filter((r) => 'loss' in r).every((r) => typeof r['dataWait'] === 'number' && (r['dataWait'] as number) >= 0)).toBe(true);
+    expect(rows(ref).filter((r) => 'loss' in r).every((r) => typeof r['dataWait'] === 'number' && (r['dataWait']) >= 0)).toBe(true);
     const last = rows(ref).at(-1)!;
     expect(last['step']).toBe(6);
     expect(last['data']).toMatchObject({ skipped: { manifest: 1 } });

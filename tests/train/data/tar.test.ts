@@ -6,7 +6,7 @@ import { rng } from '../../helpers/random.js';
 import { makeTar } from '../../helpers/tar.js';
 
 async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield b;
+  yield await Promise.resolve(b);
 }
 
 async function collect(b: Uint8Array, max = 1 << 20): Promise<{ keys: string[]; error: string | null }> {
