@@ -24,6 +24,7 @@ export {
   type DecodeKind,
   type JitterParams,
 } from './workers/decode-core.js';
+export { inlineDecoder, workerPool, webDecodePool, type Decoder, type WorkerLike } from './workers/pool.js';
 export {
   synthetic,
   SyntheticDataset,

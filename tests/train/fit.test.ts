@@ -22,7 +22,7 @@ describe('kiln.train.fit', () => {
     const s = await kiln.train.fit({ model: clip, data: { size: 32, classes: 4, noise: 0.3 }, batchSize: 8, steps: 24, logEvery: 4, checkpointEvery: 100, optimizer: { lr: 2e-3 }, schedule: { kind: 'constant', warmup: 2 }, out });
     const r = rows(out);
     expect(r.map((x) => x['step'])).toEqual([4, 8, 12, 16, 20, 24]);
-    expect(Object.keys(r[0]!).sort()).toEqual(['elapsed', 'epoch', 'gradNorm', 'gradNorms', 'loss', 'losses', 'lr', 'samplesPerSec', 'skipped', 'step'].sort());
+    expect(Object.keys(r[0]!).sort()).toEqual(['dataWait', 'elapsed', 'epoch', 'gradNorm', 'gradNorms', 'loss', 'losses', 'lr', 'samplesPerSec', 'skipped', 'step'].sort());
     expect(Object.keys(r[0]!['gradNorms'] as object).sort()).toEqual(['image', 'logit_scale', 'text']);
     expect(r[0]!['lr']).toEqual({ default: 2e-3, 'default.no_decay': 2e-3 });
     expect(r.map((x) => x['epoch'])).toEqual([0, 1, 2, 3, 4, 5]); // 4 steps per epoch

@@ -1,6 +1,6 @@
-// Decoding off the main thread: a pool of worker_threads workers running src/data/workers/decode-worker,
-// each job's file bytes transferred in and the decoded buffers transferred back; with 0 workers the same
-// decodeJob runs inline. Results come back in any order; the pipeline reorders them by sample index.
+// Decoding off the main thread in Node: kiln.data's worker pool over worker_threads workers running
+// src/data/workers/decode-worker; with 0 workers the same decodeJob runs inline. Results come back in any
+// order; the streaming loader reorders them by sample index.
 
 import { existsSync } from 'node:fs';
 import { mkdtemp, rename, writeFile } from 'node:fs/promises';
@@ -10,11 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { data } from '../../public.js';
 
-export interface Decoder {
-  readonly workers: number;
-  decode(job: data.DecodeJob): Promise<data.DecodeResult>;
-  close(): Promise<void>;
-}
+export type Decoder = data.Decoder;
 
 let bundled: Promise<string> | null = null;
 
@@ -40,59 +36,21 @@ async function workerScript(): Promise<string> {
   return bundled;
 }
 
-class InlineDecoder implements Decoder {
-  readonly workers = 0;
-  decode(job: data.DecodeJob): Promise<data.DecodeResult> {
-    return Promise.resolve(data.decodeJob(job));
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-interface Slot {
-  readonly worker: Worker;
-  readonly pending: Map<number, { resolve: (r: data.DecodeResult) => void; reject: (e: Error) => void }>;
-}
-
-class WorkerPool implements Decoder {
-  private readonly slots: Slot[];
-
-  constructor(script: string, readonly workers: number) {
-    this.slots = Array.from({ length: workers }, (_, i) => {
-      const worker = new Worker(script);
-      worker.unref(); // a run that throws must not be kept alive by idle workers
-      const slot: Slot = { worker, pending: new Map() };
-      worker.on('message', (r: data.DecodeResult) => {
-        slot.pending.get(r.id)?.resolve(r);
-        slot.pending.delete(r.id);
-      });
-      const fail = (e: Error): void => {
-        for (const p of slot.pending.values()) p.reject(new Error(`decode worker ${i} failed: ${e.message}`));
-        slot.pending.clear();
-      };
-      worker.on('error', fail);
-      worker.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
-      return slot;
-    });
-  }
-
-  decode(job: data.DecodeJob): Promise<data.DecodeResult> {
-    // The least busy worker (ties: the lowest index); results are reordered by the caller.
-    const slot = this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
-    return new Promise((resolve, reject) => {
-      slot.pending.set(job.id, { resolve, reject });
-      slot.worker.postMessage(job, data.transferables(job));
-    });
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
-  }
-}
-
 /** A decoder with `workers` worker threads (0: decode inline on the calling thread). */
 export async function makeDecoder(workers: number): Promise<Decoder> {
-  if (workers === 0) return new InlineDecoder();
-  return new WorkerPool(await workerScript(), workers);
+  if (workers === 0) return data.inlineDecoder();
+  const script = await workerScript();
+  return data.workerPool(workers, () => {
+    const w = new Worker(script);
+    w.unref(); // a run that throws must not be kept alive by idle workers
+    return {
+      postMessage: (job, transfer) => w.postMessage(job, transfer),
+      onResult: (f) => w.on('message', f),
+      onFailure: (f) => {
+        w.on('error', f);
+        w.on('exit', (code) => f(new Error(`exited with code ${code}`)));
+      },
+      terminate: () => w.terminate(),
+    };
+  });
 }
