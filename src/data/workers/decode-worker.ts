@@ -1,5 +1,6 @@
-// The decode worker's entry: a worker_threads worker in Node, a module Web Worker in browsers. It answers
-// each DecodeJob with its DecodeResult, transferring the decoded buffers back.
+// The decode worker's entry: a worker_threads worker in Node, a Web Worker in browsers. It answers each
+// DecodeJob with its DecodeResult, transferring the decoded buffers back. No top-level await: bundlers
+// build browser workers as classic scripts (Vite's default 'iife'), which cannot have one.
 
 import { isNode, nodeImport } from '../../device/host.js';
 import { type DecodeJob, decodeJob, transferables } from './decode-core.js';
@@ -9,16 +10,14 @@ interface Port {
   postMessage(msg: unknown, transfer: ArrayBuffer[]): void;
 }
 
+const answer = (port: Port, job: DecodeJob): void => {
+  const r = decodeJob(job);
+  port.postMessage(r, transferables(r));
+};
+
 if (isNode()) {
-  const { parentPort } = await nodeImport<{ parentPort: Port | null }>('node:worker_threads');
-  parentPort?.on?.('message', (job) => {
-    const r = decodeJob(job);
-    parentPort.postMessage(r, transferables(r));
-  });
+  void nodeImport<{ parentPort: Port | null }>('node:worker_threads').then(({ parentPort }) => parentPort?.on?.('message', (job) => answer(parentPort, job)));
 } else {
   const scope = globalThis as unknown as { onmessage: ((e: { data: DecodeJob }) => void) | null; postMessage: Port['postMessage'] };
-  scope.onmessage = (e) => {
-    const r = decodeJob(e.data);
-    scope.postMessage(r, transferables(r));
-  };
+  scope.onmessage = (e) => answer(scope, e.data);
 }
