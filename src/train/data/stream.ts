@@ -113,7 +113,9 @@ export class StreamLoader implements BatchLoader {
         const p = this.queue.shift()!;
         if (p.epoch !== epoch) {
           // The epoch ran out before this batch filled: its last partial batch is dropped, as the Loader does.
-          if (consumedInEpoch === 0 && taken.length === 0 && this.pos.batch === 0) throw new Error(`data: epoch ${epoch} has no usable samples (see the skipped and filtered counts: ${JSON.stringify(this.counts())})`);
+          // An epoch that made no batch at all will not make one next time either: stop instead of spinning.
+          if (this.pos.batch === 0 && consumedInEpoch > 0)
+            throw new Error(`data: epoch ${epoch} has fewer than batchSize (${B}) usable samples; read, skipped and filtered so far: ${JSON.stringify(this.counts())}`);
           drop();
           epoch = p.epoch;
           this.pos = { epoch, batch: 0, cursor: 0 };

@@ -103,6 +103,10 @@ describe('file-backed data sources', () => {
     await take(f, 2);
     expect(Object.keys(f.counts().filtered).sort()).toEqual(['captionTokens', 'timeOffset']);
     await f.close();
+    // Every caption filtered: the loader stops with the counts instead of spinning through epochs.
+    const none = await open(section('folders', { filters: { minCaptionTokens: 99, minSnrDb: null, maxTimeOffset: null } }));
+    await expect(take(none, 1)).rejects.toThrow(/epoch 0 has fewer than batchSize \(4\) usable samples.*captionTokens/);
+    await none.close();
     // onError 'stop': the corrupt image stops the epoch with a message naming it.
     const s = await open(section('folders', { onError: 'stop', shuffle: false }));
     await expect(take(s, 5)).rejects.toThrow(/3\.png.*\[corrupt\].*onError is 'stop'/);
@@ -114,10 +118,12 @@ describe('file-backed data sources', () => {
       const ref = await open(section(kind));
       const all = await take(ref, 6); // crosses into the second epoch
       await ref.close();
+      const positions: unknown[] = [];
       for (const workers of [0, 1, 3]) {
         const a = await open(section(kind, { workers }));
         const first = await take(a, 2);
         const pos = a.position();
+        positions.push(pos);
         await a.close();
         const b = await open(section(kind, { workers }));
         b.restore(JSON.parse(JSON.stringify(pos)) as typeof pos);
@@ -125,6 +131,8 @@ describe('file-backed data sources', () => {
         expect([...first, ...rest], `${kind} with ${workers} workers`).toEqual(all);
         await b.close();
       }
+      expect(positions[1], kind).toEqual(positions[0]);
+      expect(positions[2], kind).toEqual(positions[0]);
     }
   });
 
