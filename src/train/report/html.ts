@@ -59,7 +59,8 @@ export function renderReport(input: ReportInput): string {
     chartBlock(
       lineChart({ id: 'recall', title: 'Held-out Recall@1', xLabel, xRange, yLabel: 'Recall@1', yRange: [0, 1], marks, series: series(recall, {}, { dots: true }) }),
       'Recall@1 of each retrieval direction (query:gallery) at each evaluation; the latest Recall@1/5/10 are in the table below.',
-    ) + recallTable(runs),
+      recallTable(runs),
+    ),
   );
   const wait = keyed(runs, offsets, (r) => (num(r['dataWait']) !== null ? { 'data wait': num(r['dataWait']) } : null));
   if (wait.size > 0) sections.push(chartBlock(lineChart({ id: 'data-wait', title: 'Data wait', xLabel, xRange, yLabel: 'seconds', marks, series: series(wait) }), 'Seconds the loop spent waiting for data since the previous logged step.'));
@@ -95,8 +96,9 @@ svg .frame{fill:none;stroke:#bbb}svg .mark{stroke:#888;stroke-dasharray:3 3}svg 
 table{border-collapse:collapse;font-size:12.5px;margin:6px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}
 `;
 
-function chartBlock(svg: string, caption: string): string {
-  return `<div class="block">${svg}<p>${esc(caption)}</p></div>`;
+/** A chart, its caption, and any HTML after it (already escaped), kept together in the layout. */
+function chartBlock(svg: string, caption: string, after = ''): string {
+  return `<div class="block">${svg}<p>${esc(caption)}</p>${after}</div>`;
 }
 
 /** Each run's first step on the shared axis: stages follow one another. */
@@ -270,7 +272,7 @@ function similarityBlock(d: ReportData, a: string, b: string, kind: string, clas
   const names = classes ? order.map((i) => classes.names[classes.of(i)]!) : undefined;
   const svg = heatMap({ id: `similarity-${kind}`, title: `${a} × ${b} (${kind} pair)`, matrix, rows: n, cols: n, rowLabel: a, colLabel: b, ...(names ? { rowNames: names, colNames: names } : {}) });
   const caption =
-    `Cosine similarity of the first ${n} held-out ${a} embeddings (rows) with the same samples' ${b} embeddings (columns); the diagonal holds the matching pairs. ` +
+    `Cosine similarity of the first ${n} held-out ${a} embeddings (rows) with the same samples’ ${b} embeddings (columns); the diagonal holds the matching pairs. ` +
     `Mean diagonal ${diag.toFixed(3)} vs off-diagonal ${off.toFixed(3)}.` +
     (classes ? ` Samples ordered by ${classes.attrs.join(' + ')}, so same-class blocks sit along the diagonal.` : '') +
     (kind === 'untrained' ? ` ${a} and ${b} were never trained together.` : '');
@@ -290,7 +292,7 @@ function projectionBlock(d: ReportData, a: string, b: string, kind: string, clas
   const pct = (v: number | undefined): string => `${((v ?? 0) * 100).toFixed(1)}%`;
   const svg = scatter({ id: `projection-${kind}`, title: `PCA of ${a} and ${b} embeddings (${kind} pair)`, xLabel: `PC1 (${pct(p.explained[0])} of variance)`, yLabel: `PC2 (${pct(p.explained[1])} of variance)`, points, classNames: classes?.names ?? [], groupNames: [a, b] });
   const caption =
-    `Principal component analysis (PCA, computed in float64 over both modalities' ${n} held-out embeddings together) onto its first two components. ` +
+    `Principal component analysis (PCA, computed in float64 over both modalities’ ${n} held-out embeddings together) onto its first two components. ` +
     `Marker = modality; colour = ${classes ? `class by ${classes.attrs.join(' + ')} (attributes both carry)` : 'one colour (no class labels for this data)'}.`;
   return chartBlock(svg, caption);
 }
