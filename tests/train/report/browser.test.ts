@@ -30,9 +30,9 @@ describe.skipIf(!found)(`the run report in headless Chromium (${CHROMIUM})`, () 
       page.on('request', (r) => requests.push(r.url()));
       await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
       const drawn = await page.evaluate(() =>
-        [...document.querySelectorAll('svg[data-chart]')].map((svg) => {
+        Array.from(document.querySelectorAll('svg[data-chart]')).map((svg) => {
           const box = svg.getBoundingClientRect();
-          const marks = [...svg.querySelectorAll('path.series, circle, rect.cell, .point')].filter((m) => {
+          const marks = Array.from(svg.querySelectorAll('path.series, circle, rect.cell, .point')).filter((m) => {
             const b = m.getBoundingClientRect();
             return b.width > 0 || b.height > 0;
           });
