@@ -91,7 +91,7 @@ export async function readMetrics(file: string): Promise<Record<string, unknown>
     try {
       const row = JSON.parse(line) as unknown;
       if (typeof row !== 'object' || row === null || Array.isArray(row)) throw new Error('not a JSON object');
-      return [row as Record<string, unknown>];
+      return [row];
     } catch (e) {
       throw new Error(`${file}:${i + 1}: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -5,7 +5,7 @@
 
 import { pca } from './pca.js';
 import type { ReportData, RunRows } from './data.js';
-import { type Series, esc, escAttr, heatMap, lineChart, scatter } from './svg.js';
+import { type Series, esc, heatMap, lineChart, scatter } from './svg.js';
 
 export interface ReportInput {
   readonly title: string;

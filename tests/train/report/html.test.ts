@@ -35,7 +35,7 @@ describe('kiln.train.renderReport', () => {
     const d = fixtureData();
     const html = kiln.train.renderReport({ title: 'run', runs: fixtureRuns(), data: d });
     const n = 32;
-    const row = (m: string, i: number): number[] => d.embeddings[m]!.slice(i * d.dim, (i + 1) * d.dim) as number[];
+    const row = (m: string, i: number): number[] => d.embeddings[m]!.slice(i * d.dim, (i + 1) * d.dim);
     let diag = 0;
     let off = 0;
     for (let i = 0; i < n; i++)
