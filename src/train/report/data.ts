@@ -83,14 +83,16 @@ export async function readReportData(dir: string): Promise<ReportData | null> {
   return d;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /** The rows of one metrics.jsonl (blank lines skipped; a malformed line is an error naming it). */
 export async function readMetrics(file: string): Promise<Record<string, unknown>[]> {
   const text = await readFile(file, 'utf8');
   return text.split('\n').flatMap((line, i) => {
     if (line.trim() === '') return [];
     try {
-      const row = JSON.parse(line) as unknown;
-      if (typeof row !== 'object' || row === null || Array.isArray(row)) throw new Error('not a JSON object');
+      const row: unknown = JSON.parse(line);
+      if (!isObject(row)) throw new Error('not a JSON object');
       return [row];
     } catch (e) {
       throw new Error(`${file}:${i + 1}: ${e instanceof Error ? e.message : String(e)}`);
