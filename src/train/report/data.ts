@@ -34,6 +34,12 @@ export interface RunRows {
   readonly rows: readonly Readonly<Record<string, unknown>>[];
 }
 
+/**
+ * Samples kept in report-data.json (the first ones): enough for a projection to show the classes, and the
+ * file stays small (256 × 6 modalities × 1,024 dimensions ≈ 15 MB for the largest ImageBind).
+ */
+export const REPORT_SAMPLES = 256;
+
 /** Six significant digits: embeddings are float32 and a projection needs no more; keeps the file small. */
 const round = (x: number): number => Number(x.toPrecision(6));
 
@@ -44,9 +50,11 @@ const round = (x: number): number => Number(x.toPrecision(6));
 export function reportData(r: EvalReport, dataset: Dataset | null, step: number | null): ReportData {
   const mods = Object.keys(r.embeddings);
   const dim = mods.length > 0 ? r.embeddings[mods[0]!]!.length / r.samples : 0;
-  const base = { version: 1 as const, step, samples: r.samples, dim, embeddings: Object.fromEntries(mods.map((m) => [m, Array.from(r.embeddings[m]!, round)])) };
+  const samples = Math.min(r.samples, REPORT_SAMPLES);
+  const embeddings = Object.fromEntries(mods.map((m) => [m, Array.from(r.embeddings[m]!.subarray(0, samples * dim), round)]));
+  const base = { version: 1 as const, step, samples, dim, embeddings };
   if (!(dataset instanceof data.SyntheticDataset)) return base;
-  const scenes = Array.from({ length: r.samples }, (_, i) => dataset.scene(i));
+  const scenes = Array.from({ length: samples }, (_, i) => dataset.scene(i));
   const attributes = Object.fromEntries(
     (Object.keys(data.ATTRIBUTES) as data.Attribute[]).map((a) => [a, { values: [...data.ATTRIBUTES[a]], of: scenes.map((s) => s[a]) }]),
   );
