@@ -21,6 +21,8 @@ describe('the demo, shortened', () => {
       expect(r.report.zeroShot[0]!.modality).toBe('audio');
       // The run report: both stages' curves, and heat maps and projections of the final evaluation.
       expect(readFileSync(r.reportFile, 'utf8')).toMatch(/data-chart="similarity-untrained"[^]*text × audio \(untrained pair\)/);
+      // Each stage's evaluation stored its held-out embeddings for the stage's own report (fit with retrieval).
+      expect(Object.keys((await kiln.train.readReportData(join(out, 'stage2')))!.embeddings)).toEqual(['vision', 'audio', 'depth', 'thermal', 'imu']);
     } finally {
       await rm(out, { recursive: true, force: true });
     }
