@@ -11,3 +11,4 @@ const tty = process.stdout.isTTY ? { write: (s) => void process.stdout.write(s),
 const r = await kiln.train.demo({ out, print: (l) => console.log(l), tty });
 for (const line of kiln.train.formatDemo(r)) console.log(line);
 console.log(`done in ${r.seconds.toFixed(0)} s; checkpoints under ${out}`);
+console.log(`report: ${r.reportFile}`);

@@ -2,8 +2,7 @@
 // architecture — retrieval both directions, zero-shot classification, validation loss — as text or JSON.
 
 import { parseArgs } from 'node:util';
-import { data } from '../public.js';
-import { type EvalReport, evaluate, formatEval, loadTrainedModel } from '../train/index.js';
+import { type EvalReport, evaluate, formatEval, loadTrainedModel, syntheticHeldOut } from '../train/index.js';
 import { intOption } from './args.js';
 import { type Command, UsageError } from './command.js';
 
@@ -52,16 +51,7 @@ export const evalCommand: Command = {
     try {
       const arch = model.architecture;
       if (arch.family !== 'imagebind') throw new UsageError(`--checkpoint: kiln eval scores ImageBind checkpoints on synthetic scenes; ${values.checkpoint} holds a ${arch.family} model`);
-      const heldOut = await data.synthetic({
-        size: samples,
-        seed,
-        split: 'heldout',
-        imageSize: arch.vision.imageSize,
-        contextLength: arch.text.contextLength,
-        numMelBins: arch.audio.numMelBins,
-        targetLength: arch.audio.targetLen,
-        imuSamples: arch.imu.numSamples,
-      });
+      const heldOut = await syntheticHeldOut(model, samples, seed);
       const report = await evaluate(model, heldOut, { ...(pairs ? { pairs } : {}), samples });
       if (values.json) io.out(JSON.stringify(withoutEmbeddings(report), null, 2));
       else for (const l of formatEval(report)) io.out(l);

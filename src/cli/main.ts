@@ -8,10 +8,11 @@ import { env } from './env.js';
 import { exportCommand } from './export.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
 import { profileCommand } from './profile.js';
+import { reportCommand } from './report.js';
 import { train } from './train.js';
 import { version } from '../version.js';
 
-const COMMANDS: readonly Command[] = [bpeTrain, embed, env, evalCommand, exportCommand, train, profileCommand];
+const COMMANDS: readonly Command[] = [bpeTrain, embed, env, evalCommand, exportCommand, train, profileCommand, reportCommand];
 
 const defaultIo: CommandIo = {
   out: (line) => console.log(line),

@@ -1,7 +1,8 @@
 // `kiln train`: runs kiln.train.fit from a config file with --out, --resume and --set overrides. Exit
 // status 0 when training completes, 1 on a runtime failure, 2 on bad usage or a bad config.
 
-import { CheckpointError, ConfigError, fit } from '../train/index.js';
+import { join } from 'node:path';
+import { CheckpointError, ConfigError, REPORT_FILE, fit } from '../train/index.js';
 import { parseOptions } from './args.js';
 import { type Command, UsageError } from './command.js';
 
@@ -27,7 +28,7 @@ export const train: Command = {
     const tty = process.stdout.isTTY ? { write: (s: string) => void process.stdout.write(s), columns: process.stdout.columns } : null;
     try {
       const s = await fit(values.config, { sets, resume: values.resume ?? null, print: io.out, tty });
-      io.out(`kiln train: ${s.steps} steps${s.resumedFrom ? ` (resumed from ${s.resumedFrom})` : ''}, final loss ${s.loss?.toPrecision(4) ?? '?'}, ${s.skipped} skipped, in ${s.seconds.toFixed(1)} s → ${s.checkpoint}${s.exported ? `; LoRA adapters → ${s.exported}` : ''}`);
+      io.out(`kiln train: ${s.steps} steps${s.resumedFrom ? ` (resumed from ${s.resumedFrom})` : ''}, final loss ${s.loss?.toPrecision(4) ?? '?'}, ${s.skipped} skipped, in ${s.seconds.toFixed(1)} s → ${s.checkpoint}${s.exported ? `; LoRA adapters → ${s.exported}` : ''}; report → ${join(s.out, REPORT_FILE)}`);
       return 0;
     } catch (e) {
       // A config error names its field: the usage text would only bury it.

@@ -8,6 +8,7 @@ import { data } from '../public.js';
 import type { TrainConfigInput } from './config.js';
 import { type EvalReport, evaluate, formatEval, loadTrainedModel } from './evaluate.js';
 import { type FitSummary, fit } from './loop.js';
+import { reportData, writeReport, writeReportData } from './report/index.js';
 
 export interface DemoOptions {
   /** Output directory (stage1/, stage2/ and the report go under it). */
@@ -32,6 +33,8 @@ export interface DemoResult {
   readonly trained: readonly string[];
   readonly emergent: readonly string[];
   readonly seconds: number;
+  /** The run report (`<out>/report.html`): both stages' curves, heat maps and projections of the final evaluation. */
+  readonly reportFile: string;
 }
 
 /** Stage 2's modalities, each paired with vision only (as ImageBind's recipe). */
@@ -107,7 +110,10 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
   const model = await loadTrainedModel(stage2.checkpoint);
   try {
     const report = await evaluate(model, heldOut, { pairs: DEMO_PAIRS, zeroShot: ['audio'], samples: heldOut.size });
+    await writeReportData(opts.out, reportData(report, heldOut, stage1.steps + stage2.steps));
+    const reportFile = await writeReport(opts.out, { title: 'Kiln demo: ImageBind on synthetic scenes (stage 1 image–text, stage 2 the rest against images)' });
     return {
+      reportFile,
       stage1,
       stage2,
       report,

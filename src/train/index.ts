@@ -59,4 +59,5 @@ export {
   type ZeroShotResult,
 } from './evaluate.js';
 export { retrievalMetrics, chanceRecall, classification, intraClass, diagonalContrast, median, type RetrievalMetrics } from './retrieval.js';
+export { writeReport, renderReport, readRuns, readReportData, reportData, writeReportData, syntheticHeldOut, pca, REPORT_FILE, REPORT_DATA_FILE, type WriteReportOptions, type ReportData, type ReportInput, type RunRows, type Projection } from './report/index.js';
 export { demo, formatDemo, DEMO_PAIRS, type DemoOptions, type DemoResult } from './demo.js';

@@ -24,6 +24,7 @@ import { makeSchedule } from './schedule.js';
 import { StagePlan } from './stages.js';
 import { imageCaptionSplits } from './captions.js';
 import { applyLoraConfig, exportLora } from './lora-train.js';
+import { reportData, writeReport, writeReportData } from './report/index.js';
 
 export interface StepInfo {
   readonly step: number;
@@ -183,6 +184,7 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
     await checkpoint(ctx);
     if (stream) await reportDataCounts(stream, metricsFile, run.step, opts.print);
     const exported = adapters ? await exportLora(cfg, model) : null;
+    await writeReport(cfg.out).catch((e: unknown) => process.emitWarning(`kiln.train.fit: the run report was not written: ${e instanceof Error ? e.message : String(e)}`));
     return { out: cfg.out, exported, steps: run.step, epoch: loader.position().epoch, loss: run.lastLoss, skipped: run.skipped, checkpoint: run.lastCheckpoint, resumedFrom: resumeDir, seconds: (performance.now() - t0) / 1000 };
   } finally {
     // The run's GPU state goes with it; the trained weights are in the last checkpoint.
@@ -398,7 +400,9 @@ async function evaluate(c: Ctx): Promise<void> {
   );
   const data = await Promise.all(values.map((v) => v.item()));
   for (const t of [...values, ...Object.values(inputs)]) t.dispose();
-  const recall = c.retrieval ? recallRow(await evaluateRetrieval(c.model, c.heldOut!, c.retrieval)) : null;
+  const report = c.retrieval ? await evaluateRetrieval(c.model, c.heldOut!, c.retrieval) : null;
+  if (report) await writeReportData(c.cfg.out, reportData(report, c.heldOut, c.run.step)); // for the run report's heat maps and projections
+  const recall = report ? recallRow(report) : null;
   c.model.module.train();
   setRngState(saved);
   const row: EvalRow = { step: c.run.step, eval: { loss: data[0]!, losses: Object.fromEntries(c.pairs.map((p, i) => [pairName(p), data[i + 1]!])) }, ...(recall ? { recall } : {}) };

@@ -1,5 +1,6 @@
 // A shortened run of the demo (kiln.train.demo): both stages and the final evaluation (about 3 minutes on the loaded 2-core machine),
 // reaching stated bounds on a trained pair (vision→text) and on an untrained one (text→audio, emergent).
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,10 @@ describe('the demo, shortened', () => {
       expect(vt.recall['1']).toBeGreaterThanOrEqual(BOUND_TRAINED * vt.chance.recall['1']!);
       expect(ta.recall['1']).toBeGreaterThanOrEqual(BOUND_EMERGENT * ta.chance.recall['1']!);
       expect(r.report.zeroShot[0]!.modality).toBe('audio');
+      // The run report: both stages' curves, and heat maps and projections of the final evaluation.
+      expect(readFileSync(r.reportFile, 'utf8')).toMatch(/data-chart="similarity-untrained"[^]*text × audio \(untrained pair\)/);
+      // Each stage's evaluation stored its held-out embeddings for the stage's own report (fit with retrieval).
+      expect(Object.keys((await kiln.train.readReportData(join(out, 'stage2')))!.embeddings)).toEqual(['vision', 'audio', 'depth', 'thermal', 'imu']);
     } finally {
       await rm(out, { recursive: true, force: true });
     }
