@@ -1,15 +1,15 @@
 // A CLIP training step in f32 and in f16-mixed (kiln.autocast + kiln.amp.GradScaler), side by side: median
 // wall time of forward + backward + unscale + AdamW step + scale update (each run ends with a readback),
 // peak GPU memory, and what stays f32 (parameters, gradients, AdamW moments) against the activations.
-// Standalone: `npm run build && node bench/mixed-precision.mjs [--runs=5] [--batch=16] [--config=bench|tiny]`.
+// Standalone: `npm run build && node bench/mixed-precision.mjs [--runs=5] [--batch=8] [--config=bench|tiny]`.
 
 import { fileURLToPath } from 'node:url';
 
-/** A mid-size CLIP (ViT towers, width 256, 4 layers): big enough that f16 matters, small enough for lavapipe. */
+/** A small CLIP (ViT towers, width 192, 2 layers, 16 tokens): f16 visible, yet minutes on a busy lavapipe. */
 const BENCH_CONFIG = {
-  family: 'clip', name: 'bench', embedDim: 128, activation: 'gelu',
-  vision: { imageSize: 64, patchSize: 8, width: 256, layers: 4, heads: 4, mlpRatio: 4 },
-  text: { contextLength: 32, vocabSize: 1000, width: 256, heads: 4, layers: 4, mlpRatio: 4 },
+  family: 'clip', name: 'bench', embedDim: 96, activation: 'gelu',
+  vision: { imageSize: 32, patchSize: 8, width: 192, layers: 2, heads: 3, mlpRatio: 4 },
+  text: { contextLength: 16, vocabSize: 1000, width: 192, heads: 3, layers: 2, mlpRatio: 4 },
 };
 
 const MiB = 2 ** 20;
@@ -17,7 +17,7 @@ const MiB = 2 ** 20;
 export async function benchMixedPrecision(kiln, opts = {}) {
   const log = opts.log ?? ((s) => console.log(s));
   const runs = opts.runs ?? 5;
-  const B = opts.batch ?? 16;
+  const B = opts.batch ?? 8;
   const config = opts.config === 'tiny' ? await kiln.models.loadClipConfig('tiny') : BENCH_CONFIG;
   if (!kiln.deviceInfo().features.includes('shader-f16')) {
     log('mixed precision: this adapter lacks shader-f16; skipped');
