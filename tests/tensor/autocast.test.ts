@@ -64,6 +64,7 @@ describe('kiln.autocast', () => {
           sum: h.sum().dtype,
           mean: h.mean(0).dtype,
           exp: h.exp().dtype,
+          normalize: kiln.F.normalize(h.mul(1000), { dim: -1 }).dtype,
           gelu: h.gelu().dtype,
           add: h.add(h).dtype,
           promoted: h.add(kiln.ones([3])).dtype,
@@ -73,7 +74,7 @@ describe('kiln.autocast', () => {
     );
     expect(dtypes).toEqual({
       matmul: 'f16', linear: 'f16', conv2d: 'f16', attention: 'f16', attentionUnfused: 'f16',
-      layerNorm: 'f32', softmax: 'f32', logSoftmax: 'f32', crossEntropy: 'f32', infoNCE: 'f32', sum: 'f32', mean: 'f32', exp: 'f32',
+      layerNorm: 'f32', softmax: 'f32', logSoftmax: 'f32', crossEntropy: 'f32', infoNCE: 'f32', sum: 'f32', mean: 'f32', exp: 'f32', normalize: 'f32',
       gelu: 'f16', add: 'f16', promoted: 'f32', disabled: 'f32',
     });
     // Outside autocast nothing changes: f32 stays f32 and mixed dtypes are still refused.
