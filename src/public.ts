@@ -239,6 +239,14 @@ export const permute = <D extends DType>(x: Tensor<D>, dims: readonly number[]):
 export const transpose = <D extends DType>(x: Tensor<D>, d0: number, d1: number): Tensor<D> => x.transpose(d0, d1);
 export const cast = <T extends DType>(x: Tensor, dtype: T): Tensor<T> => x.cast(dtype);
 
+/**
+ * Autocast to f16 (torch.autocast): matmul, linear, attention and convolutions run in f16; norms, softmax,
+ * losses and reductions in f32; parameters stay f32 (cached f16 copies per region). Needs 'shader-f16'.
+ * @example const loss = kiln.autocast('f16', () => lossFn(model.forward(x)));
+ */
+export { autocast, isAutocastEnabled, clearAutocastCache } from './tensor/autocast.js';
+/** Mixed precision: the loss scaler. @example const scaler = new kiln.amp.GradScaler(); scaler.scale(loss).backward(); scaler.step(opt); scaler.update(); */
+export * as amp from './amp/index.js';
 /** Modules, layers and initialisers (torch.nn's names). @example const fc = new kiln.nn.Linear(3, 4); */
 export * as nn from './nn/index.js';
 /** Optimizers with parameter groups (torch.optim's update rules). @example const opt = new kiln.optim.AdamW(model.parameters(), { lr: 1e-3 }); */

@@ -25,13 +25,19 @@ export class Node<T> {
     readonly backward: (grad: T) => readonly (T | null)[],
     /** Releases the saved tensors. */
     private readonly releaseSaved: () => void,
+    /**
+     * False for a node that saved nothing: freeing it loses nothing, so backward may run through it again
+     * (PyTorch refuses only a node whose saved tensors were released). A cached autocast cast of a weight
+     * is one, reached by each micro-batch's backward.
+     */
+    readonly savesTensors = true,
   ) {
     for (const e of edges) if (e?.node) e.node.refs += 1;
   }
 
   /** Drops the saved tensors; backward through this node afterwards throws. */
   free(): void {
-    if (this.freed) return;
+    if (this.freed || !this.savesTensors) return;
     this.freed = true;
     this.releaseSaved();
   }

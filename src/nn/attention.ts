@@ -6,6 +6,8 @@
 
 import { where } from '../tensor/ops/elementwise.js';
 import { scaledDotProductAttention } from '../tensor/ops/attention.js';
+import { autocastParam } from '../tensor/autocast.js';
+import { linear } from '../tensor/ops/matmul.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { xavierNormal_, xavierUniform_, zeros_ } from './init.js';
 import { Linear } from './layers.js';
@@ -119,14 +121,12 @@ export class MultiheadAttention extends Module {
 
   /** @internal x·W[rows]ᵀ + b[rows] for the rows [start, start + rows) of the packed in-projection. */
   project(x: Tensor, start: number, rows: number): Tensor {
-    const w = this.inProjWeight.narrow(0, start, rows);
-    const wt = w.mT;
-    const y = x.matmul(wt);
-    for (const t of [w, wt]) t.dispose();
-    if (!this.inProjBias) return y;
-    const b = this.inProjBias.narrow(0, start, rows);
-    const out = y.add(b);
-    for (const t of [b, y]) t.dispose();
+    // Under autocast the rows are cut from the packed weight's cached f16 copy: one cast per step, not three.
+    const [W, B] = [autocastParam(this.inProjWeight), this.inProjBias && autocastParam(this.inProjBias)];
+    const w = W.narrow(0, start, rows);
+    const b = B?.narrow(0, start, rows) ?? null;
+    const out = linear(x, w, b);
+    for (const t of [w, b]) t?.dispose();
     return out;
   }
 

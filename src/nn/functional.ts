@@ -6,6 +6,7 @@ import { layerNorm as layerNormFused, layerNormUnfused, rmsNorm as rmsNormFused 
 import { type CrossEntropyOptions, crossEntropy as crossEntropyFused, crossEntropyUnfused } from '../tensor/ops/cross-entropy.js';
 import { dropPath as dropPathOp, dropout as dropoutOp } from '../tensor/ops/dropout.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { autocasting, runAutocast } from '../tensor/autocast.js';
 
 export interface FusedOption {
   /** false runs the composition of primitive ops instead of the fused kernel. */
@@ -67,6 +68,8 @@ export function quickGelu(x: Tensor): Tensor {
 
 /** x / max(‖x‖_p, eps) along `dim` (PyTorch's F.normalize; p = 2 by default). */
 export function normalize(x: Tensor, opts: { p?: number; dim?: number; eps?: number } = {}): Tensor {
+  // On autocast's f32 list with PyTorch's `norm`: an f16 square would overflow above 256.
+  if (autocasting()) return runAutocast('f32', [x], (x32) => normalize(x32, opts));
   const p = opts.p ?? 2;
   const dim = opts.dim ?? 1;
   const eps = opts.eps ?? 1e-12;
@@ -91,6 +94,7 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
 }
 
 export { conv2d, conv3d, type ConvOptions } from '../tensor/ops/conv.js';
+export { linear } from '../tensor/ops/matmul.js';
 
 import { type InfoNCEOptions, infoNCE as infoNCEFused, infoNCELogits, infoNCEUnfused } from '../tensor/ops/infonce.js';
 

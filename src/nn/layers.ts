@@ -1,7 +1,7 @@
 // Basic layers and containers: Linear, LayerNorm, Embedding, Dropout, DropPath, GELU, QuickGELU, Identity,
 // Sequential, ModuleList, ModuleDict (torch.nn's names, parameter names and layouts, so upstream state dicts load).
 
-import { dropPath, dropout, embedding, layerNorm, quickGelu } from './functional.js';
+import { dropPath, dropout, embedding, layerNorm, linear, quickGelu } from './functional.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { linearDefaults, normal_, ones_, zeros_ } from './init.js';
 import { type LayerOptions, Module } from './module.js';
@@ -38,12 +38,7 @@ export class Linear extends Module {
     const last = x.shape[x.ndim - 1];
     if (last !== this.inFeatures)
       throw new Error(`Linear: expected input with last dimension ${this.inFeatures}, got shape [${x.shape.join(',')}]`);
-    const y = x.matmul(this.weight.mT); // [..., out]; the transpose is read in place
-    const bias = this.bias;
-    if (!bias) return y;
-    const out = y.add(bias);
-    y.dispose();
-    return out;
+    return linear(x, this.weight, this.bias); // [..., out]; the transpose is read in place
   }
 }
 

@@ -5,6 +5,7 @@ import { type GradOps, runBackward } from '../autograd/backward.js';
 import { recordFunction } from '../device/probe.js';
 import { fmt, sameShape } from './shape.js';
 import { noGrad, tidy, untrack } from './scope.js';
+import { withoutAutocast } from './autocast.js';
 import type { Tensor } from './tensor.js';
 import type { DType } from '../kernels/dtype.js';
 import { add, copyOp, ones } from './ops/elementwise.js';
@@ -50,13 +51,14 @@ export function backward(root: Tensor, grad: Tensor | undefined, retainGraph: bo
   if (grad !== undefined && !sameShape(grad.shape, root.shape))
     throw new Error(`backward: grad shape ${fmt(grad.shape)} does not match the tensor's shape ${fmt(root.shape)}`);
   // a named range, so that kiln.profile can tell the backward pass's kernels from the forward's
+  // Backward runs outside autocast: each rule computes in the dtypes its forward chose.
   recordFunction('backward', () =>
-    noGrad(() => {
+    withoutAutocast(() => noGrad(() => {
       const g = grad ?? ones(root.shape, root.dtype);
       const node = root.gradFn;
       if (node === null) ops.accumulateLeaf(root, g);
       else runBackward(node, g, ops, retainGraph);
       if (grad === undefined) g.dispose();
-    }),
+    })),
   );
 }

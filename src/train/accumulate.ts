@@ -15,6 +15,8 @@ export interface AccumulateContext {
   readonly accumulate: number;
   /** True when the modality's tower trains nothing now: its cached embeddings are final, it skips pass 2. */
   readonly frozen: (modality: string) => boolean;
+  /** What backward starts from for a loss (a loss scaler's scale; default the loss itself). */
+  readonly scale?: (loss: Tensor) => Tensor;
 }
 
 /**
@@ -59,14 +61,16 @@ export function accumulateForwardBackward(c: AccumulateContext, inputs: Readonly
         const fresh = c.model.embed(mod, micro(mod, j));
         emb[mod] = cat(cached[mod]!.map((e, i) => (i === j ? fresh : e)), 0); // [B, E]
       }
-      c.loss.forward(emb, { detachScalars: true }).total.backward();
+      scaled(c, c.loss.forward(emb, { detachScalars: true }).total).backward();
     });
   setRngState(after);
 
   // The shared scalars' gradient, once, from the full batch of cached embeddings; this is the loss reported.
   const full = Object.fromEntries(c.modalities.map((mod) => [mod, cat(cached[mod]!, 0)]));
   const out = c.loss.forward(full);
-  if (out.total.requiresGrad) out.total.backward();
+  if (out.total.requiresGrad) scaled(c, out.total).backward();
   for (const list of Object.values(cached)) for (const e of list) e.dispose();
   return out;
 }
+
+const scaled = (c: AccumulateContext, loss: Tensor): Tensor => (c.scale ? c.scale(loss) : loss);

@@ -183,7 +183,13 @@ export interface TrainConfig {
   readonly stages: readonly StageSpec[];
   /** Activation checkpointing per transformer block (recomputed in backward instead of kept). */
   readonly gradCheckpointing: boolean;
+  /** 'f16-mixed': forward under kiln.autocast('f16') with a kiln.amp.GradScaler; f32 master weights. */
   readonly precision: Precision;
+  /**
+   * What 'f16-mixed' does on an adapter without 'shader-f16': null (the default) refuses with an error
+   * naming the feature; 'f32' runs the whole run in f32 instead.
+   */
+  readonly precisionFallback: 'f32' | null;
   /** Global L2 norm to clip gradients to; null = no clipping (the norm is still logged). */
   readonly clipGradNorm: number | null;
   /** Stop after this many consecutive steps skipped for a non-finite loss or gradient. */
@@ -226,6 +232,7 @@ export const DEFAULTS: TrainConfig = {
   stages: [],
   gradCheckpointing: false,
   precision: 'f32',
+  precisionFallback: null,
   clipGradNorm: null,
   maxNonFiniteInARow: 5,
   logEvery: 10,
@@ -467,6 +474,7 @@ export function validateConfig(v: unknown): TrainConfig {
     stages: stages(o['stages']),
     gradCheckpointing: bool(o['gradCheckpointing'], 'gradCheckpointing'),
     precision: oneOf(o['precision'], 'precision', ['f32', 'f16-mixed']),
+    precisionFallback: nullable(o['precisionFallback'], (x) => oneOf(x, 'precisionFallback', ['f32'])),
     clipGradNorm: nullable(o['clipGradNorm'], (x) => num(x, 'clipGradNorm', 1e-12, Infinity, 'a positive number')),
     maxNonFiniteInARow: int(o['maxNonFiniteInARow'], 'maxNonFiniteInARow', 1),
     logEvery: int(o['logEvery'], 'logEvery', 1),
@@ -485,7 +493,6 @@ export function validateConfig(v: unknown): TrainConfig {
     for (const g of Object.keys(s.lr))
       if (g !== 'default' && !cfg.optimizer.groups.some((x) => x.name === g))
         throw new ConfigError(`stages[${i}].lr.${g}: no parameter group '${g}' (groups: default${cfg.optimizer.groups.map((x) => `, ${x.name}`).join('')})`);
-  if (cfg.precision === 'f16-mixed') throw new ConfigError(`precision: 'f16-mixed' is not yet supported (it comes with mixed precision); use 'f32'`);
   if (cfg.steps === null && cfg.epochs === null) throw new ConfigError('steps: give steps or epochs (both are null)');
   if (cfg.steps !== null && cfg.epochs !== null) throw new ConfigError(`steps: give steps or epochs, not both (steps ${cfg.steps}, epochs ${cfg.epochs})`);
   if (cfg.data.kind === 'random' && cfg.batchSize > cfg.data.size) throw new ConfigError(`batchSize: expected at most data.size (${cfg.data.size}), got ${cfg.batchSize}`);

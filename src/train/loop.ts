@@ -25,6 +25,7 @@ import { StagePlan } from './stages.js';
 import { imageCaptionSplits } from './captions.js';
 import { applyLoraConfig, exportLora } from './lora-train.js';
 import { reportData, writeReport, writeReportData } from './report/index.js';
+import { type StepPrecision, stepPrecision } from './precision.js';
 
 export interface StepInfo {
   readonly step: number;
@@ -125,6 +126,7 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
   );
   const foundInf = zeros([]); // raised on the GPU by a non-finite loss or gradient: AdamW's step then changes nothing
   optimizer.foundInf = foundInf;
+  const precision = stepPrecision(cfg); // f16-mixed: autocast and a loss scaler
   const lrAt = makeSchedule(cfg.schedule, totalSteps, loader.stepsPerEpoch);
   const monitor = new StepMonitor(cfg.logEvery, pairs.map(pairName), towers(groups, model, modalities), cfg.clipGradNorm);
   const run = { step: 0, nonFiniteInARow: 0, skipped: 0, lastLoss: null as number | null, lastCheckpoint: '' };
@@ -140,13 +142,13 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
     } else if (resumeDir !== null) {
       const ck = await readCheckpoint(resumeDir);
       checkCompatible(ck, model.architecture, kernelChoices());
-      Object.assign(run, restore(ck, { model, loss, optimizer, monitor, loader, groups }));
+      Object.assign(run, restore(ck, { model, loss, optimizer, monitor, loader, groups, precision }));
       await truncateMetrics(metricsFile, run.step);
     }
 
     // ---- the loop ---------------------------------------------------------------------------------------------
     const progress = opts.print ? new Progress(totalSteps, opts.print, opts.tty ?? null, run.step) : null;
-    const ctx = { cfg, model, loss, optimizer, monitor, loader, groups, pairs, metricsFile, run, cb, progress, heldOut, modalities, retrieval: opts.retrieval ?? null };
+    const ctx = { cfg, model, loss, optimizer, monitor, loader, groups, pairs, metricsFile, run, cb, progress, heldOut, modalities, precision, retrieval: opts.retrieval ?? null };
     let interval = { t: performance.now(), steps: 0, dataWait: 0 };
     const startStep = run.step; // evaluation and checkpoint at this step happened before it was saved
     model.module.train();
@@ -162,10 +164,12 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
       interval.dataWait += (performance.now() - waitFrom) / 1000;
       foundInf.zero_(); // raised below (or by a loss scaler) when this step must change nothing
       tidy(() => {
-        const out = cfg.accumulate > 1 ? accumulateForwardBackward({ ...ctx, accumulate: cfg.accumulate, frozen: (m) => plan.frozen(m) }, inputs) : forwardBackward(ctx, inputs);
+        const scale = (l: Tensor): Tensor => precision.scale(l);
+        const out = precision.run(() => (cfg.accumulate > 1 ? accumulateForwardBackward({ ...ctx, accumulate: cfg.accumulate, frozen: (m) => plan.frozen(m), scale }, inputs) : forwardBackward(ctx, inputs)));
         killPoint('mid-step');
+        precision.unscale(optimizer); // f16-mixed: once per optimizer step, before norms and clipping
         monitor.afterBackward(out.total, out.perPair, foundInf); // norms, clip, non-finite guard, ring row
-        optimizer.step();
+        precision.step(optimizer); // AdamW's step (and the loss scale's update)
         optimizer.zeroGrad();
         model.afterStep();
       });
@@ -189,6 +193,7 @@ export async function fit(input: TrainConfigInput | string, opts: FitOptions = {
   } finally {
     // The run's GPU state goes with it; the trained weights are in the last checkpoint.
     optimizer.dispose();
+    precision.dispose();
     for (const t of [...lrs, foundInf, monitor.ring, ...model.extraParams.values(), ...loss.params.values()]) t.dispose();
     model.module.dispose();
     await stream?.close(); // the decode workers
@@ -213,15 +218,16 @@ type Ctx = {
   readonly heldOut: Dataset | null;
   readonly modalities: readonly string[];
   readonly retrieval: EvaluateOptions | null;
+  readonly precision: StepPrecision;
 };
 
 const due = (step: number, every: number): boolean => every > 0 && step % every === 0;
 
 /** Embeds each modality of the batch, computes the pairs' losses and backpropagates their weighted total. */
-function forwardBackward(c: Pick<Ctx, 'model' | 'loss' | 'modalities'>, inputs: Readonly<Record<string, Tensor>>): LossOutput {
+function forwardBackward(c: Pick<Ctx, 'model' | 'loss' | 'modalities' | 'precision'>, inputs: Readonly<Record<string, Tensor>>): LossOutput {
   const emb = Object.fromEntries(c.modalities.map((m) => [m, c.model.embed(m, inputs[m]!)]));
   const out = c.loss.forward(emb);
-  if (out.total.requiresGrad) out.total.backward(); // a stage may freeze everything the pairs reach
+  if (out.total.requiresGrad) c.precision.scale(out.total).backward(); // a stage may freeze everything the pairs reach
   return out;
 }
 
@@ -296,7 +302,7 @@ async function prepareOut(cfg: TrainConfig, resume: string | null, metricsFile: 
 }
 
 /** Puts a verified checkpoint's state into the freshly built run. */
-function restore(ck: LoadedCheckpoint, t: Pick<Ctx, 'model' | 'loss' | 'optimizer' | 'monitor' | 'loader' | 'groups'>): Partial<Ctx['run']> {
+function restore(ck: LoadedCheckpoint, t: Pick<Ctx, 'model' | 'loss' | 'optimizer' | 'monitor' | 'loader' | 'groups' | 'precision'>): Partial<Ctx['run']> {
   const s = ck.state;
   t.model.module.loadStateDict(ck.tensors['model.safetensors']);
   const trainer = ck.tensors['trainer.safetensors'];
@@ -311,6 +317,7 @@ function restore(ck: LoadedCheckpoint, t: Pick<Ctx, 'model' | 'loss' | 'optimize
     t.monitor.ring.copy_(ring.reshape(t.monitor.ring.shape));
   });
   t.monitor.fill = s.trainer.ringFill;
+  t.precision.restore(trainer);
   importOptimizer(t.optimizer, ck.tensors['optimizer.safetensors'], s.optimizer, optimizedNames(t.groups), `checkpoint ${ck.dir}`);
   t.loader.restore(s.data);
   setRngState(s.rng);
@@ -336,7 +343,7 @@ async function checkpoint(c: Ctx): Promise<void> {
     optimizer: opt.json,
     trainer: { nonFiniteInARow: c.run.nonFiniteInARow, skipped: c.run.skipped, ringFill: c.monitor.fill },
   };
-  const trainer = new Map<string, Tensor>([...c.model.extraParams, ...c.loss.params, ['ring', c.monitor.ring]]);
+  const trainer = new Map<string, Tensor>([...c.model.extraParams, ...c.loss.params, ['ring', c.monitor.ring], ...c.precision.tensors()]);
   const dir = await saveCheckpoint(c.cfg.out, state, { 'model.safetensors': c.model.module.stateDict(), 'optimizer.safetensors': opt.tensors, 'trainer.safetensors': trainer }, c.cfg.keepLast);
   c.run.lastCheckpoint = dir;
   await c.cb.onCheckpoint?.({ step: c.run.step, dir });
@@ -346,10 +353,10 @@ async function checkpoint(c: Ctx): Promise<void> {
 async function log(c: Ctx, epoch: number, lrNow: readonly number[], samplesPerSec: number, elapsed: number, dataWait: number): Promise<MetricsRow> {
   const rows = await c.monitor.read();
   for (const [i, r] of rows.entries()) {
-    if (r['nonFinite']! > 0) {
-      c.run.skipped++;
-      c.run.nonFiniteInARow++;
-    } else c.run.nonFiniteInARow = 0;
+    if (r['nonFinite']! > 0) c.run.skipped++;
+    // Under a loss scaler, overflowing gradients are its business (it backs off): only a non-finite loss counts.
+    const diverged = c.precision.scaler ? !Number.isFinite(r['loss']!) : r['nonFinite']! > 0;
+    c.run.nonFiniteInARow = diverged ? c.run.nonFiniteInARow + 1 : 0;
     if (c.run.nonFiniteInARow >= c.cfg.maxNonFiniteInARow) {
       const at = c.run.step - rows.length + i + 1;
       const last = (await listCheckpoints(c.cfg.out)).at(-1);

@@ -3,6 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as kiln from '../../src/node.js';
 import { gpu } from '../../src/device/gpu.js';
+import { stepPrecision } from '../../src/train/precision.js';
 
 async function restart(options: kiln.InitOptions): Promise<void> {
   const ctx = gpu();
@@ -24,5 +25,13 @@ describe('f16 without shader-f16', () => {
     expect(() => kiln.ones([2]).cast('f16')).toThrow(/cast: dtype f16 needs the adapter feature 'shader-f16'/);
     // f32 work is unaffected
     expect(Array.from(await kiln.ones([2]).mul(3).data())).toEqual([3, 3]);
+  });
+
+  it("refuses autocast and precision 'f16-mixed' naming the feature, or falls back to f32 when asked", () => {
+    expect(() => kiln.autocast('f16', () => 0)).toThrow(/autocast: f16 needs the adapter feature 'shader-f16', which this adapter lacks/);
+    expect(kiln.autocast('f16', () => 1, { enabled: false })).toBe(1);
+    expect(() => stepPrecision({ precision: 'f16-mixed', precisionFallback: null })).toThrow(/precision: 'f16-mixed' needs the adapter feature 'shader-f16'.*precisionFallback: 'f32'/);
+    const p = stepPrecision({ precision: 'f16-mixed', precisionFallback: 'f32' });
+    expect([p.mode, p.scaler]).toEqual(['f32', null]);
   });
 });

@@ -66,8 +66,12 @@ describe('train config', () => {
     }
   });
 
-  it('has the keys of later features now, and says clearly what is not supported yet', async () => {
-    await expect(resolveConfig({ ...base, precision: 'f16-mixed' })).rejects.toThrow(/precision: 'f16-mixed' is not yet supported/);
+  it("precision 'f16-mixed' and its explicit fallback are validated with the field named", async () => {
+    const cfg = await resolveConfig({ ...base, precision: 'f16-mixed', precisionFallback: 'f32' });
+    expect([cfg.precision, cfg.precisionFallback]).toEqual(['f16-mixed', 'f32']);
+    expect((await resolveConfig(base)).precisionFallback).toBeNull();
+    await expect(resolveConfig({ ...base, precision: 'bf16' as 'f32' })).rejects.toThrow(/precision/);
+    await expect(resolveConfig({ ...base, precisionFallback: 'f16' as 'f32' })).rejects.toThrow(/precisionFallback/);
   });
 
   it('accumulate, lock, stages and gradCheckpointing: validated with the field named', async () => {

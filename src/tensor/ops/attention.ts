@@ -5,6 +5,7 @@
 import { type AttentionProblem, runAttentionBackward, runAttentionForward } from '../../kernels/attention.js';
 import { isFloat } from '../../kernels/dtype.js';
 import { empty } from '../alloc.js';
+import { autocasting, runAutocast } from '../autocast.js';
 import { ones, takeRng, tensor, zeros } from '../create.js';
 import { noGrad } from '../scope.js';
 import { broadcastStrides, contiguousStrides, fmt } from '../shape.js';
@@ -148,6 +149,7 @@ export function causalMask(Lq: number, Lk = Lq, opts: { extra?: number; dtype?: 
 
 /** The same attention composed from public ops: softmax(q·kᵀ·scale + mask)·v, materialising [B, H, Lq, Lk]. */
 export function scaledDotProductAttentionUnfused(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  if (autocasting()) return withAutocast(scaledDotProductAttentionUnfused, q, k, v, opts);
   const { B, H, Lq, Lk, D, scale } = check(q, k, v, opts);
   const temps: Tensor[] = [];
   const t = (x: Tensor): Tensor => {
@@ -189,6 +191,7 @@ export function scaledDotProductAttentionUnfused(q: Tensor, k: Tensor, v: Tensor
  * flash kernels for head dims up to 128, the unfused composition beyond.
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  if (autocasting()) return withAutocast(scaledDotProductAttention, q, k, v, opts);
   if (q.ndim === 3 && k.ndim === 3 && v.ndim === 3) {
     const [q4, k4, v4] = [q.unsqueeze(1), k.unsqueeze(1), v.unsqueeze(1)];
     const o4 = scaledDotProductAttention(q4, k4, v4, opts);
@@ -198,6 +201,14 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   }
   if (q.ndim === 4 && q.shape[3]! > MAX_FUSED_HEAD_DIM) return scaledDotProductAttentionUnfused(q, k, v, opts);
   return fusedAttention(q, k, v, opts);
+}
+
+type Attention = (q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions) => Tensor;
+
+/** Attention on autocast's f16 list: q, k, v, the bias-kv tokens and a float mask are cast, as PyTorch casts them. */
+function withAutocast(f: Attention, q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): Tensor {
+  const { mask = null, biasK = null, biasV = null } = opts;
+  return runAutocast('f16', [q, k, v, mask, biasK, biasV], (q2, k2, v2, m, bk, bv) => f(q2, k2, v2, { ...opts, mask: m, biasK: bk, biasV: bv }));
 }
 
 export const attentionRules = {

@@ -8,6 +8,7 @@ import { gpu } from '../../device/gpu.js';
 import { runCol2im, runIm2col, type Windows } from '../../kernels/conv.js';
 import { byteSize, isFloat } from '../../kernels/dtype.js';
 import { empty } from '../alloc.js';
+import { autocasting, runAutocast } from '../autocast.js';
 import { fmt, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { cat } from './indexing.js';
@@ -184,6 +185,7 @@ function conv(op: 'conv2d' | 'conv3d', nd: number, x: Tensor, weight: Tensor, bi
  * @example kiln.F.conv2d(spectrogram, w, null, { stride: 10 }) // ImageBind audio: k = 16, stride 10
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvOptions = {}): Tensor {
+  if (autocasting()) return runAutocast('f16', [x, weight, bias], (...a) => conv2d(...a, opts));
   return conv('conv2d', 2, x, weight, bias, opts);
 }
 
@@ -192,6 +194,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
  * @example kiln.F.conv3d(video, w, null, { stride: [2, 14, 14] }) // ImageBind vision patch embedding
  */
 export function conv3d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvOptions = {}): Tensor {
+  if (autocasting()) return runAutocast('f16', [x, weight, bias], (...a) => conv3d(...a, opts));
   return conv('conv3d', 3, x, weight, bias, opts);
 }
 

@@ -5,6 +5,7 @@
 import { checkIndices } from '../../kernels/checked.js';
 import { runCrossEntropy, runCrossEntropyBackward } from '../../kernels/cross-entropy.js';
 import { isFloat } from '../../kernels/dtype.js';
+import { autocasting, runAutocast } from '../autocast.js';
 import { empty } from '../alloc.js';
 import { fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -71,6 +72,7 @@ function perRow(logits: Tensor, target: Tensor, ignoreIndex: number, labelSmooth
  * averages over targets that are not `ignoreIndex`; no readback is needed for the count).
  */
 export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  if (autocasting()) return runAutocast('f32', [logits], (x) => crossEntropy(x, target, opts));
   const ignoreIndex = opts.ignoreIndex ?? -100;
   const eps = opts.labelSmoothing ?? 0;
   if (!(eps >= 0 && eps <= 1)) throw new Error(`crossEntropy: label_smoothing must be in [0, 1], got ${eps}`);
@@ -96,6 +98,7 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
 
 /** The same loss composed from primitive ops: −mean(gather(logSoftmax(x), t)) with smoothing. */
 export function crossEntropyUnfused(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  if (autocasting()) return runAutocast('f32', [logits], (x) => crossEntropyUnfused(x, target, opts));
   return tidy(() => crossEntropyComposed(logits, target, opts));
 }
 

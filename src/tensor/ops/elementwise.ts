@@ -9,6 +9,7 @@ import { broadcastShapes, broadcastStrides, describeValue, fmt, sameShape } from
 import { Tensor, type TensorOrScalar } from '../tensor.js';
 import { gpu } from '../../device/gpu.js';
 import { needsRecord, record, recordOverwrite } from './record.js';
+import { autocasting, runAutocast } from '../autocast.js';
 import type { GradRules, OpAttrs, OpName } from './types.js';
 
 type Compute = 'f32' | 'i32' | 'u32';
@@ -181,10 +182,13 @@ function recordWrite<K extends OpName>(
 // ---- unary ---------------------------------------------------------------------------------------------
 
 export type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'abs' | 'sign' | 'tanh' | 'sigmoid' | 'relu' | 'gelu' | 'gelu_tanh' | 'silu' | 'erfinv';
+/** Unary ops on autocast's f32 list (PyTorch's: exp, log, rsqrt, erfinv and kin). */
+const F32_UNARY = new Set<UnaryName>(['exp', 'log', 'rsqrt', 'erfinv']);
 /** Ops whose gradient rule reads the output rather than the input. */
 const SAVES_OUTPUT = new Set<UnaryName>(['exp', 'tanh', 'sigmoid', 'sqrt', 'rsqrt', 'erfinv']);
 
 export function unary(name: UnaryName, x: Tensor, into?: Tensor): Tensor {
+  if (!into && F32_UNARY.has(name) && autocasting()) return runAutocast('f32', [x], (x32) => unary(name, x32));
   x.check(name);
   const def: ExprDef = EXPR[name];
   const outDtype = def.float && !isFloat(x.dtype) ? 'f32' : x.dtype;

@@ -5,6 +5,7 @@
 
 import { backwardSlots, forwardSlots, infoNCETiles, runInfoNCEBackward, runInfoNCEBackwardOnePass, runInfoNCEForward, runInfoNCEForwardOnePass } from '../../kernels/infonce.js';
 import { isFloat } from '../../kernels/dtype.js';
+import { autocasting, runAutocast } from '../autocast.js';
 import { empty } from '../alloc.js';
 import { arange, zeros } from '../create.js';
 import { fmt } from '../shape.js';
@@ -69,6 +70,7 @@ function packed(x: Tensor): Tensor {
  * (e.g. exp(learned).clamp(max 100)), not its log — with the per-row and per-column lse saved for backward.
  */
 export function infoNCE(a: Tensor, b: Tensor, logitScale: Tensor, opts: InfoNCEOptions = {}): Tensor {
+  if (autocasting()) return runAutocast('f32', [a, b, logitScale], (...x) => infoNCE(...x, opts));
   const { n, d } = check(a, b, logitScale, opts.labels);
   const [xa, xb, sc, lab] = noGrad(() => [packed(a), packed(b), dense(logitScale.to('f32').reshape([1])), opts.labels ? dense(opts.labels) : null] as const);
   const d4 = xa.shape[1]! / 4;
@@ -94,11 +96,13 @@ export function infoNCE(a: Tensor, b: Tensor, logitScale: Tensor, opts: InfoNCEO
 
 /** The logits s·a·bᵀ [N, N] (differentiable; the one place the n×n matrix is allocated). */
 export function infoNCELogits(a: Tensor, b: Tensor, logitScale: Tensor): Tensor {
+  if (autocasting()) return runAutocast('f32', [a, b, logitScale], infoNCELogits);
   return tidy(() => matmul(a, b.mT).mul(logitScale.reshape([])));
 }
 
 /** The same loss composed from the tuned matmul and the fused cross-entropy, materialising the logits. */
 export function infoNCEUnfused(a: Tensor, b: Tensor, logitScale: Tensor, opts: InfoNCEOptions = {}): { loss: Tensor; logits: Tensor } {
+  if (autocasting()) return runAutocast('f32', [a, b, logitScale], (...x) => infoNCEUnfused(...x, opts));
   const { n } = check(a, b, logitScale, opts.labels);
   return tidy(() => {
     const labels = opts.labels ?? arange(n, undefined, 1, { dtype: 'i32' });

@@ -7,6 +7,7 @@ import { isFloat } from '../../kernels/dtype.js';
 import { empty } from '../alloc.js';
 import { broadcastShapes, broadcastStrides, fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { autocasting, runAutocast } from '../autocast.js';
 import { expectTensor } from './args.js';
 import { record } from './record.js';
 import type { GradRules } from './types.js';
@@ -33,6 +34,7 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
 export function matmul(a: Tensor, b: Tensor): Tensor {
   expectTensor('matmul', 'first operand', a);
   expectTensor('matmul', 'second operand', b);
+  if (autocasting()) return runAutocast('f16', [a, b], matmul);
   a.check('matmul');
   b.check('matmul');
   if (a.ndim === 0 || b.ndim === 0)
@@ -55,6 +57,25 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     out = out.reshape(shape);
   }
   for (const t of temps) t.dispose();
+  return out;
+}
+
+/**
+ * torch.nn.functional.linear: x·wᵀ + b with w [out, in] and b [out]. One op for autocast (the bias is cast
+ * with the weight, so the output stays f16 as PyTorch's does).
+ * @example kiln.F.linear(x, fc.weight, fc.bias)
+ */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  expectTensor('linear', 'input', x);
+  expectTensor('linear', 'weight', weight);
+  if (bias !== null) expectTensor('linear', 'bias', bias);
+  if (autocasting()) return runAutocast('f16', [x, weight, bias], linear);
+  const wt = weight.mT; // [in, out], read transposed in place
+  const y = matmul(x, wt);
+  wt.dispose();
+  if (!bias) return y;
+  const out = y.add(bias);
+  y.dispose();
   return out;
 }
 

@@ -4,6 +4,7 @@
 import { runLayerNorm, runLayerNormBackward, runLayerNormParamsBackward } from '../../kernels/layer-norm.js';
 import { isFloat } from '../../kernels/dtype.js';
 import { empty } from '../alloc.js';
+import { autocasting, runAutocast } from '../autocast.js';
 import { fmt, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { dense } from './elementwise.js';
@@ -34,6 +35,7 @@ function check(op: string, x: Tensor, normalizedShape: readonly number[], weight
 }
 
 function fused(op: 'layerNorm' | 'rmsNorm', x: Tensor, normalizedShape: readonly number[], weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
+  if (autocasting()) return runAutocast('f32', [x, weight, bias], (...a) => fused(op, a[0], normalizedShape, a[1], a[2], eps));
   const d = check(op, x, normalizedShape, weight, bias);
   const xc = dense(x, op);
   const rows = d === 0 ? 0 : x.numel() / d;
@@ -61,6 +63,7 @@ export function rmsNorm(x: Tensor, normalizedShape: readonly number[], weight: T
 
 /** LayerNorm composed from primitive ops (mean, var, sub, rsqrt, mul, add). */
 export function layerNormUnfused(x: Tensor, normalizedShape: readonly number[], weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
+  if (autocasting()) return runAutocast('f32', [x, weight, bias], (...a) => layerNormUnfused(a[0], normalizedShape, a[1], a[2], eps));
   check('layerNorm', x, normalizedShape, weight, bias);
   const dims = normalizedShape.map((_, i) => x.ndim - normalizedShape.length + i);
   const m = mean(x, dims, true);

@@ -78,11 +78,11 @@ function hookedContext(hooks: SavedTensorHooks, inputs: readonly Tensor[], out: 
   return { ctx, release: () => tokens.forEach((k) => hooks.release(k)) };
 }
 
-function attach(op: string, inputs: readonly Tensor[], out: Tensor, backward: (g: Tensor) => readonly (Tensor | null)[], release: () => void): void {
+function attach(op: string, inputs: readonly Tensor[], out: Tensor, backward: (g: Tensor) => readonly (Tensor | null)[], release: () => void, saves: boolean): void {
   const edges = inputs.map((t): Edge<Tensor> | null =>
     t.requiresGrad ? { node: t.gradFn, leaf: t.gradFn ? null : t, shape: t.shape, dtype: t.dtype } : null,
   );
-  out.attachGradFn(new Node<Tensor>(op, edges, backward, release));
+  out.attachGradFn(new Node<Tensor>(op, edges, backward, release, saves));
 }
 
 /** Records a built-in op: its rule comes from the typed registry. */
@@ -97,7 +97,7 @@ export function record<K extends OpName>(
   const { ctx, release } = savedContext(op, inputs, out, save);
   const full: Ctx<K> = { ...ctx, attrs };
   const rule = ruleFor(op);
-  attach(op, inputs, out, (g) => rule(g, full), release);
+  attach(op, inputs, out, (g) => rule(g, full), release, save.length > 0);
 }
 
 /** Records a user-defined op (kiln.customOp) with the gradient rule it brings. */
@@ -110,7 +110,7 @@ export function recordCustom(
 ): void {
   if (!needsRecord(inputs)) return;
   const { ctx, release } = savedContext(name, inputs, out, save);
-  attach(name, inputs, out, (g) => backward(g, ctx), release);
+  attach(name, inputs, out, (g) => backward(g, ctx), release, save.length > 0);
 }
 
 /**

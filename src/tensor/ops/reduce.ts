@@ -2,6 +2,7 @@
 // argmax/argmin, var — each forward beside its gradient rule.
 
 import { type DType, isFloat } from '../../kernels/dtype.js';
+import { autocasting, runAutocast } from '../autocast.js';
 import { runReduce } from '../../kernels/reduce.js';
 import { empty } from '../alloc.js';
 import { fmt, normAxes, normAxis } from '../shape.js';
@@ -28,6 +29,7 @@ function reduceInto(op: 'sum' | 'max' | 'min' | 'argmax' | 'argmin', x: Tensor, 
 }
 
 export function sum(x: Tensor, dims?: Dims, keepdim = false): Tensor {
+  if (autocasting()) return runAutocast('f32', [x], (x32) => sum(x32, dims, keepdim));
   x.check('sum');
   const axes = normAxes('sum', dims, x.ndim);
   const dtype: DType = x.dtype === 'bool' ? 'i32' : x.dtype;
@@ -37,6 +39,7 @@ export function sum(x: Tensor, dims?: Dims, keepdim = false): Tensor {
 }
 
 export function mean(x: Tensor, dims?: Dims, keepdim = false): Tensor {
+  if (autocasting()) return runAutocast('f32', [x], (x32) => mean(x32, dims, keepdim));
   x.check('mean');
   if (!isFloat(x.dtype)) throw new Error(`mean: could not infer output dtype: input dtype ${x.dtype} is not floating point`);
   const axes = normAxes('mean', dims, x.ndim);
@@ -91,6 +94,7 @@ export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
 
 /** Two-pass variance: mean first, then the mean square deviation (stable for large offsets). */
 export function variance(x: Tensor, dims: Dims, correction: number, keepdim: boolean): Tensor {
+  if (autocasting()) return runAutocast('f32', [x], (x32) => variance(x32, dims, correction, keepdim));
   x.check('var');
   if (!isFloat(x.dtype)) throw new Error(`var: expected a floating point tensor, got ${x.dtype}`);
   const axes = normAxes('var', dims, x.ndim);

@@ -4,6 +4,7 @@
 import { runSoftmax, runSoftmaxBackward } from '../../kernels/softmax.js';
 import { isFloat } from '../../kernels/dtype.js';
 import { empty } from '../alloc.js';
+import { autocasting, runAutocast } from '../autocast.js';
 import { normAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { record } from './record.js';
@@ -18,6 +19,7 @@ declare module './types.js' {
 }
 
 function fused(op: 'softmax' | 'log_softmax', x: Tensor, dim: number): Tensor {
+  if (autocasting()) return runAutocast('f32', [x], (x32) => fused(op, x32, dim));
   x.check(op);
   if (!isFloat(x.dtype)) throw new Error(`${op}: expected a floating point tensor, got ${x.dtype}`);
   const d = normAxis(op, dim, x.ndim);
@@ -47,6 +49,7 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
 
 /** The same softmax composed from primitive ops (max, sub, exp, sum, div), for fusion research. */
 export function softmaxUnfused(x: Tensor, dim: number): Tensor {
+  if (autocasting()) return runAutocast('f32', [x], (x32) => softmaxUnfused(x32, dim));
   const m = amax(x, dim, true);
   const z = x.sub(m);
   const e = z.exp();
@@ -58,6 +61,7 @@ export function softmaxUnfused(x: Tensor, dim: number): Tensor {
 
 /** log-softmax composed from primitive ops: (x − max) − log Σ exp(x − max). */
 export function logSoftmaxUnfused(x: Tensor, dim: number): Tensor {
+  if (autocasting()) return runAutocast('f32', [x], (x32) => logSoftmaxUnfused(x32, dim));
   const m = amax(x, dim, true);
   const z = x.sub(m);
   const e = z.exp();
