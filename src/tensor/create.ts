@@ -2,7 +2,6 @@
 // random draws from the counter-based generator whose state is (seed, offset).
 
 import { upload } from '../device/batch.js';
-import { gpu } from '../device/gpu.js';
 import { type DType, isDType, isFloat } from '../kernels/dtype.js';
 import { toHalfBits } from '../kernels/f16.js';
 import { blocksFor, runRandom } from '../kernels/random.js';
