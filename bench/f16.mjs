@@ -28,11 +28,10 @@ export async function benchF16(kiln, opts = {}) {
   }
   const rows = [];
   const f = (s) => `${s.median.toFixed(1)} ms (${s.min.toFixed(0)}–${s.max.toFixed(0)}), cpu ${s.cpuMs.toFixed(0)} ms, peak ${s.peakMiB.toFixed(2)} MiB`;
+  // Inputs are made in each dtype and freed before the other's run: peak memory counts every live tensor.
   for (const n of sizes) {
-    const a32 = kiln.randn([n, n]);
-    const b32 = kiln.randn([n, n]);
     for (const dtype of ['f32', 'f16']) {
-      const [a, b] = dtype === 'f32' ? [a32, b32] : [a32.to('f16'), b32.to('f16')];
+      const [a, b] = [kiln.randn([n, n], { dtype }), kiln.randn([n, n], { dtype })];
       const fwd = await timeIt(kiln, runs, async () => {
         const y = a.matmul(b);
         await kiln.flush();
@@ -40,17 +39,14 @@ export async function benchF16(kiln, opts = {}) {
       });
       rows.push({ op: 'matmul', shape: `${n}x${n}x${n}`, dtype, fwd, gflops: (2 * n ** 3) / fwd.median / 1e6 });
       log(`matmul n=${n} ${dtype}: ${f(fwd)} [${((2 * n ** 3) / fwd.median / 1e6).toFixed(2)} GFLOP/s]`);
-      if (dtype === 'f16') for (const t of [a, b]) t.dispose();
+      for (const t of [a, b]) t.dispose();
     }
-    for (const t of [a32, b32]) t.dispose();
   }
   for (const [BH, L, D] of attention) {
     const shape = [2, BH / 2, L, D];
-    const base = [kiln.randn(shape), kiln.randn(shape), kiln.randn(shape)];
-    const g32 = kiln.randn(shape);
     for (const dtype of ['f32', 'f16']) {
-      const [q, k, v] = base.map((t) => kiln.noGrad(() => t.to(dtype)).requiresGrad_(true));
-      const gy = g32.to(dtype);
+      const [q, k, v] = [0, 1, 2].map(() => kiln.randn(shape, { dtype, requiresGrad: true }));
+      const gy = kiln.randn(shape, { dtype });
       const fwd = await timeIt(kiln, runs, async () => {
         const y = kiln.noGrad(() => kiln.F.scaledDotProductAttention(q, k, v));
         await kiln.flush();
@@ -70,7 +66,6 @@ export async function benchF16(kiln, opts = {}) {
       log(`attention B·H=${BH} L=${L} D=${D} ${dtype}: forward ${f(fwd)} | forward+backward ${f(fwdBwd)}`);
       for (const t of [q, k, v, gy]) t.dispose();
     }
-    for (const t of [...base, g32]) t.dispose();
   }
   return rows;
 }
