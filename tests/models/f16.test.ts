@@ -9,10 +9,10 @@ import { fixtureTensor, modelFixture } from '../helpers/fixtures.js';
 const hasF16 = (): boolean => kiln.deviceInfo().features.includes('shader-f16');
 
 /**
- * The smallest cosine between matching rows of two [B, E] embeddings. The bound asserted below, 0.9999, is
- * a norm-wise relative error ε ≤ 1.4e-2 per embedding (cos ≈ 1 − ε²/2): about 30 f16 roundings' worth
- * (U = 2^-11 each) across weights, activations and every layer's output, with layerNorm, softmax,
- * attention and the final normalisation computing in f32. Measured on these fixtures: ≥ 0.99999.
+ * The smallest cosine between matching rows of two [B, E] embeddings. The bound asserted below, 0.99999, is
+ * a norm-wise relative error ε ≤ 4.5e-3 per embedding (cos ≈ 1 − ε²/2): about 9 f16 roundings' worth
+ * (U = 2^-11 each) accumulated through the tiny models (1–2 blocks per tower), with layerNorm, softmax,
+ * attention and the final normalisation computing in f32. Measured on these fixtures: ≥ 0.9999993 (ε ≈ 1.1e-3).
  */
 function minCosine(a: ArrayLike<number>, b: ArrayLike<number>, rows: number): number {
   const e = a.length / rows;
@@ -29,7 +29,7 @@ function minCosine(a: ArrayLike<number>, b: ArrayLike<number>, rows: number): nu
   return worst;
 }
 
-const COSINE = 0.9999;
+const COSINE = 0.99999;
 
 /** Live bytes a loaded model holds: built on the meta device, then loaded from the fixture. */
 async function loaded<M extends kiln.nn.Module & { loadWeights(s: ReturnType<typeof iterateSafetensors>): Promise<unknown> }>(make: () => M, file: string): Promise<{ model: M; bytes: number }> {
@@ -41,7 +41,7 @@ async function loaded<M extends kiln.nn.Module & { loadWeights(s: ReturnType<typ
 }
 
 describe('f16 inference on the parity fixtures', () => {
-  it('CLIP tiny: f16 weights in half the memory, image and text embeddings within cosine 0.9999 of f32', async () => {
+  it('CLIP tiny: f16 weights in half the memory, image and text embeddings within cosine 0.99999 of f32', async () => {
     if (!hasF16()) return;
     const cfg = await kiln.models.loadClipConfig('tiny');
     const f32 = await loaded(() => new kiln.models.ClipModel(cfg, { device: 'meta' }), 'clip_tiny.weights.safetensors');
@@ -72,7 +72,7 @@ describe('f16 inference on the parity fixtures', () => {
     model.dispose();
   });
 
-  it('ImageBind tiny: every modality in f16 within cosine 0.9999 of f32', async () => {
+  it('ImageBind tiny: every modality in f16 within cosine 0.99999 of f32', async () => {
     if (!hasF16()) return;
     const cfg = await kiln.models.loadImageBindConfig('tiny');
     const f32 = await loaded(() => new kiln.models.ImageBindModel(cfg, { deferInit: true }), 'imagebind_tiny.weights.safetensors');
