@@ -13,8 +13,11 @@ import { type Operand, coalesce } from './operand.js';
 const COPY: ElementwiseKernel = { name: 'matmul-tile-copy', expr: 'a0', compute: 'f32', result: 'f32' };
 const ADD: ElementwiseKernel = { name: 'matmul-tile-add', expr: 'a0 + a1', compute: 'f32', result: 'f32' };
 
+/** @internal Overrides the adapter's maxStorageBufferBindingSize (tests; 0: the adapter's), as conv's convLimits. */
+export const matmulLimits = { maxBindingBytes: 0 };
+
 function limit(): number {
-  return gpu().info.limits['maxStorageBufferBindingSize'] ?? 2 ** 27;
+  return matmulLimits.maxBindingBytes || (gpu().info.limits['maxStorageBufferBindingSize'] ?? 2 ** 27);
 }
 
 /** Elements a strided 2-D block [rows, cols] spans in its buffer. */
