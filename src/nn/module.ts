@@ -6,7 +6,7 @@
 
 import { empty, emptyMeta, requireF16 } from '../tensor/alloc.js';
 import { checkpoint, isRecordingCheckpoint, recordStateForRecompute } from '../tensor/checkpoint.js';
-import { isGradEnabled, noGrad } from '../tensor/scope.js';
+import { isGradEnabled, noGrad, untrack } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 
 export type StateDict = Map<string, Tensor>;
@@ -458,6 +458,9 @@ export class Module {
           if (old.requiresGrad) t.requiresGrad_(true);
           if (old.grad) t.grad = old.grad.to(dtype);
           t.label = old.label;
+          // the module outlives any tidy() this runs in: its new tensors are not the scope's to free
+          untrack(t);
+          if (t.grad) untrack(t.grad);
           done.set(old, t);
         }
         s.tensor = t;

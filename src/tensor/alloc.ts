@@ -26,7 +26,8 @@ export function requireF16(op: string): void {
 /** A new contiguous tensor with unspecified contents (NaN when poisoning is on). */
 export function empty(shape: readonly number[], dtype: DType, op = 'empty'): Tensor {
   checkShape(op, shape);
-  // Every f16 kernel writes into a tensor made here, so no f16 pipeline is ever compiled without the feature.
+  // Every f16 tensor that is not a view starts here (creation, op outputs, module parameters): an f16
+  // kernel never runs, nor compiles, on a device without the feature.
   if (dtype === 'f16') requireF16(op);
   const bytes = numel(shape) * byteSize(dtype);
   const storage = new Storage(bytes);

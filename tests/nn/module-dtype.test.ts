@@ -65,6 +65,11 @@ describe('Module.to / half / float', () => {
     expect(m.fc.weight.grad!.dtype).toBe('f32');
     expect(Array.from(await m.fc.weight.data())).toEqual(halfW);
     expect(m.to('f32').fc.weight.dtype).toBe('f32'); // a no-op
+    // converted inside tidy(): the module's new tensors outlive the scope
+    kiln.tidy(() => m.half());
+    expect(m.fc.weight.isDisposed).toBe(false);
+    expect(m.fc.weight.grad!.isDisposed).toBe(false);
+    expect(Array.from(await m.fc.weight.data())).toEqual(halfW);
     m.dispose();
   });
 
