@@ -155,6 +155,10 @@ const kilnSuites = {
     const { benchModels } = await import('./models.mjs');
     return benchModels(kiln, { runs: suiteRuns, log: (x) => log(`  ${x}`), ...(opts.quick ? { sizes: ['tiny'], clip: false, batch: 2 } : {}) });
   },
+  f16: async () => {
+    const { benchF16 } = await import('./f16.mjs');
+    return benchF16(kiln, { runs: suiteRuns, log: (x) => log(`  ${x}`), ...(opts.quick ? { sizes: [256], attention: [[32, 197, 64]] } : {}) });
+  },
 };
 const suiteResults = {};
 for (const [name, runSuite] of Object.entries(kilnSuites)) {
@@ -188,6 +192,7 @@ const suiteTitles = {
   attention: 'fused vs unfused scaled-dot-product attention (Kiln), median of forward and of forward + backward',
   infonce: 'fused vs unfused InfoNCE forward + backward (Kiln)',
   models: 'model encode with random weights (Kiln), median per batch, embedding read back',
+  f16: 'f16 vs f32 matmul and fused attention (Kiln), median ms and peak memory',
 };
 for (const [name, r] of Object.entries(suiteResults)) {
   log(`\n== ${suiteTitles[name]}; ${r.seconds.toFixed(0)} s ==`);

@@ -1,7 +1,7 @@
 // Command-line and environment options of bench/run.mjs (argv wins over env); no benchmarking here.
 
 export const USAGE = `node bench/run.mjs [options]          (npm run bench -- [options])
-  --suites=LIST        comma list of matmul,norm,attention,infonce,models, or all (default matmul,norm);
+  --suites=LIST        comma list of matmul,norm,attention,infonce,models,f16, or all (default matmul,norm);
                        env KILN_BENCH_SUITES. norm: softmax and layerNorm over 4096×1024 against the peers;
                        attention, infonce: Kiln's fused kernels against their unfused compositions;
                        models: ImageBind and CLIP encode throughput with random weights
@@ -26,7 +26,7 @@ export const USAGE = `node bench/run.mjs [options]          (npm run bench -- [o
   --help`;
 
 const PEERS = ['tfjs', 'jax', 'ort', 'gpujs'];
-export const SUITES = ['matmul', 'norm', 'attention', 'infonce', 'models'];
+export const SUITES = ['matmul', 'norm', 'attention', 'infonce', 'models', 'f16'];
 
 export function parseOptions(argv = process.argv.slice(2), env = process.env) {
   const flags = new Map();

@@ -98,6 +98,10 @@ export function suiteText(name, rows) {
     case 'models':
       return table(['<model', '<input', 'batch', 'median ms', 'min–max', 'samples/s'],
         rows.map((r) => [r.model, r.modality, r.batch, ms(r.medianMs), `${ms(r.minMs)}–${ms(r.maxMs)}`, fmtNum(r.samplesPerS, 1)]));
+    case 'f16':
+      return table(['<op', '<shape', '<dtype', 'forward ms', 'min–max', 'peak MiB', 'fwd + bwd ms', 'min–max', 'peak MiB'],
+        rows.map((r) => [r.op, r.shape, r.dtype, ms(r.fwd.median), span(r.fwd), fmtNum(r.fwd.peakMiB, 2),
+          r.fwdBwd ? ms(r.fwdBwd.median) : '–', r.fwdBwd ? span(r.fwdBwd) : '–', r.fwdBwd ? fmtNum(r.fwdBwd.peakMiB, 2) : '–']));
     default:
       return rows.map((r) => JSON.stringify(r)).join('\n');
   }

@@ -13,8 +13,11 @@ import { type Operand, coalesce } from './operand.js';
 const COPY: ElementwiseKernel = { name: 'matmul-tile-copy', expr: 'a0', compute: 'f32', result: 'f32' };
 const ADD: ElementwiseKernel = { name: 'matmul-tile-add', expr: 'a0 + a1', compute: 'f32', result: 'f32' };
 
+/** @internal Overrides the adapter's maxStorageBufferBindingSize (tests; 0: the adapter's), as conv's convLimits. */
+export const matmulLimits = { maxBindingBytes: 0 };
+
 function limit(): number {
-  return gpu().info.limits['maxStorageBufferBindingSize'] ?? 2 ** 27;
+  return matmulLimits.maxBindingBytes || (gpu().info.limits['maxStorageBufferBindingSize'] ?? 2 ** 27);
 }
 
 /** Elements a strided 2-D block [rows, cols] spans in its buffer. */
@@ -63,6 +66,9 @@ export function runMatmulBlocks(p: MatmulProblem): void {
   const bc = coalesce(p.a.shape.slice(0, r - 2), [p.a.strides.slice(0, r - 2), p.b.strides.slice(0, r - 2)]);
   const batch = bc.shape.reduce((x, y) => x * y, 1);
   const tile = acquireBuffer(mc * nc * 4);
+  // An f16 output summed over several K blocks accumulates in an f32 block first: adding the blocks in f16
+  // would round every partial sum to 11 bits (the kernels themselves accumulate in f32).
+  const acc = p.out.dtype !== 'f32' && kc < K ? acquireBuffer(mc * nc * 4) : null;
   for (let z = 0; z < batch; z++) {
     let aOff = p.a.offset;
     let bOff = p.b.offset;
@@ -79,15 +85,18 @@ export function runMatmulBlocks(p: MatmulProblem): void {
         const n = Math.min(nc, N - n0);
         const outView: Operand = { ...p.out, shape: [m, n], strides: [N, 1], offset: p.out.offset + (z * M + m0) * N + n0 };
         const tileOp: Operand = { buffer: tile, dtype: 'f32', shape: [m, n], strides: [n, 1], offset: 0 };
+        const sumOp: Operand = acc ? { ...tileOp, buffer: acc } : outView;
         for (let k0 = 0; k0 < K; k0 += kc) {
           const k = Math.min(kc, K - k0);
           const a = windowed(p.a, aOff + m0 * ars + k0 * acs, span(m, k, ars, acs), [m, k], [ars, acs]);
           const b = windowed(p.b, bOff + k0 * brs + n0 * bcs, span(k, n, brs, bcs), [k, n], [brs, bcs]);
           runMatmul({ out: tileOp, a, b });
-          if (k0 === 0) runElementwise({ ...COPY, result: 'f32' }, outView, [tileOp]);
-          else runElementwise(ADD, outView, [outView, tileOp]);
+          if (k0 === 0) runElementwise({ ...COPY, result: 'f32' }, sumOp, [tileOp]);
+          else runElementwise(ADD, sumOp, [sumOp, tileOp]);
         }
+        if (acc) runElementwise(COPY, outView, [sumOp]);
       }
   }
   releaseBuffer(tile);
+  if (acc) releaseBuffer(acc);
 }

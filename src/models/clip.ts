@@ -10,7 +10,7 @@ type ModuleList<M extends nn.Module = nn.Module> = nn.ModuleList<M>;
 type Factory = nn.FactoryOptions;
 const { normalize, quickGelu } = F;
 import type { ClipConfig, ClipTowerConfig } from './config.js';
-import { type BuildOptions, causalMaskInit, checkpointBlocks, factory } from './build.js';
+import { type BuildOptions, asWeightDType, causalMaskInit, checkpointBlocks, factory } from './build.js';
 import { type LoadWeightsOptions, type LoadWeightsResult, type WeightSource, loadWeights } from './weights.js';
 
 /** OpenCLIP's LayerNorm keeps nn.LayerNorm's eps. */
@@ -82,7 +82,8 @@ class VisionTransformer extends Module {
   }
   /** images [B, 3, H, W] → features [B, E]. */
   forward(images: Tensor): Tensor {
-    const patches = this.child<nn.Conv2d>('conv1').call(images.contiguous()).flatten(2).transpose(1, 2); // [B, N, W]
+    const conv1 = this.child<nn.Conv2d>('conv1');
+    const patches = conv1.call(asWeightDType(images, conv1.weight).contiguous()).flatten(2).transpose(1, 2); // [B, N, W]
     const [B, N, W] = patches.shape as [number, number, number];
     const pos = this.tensor('positional_embedding');
     if (pos.shape[0] !== N + 1) throw new Error(`CLIP visual: ${N} patches need ${N + 1} positions, the model has ${pos.shape[0]} (use the configured image size)`);
@@ -105,7 +106,7 @@ export interface ClipOutput {
 export class ClipModel extends Module {
   constructor(readonly config: ClipConfig, opts: BuildOptions = {}) {
     super();
-    const f = factory(opts);
+    const f = factory(opts, 'ClipModel');
     const t = config.text;
     this.registerModule('visual', new VisionTransformer(f, config));
     this.registerModule('transformer', new Transformer(f, t, config.activation));

@@ -13,7 +13,7 @@ type ModuleList<M extends nn.Module = nn.Module> = nn.ModuleList<M>;
 type Factory = nn.FactoryOptions;
 const { dropPath, dropout, normalize } = F;
 import type { ImageBindConfig, LayerScaleConfig } from './config.js';
-import { type BuildOptions, causalMaskInit, checkpointBlocks, factory } from './build.js';
+import { type BuildOptions, asWeightDType, causalMaskInit, checkpointBlocks, factory } from './build.js';
 import { type LoadWeightsOptions, type LoadWeightsResult, type WeightSource, loadWeights } from './weights.js';
 
 export const MODALITIES = ['vision', 'text', 'audio', 'depth', 'thermal', 'imu'] as const;
@@ -107,7 +107,10 @@ class PatchStem extends Module {
   }
   /** [B, C, (T,) H, W] → [B, N, D] patch tokens (IMU: [B, N, 48] → [B, N, D]). */
   forward(x: Tensor): Tensor {
-    const y = (this.getSubmodule(this.projPath) as nn.UnaryModule).call(this.isConv ? x.contiguous() : x);
+    const proj = this.getSubmodule(this.projPath) as nn.UnaryModule;
+    const like = proj.getParameter('weight') ?? proj.parameters()[0]; // a replaced (e.g. LoRA-wrapped) stem may hold it deeper
+    const xw = like ? asWeightDType(x, like) : x;
+    const y = proj.call(this.isConv ? xw.contiguous() : xw);
     const tokens = this.isConv ? y.flatten(2).transpose(1, 2) : y; // B C (T) H W → B (T)HW C
     return this.hasNorm ? this.child<nn.LayerNorm>('norm_layer').call(tokens) : tokens;
   }
@@ -262,7 +265,7 @@ export class ImageBindModel extends Module {
 
   constructor(readonly config: ImageBindConfig, opts: BuildOptions = {}) {
     super();
-    const f = factory(opts);
+    const f = factory(opts, 'ImageBindModel');
     const c = config;
     const patches = (size: number, k: number, stride = k): number => Math.floor((size - k) / stride) + 1;
     const [kt, kh, kw] = c.vision.kernelSize;

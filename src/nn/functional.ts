@@ -66,19 +66,25 @@ export function quickGelu(x: Tensor): Tensor {
   return y;
 }
 
-/** x / max(‖x‖_p, eps) along `dim` (PyTorch's F.normalize; p = 2 by default). */
+/**
+ * x / max(‖x‖_p, eps) along `dim` (PyTorch's F.normalize; p = 2 by default). An f16 input is normalised
+ * in f32 and the result stored as f16: its squares overflow f16 past |x| = 256, their sum past 65504, and
+ * eps = 1e-12 rounds to 0 in f16.
+ */
 export function normalize(x: Tensor, opts: { p?: number; dim?: number; eps?: number } = {}): Tensor {
   // On autocast's f32 list with PyTorch's `norm`: an f16 square would overflow above 256.
   if (autocasting()) return runAutocast('f32', [x], (x32) => normalize(x32, opts));
   const p = opts.p ?? 2;
   const dim = opts.dim ?? 1;
   const eps = opts.eps ?? 1e-12;
-  const a = p === 2 ? x.square() : x.abs().pow(p);
+  const xf = x.dtype === 'f16' ? x.to('f32') : x;
+  const a = p === 2 ? xf.square() : xf.abs().pow(p);
   const s = a.sum(dim, true);
   const n = p === 2 ? s.sqrt() : s.pow(1 / p);
   const d = n.clamp(eps);
-  const y = x.div(d);
-  for (const t of [a, s, n, d]) t.dispose();
+  const yf = xf.div(d);
+  const y = xf === x ? yf : yf.to(x.dtype);
+  for (const t of [a, s, n, d, ...(xf === x ? [] : [xf, yf])]) t.dispose();
   return y;
 }
 

@@ -4,9 +4,9 @@
 // (getSubmodule / setSubmodule) and forward hooks. Forward code reads parameters and children through the
 // registry at call time, so whatever loadStateDict or setSubmodule installed is what runs.
 
-import { empty, emptyMeta } from '../tensor/alloc.js';
+import { empty, emptyMeta, requireF16 } from '../tensor/alloc.js';
 import { checkpoint, isRecordingCheckpoint, recordStateForRecompute } from '../tensor/checkpoint.js';
-import { isGradEnabled, noGrad } from '../tensor/scope.js';
+import { isGradEnabled, noGrad, untrack } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 
 export type StateDict = Map<string, Tensor>;
@@ -430,6 +430,57 @@ export class Module {
 
   eval(): this {
     return this.train(false);
+  }
+
+  /**
+   * Converts every floating-point parameter and buffer — and each parameter's `.grad` — to `dtype`, here and
+   * in every descendant (torch's `module.to(dtype)`); integer and bool buffers are kept. Names, labels,
+   * `requiresGrad` and sharing (one tensor registered under two names stays one tensor) are kept; meta
+   * tensors stay meta. Unlike torch, which swaps `param.data` under the same Parameter object, a Kiln tensor
+   * has a fixed dtype: the converted tensors are new leaves, so create optimizers after converting (torch's
+   * docs advise the same for `.to()`). f16 needs the adapter feature 'shader-f16'.
+   * @example model.half(); model.to('f32');
+   */
+  to(dtype: 'f32' | 'f16'): this {
+    const op = `${this.constructor.name}.to`;
+    if (dtype !== 'f32' && dtype !== 'f16') throw new Error(`${op}: dtype must be 'f32' or 'f16', got ${JSON.stringify(dtype)}`);
+    const slots = [...this.namedSlots('', true)].map(([, s]) => s);
+    const todo = slots.filter((s) => s.tensor && (s.tensor.dtype === 'f32' || s.tensor.dtype === 'f16') && s.tensor.dtype !== dtype);
+    if (dtype === 'f16' && todo.some((s) => !s.tensor!.isMeta)) requireF16(`${op}('f16')`);
+    const done = new Map<Tensor, Tensor>();
+    noGrad(() => {
+      for (const s of todo) {
+        const old = s.tensor!;
+        let t = done.get(old);
+        if (!t) {
+          // under noGrad a cast records nothing: its result is already a fresh leaf
+          t = old.isMeta ? emptyMeta(old.shape, dtype) : old.to(dtype);
+          if (old.requiresGrad) t.requiresGrad_(true);
+          if (old.grad) t.grad = old.grad.to(dtype);
+          t.label = old.label;
+          // the module outlives any tidy() this runs in: its new tensors are not the scope's to free
+          untrack(t);
+          if (t.grad) untrack(t.grad);
+          done.set(old, t);
+        }
+        s.tensor = t;
+      }
+    });
+    for (const old of done.keys()) {
+      old.grad?.dispose();
+      old.dispose();
+    }
+    return this;
+  }
+
+  /** Floating-point parameters and buffers to f16 (torch's `module.half()`); see `to`. */
+  half(): this {
+    return this.to('f16');
+  }
+
+  /** Floating-point parameters and buffers to f32 (torch's `module.float()`); see `to`. */
+  float(): this {
+    return this.to('f32');
   }
 
   /** Freezes (false) or unfreezes (true) every parameter. */

@@ -1,6 +1,7 @@
 // Allocation of fresh contiguous tensors. With poisoning on (tests), new storage is filled with NaN bits
 // (0xFFFFFFFF, which is also -1 / u32 max) so that an element no kernel writes shows up.
 
+import { gpu } from '../device/gpu.js';
 import { type DType, byteSize } from '../kernels/dtype.js';
 import { fillWords } from '../kernels/fill.js';
 import { checkShape, contiguousStrides, numel } from './shape.js';
@@ -16,9 +17,18 @@ export function setPoison(on: boolean): boolean {
   return prev;
 }
 
+/** Throws, naming `op`, when the device cannot store or compute f16 (no adapter feature 'shader-f16'). */
+export function requireF16(op: string): void {
+  const ctx = gpu(op);
+  if (!ctx.hasF16) throw new Error(`${op}: dtype f16 needs the adapter feature 'shader-f16', which this adapter (${ctx.info.description || ctx.info.vendor}) lacks`);
+}
+
 /** A new contiguous tensor with unspecified contents (NaN when poisoning is on). */
 export function empty(shape: readonly number[], dtype: DType, op = 'empty'): Tensor {
   checkShape(op, shape);
+  // Every f16 tensor that is not a view starts here (creation, op outputs, module parameters): an f16
+  // kernel never runs, nor compiles, on a device without the feature.
+  if (dtype === 'f16') requireF16(op);
   const bytes = numel(shape) * byteSize(dtype);
   const storage = new Storage(bytes);
   const t = new Tensor({ storage, shape: [...shape], strides: contiguousStrides(shape), offset: 0, dtype });

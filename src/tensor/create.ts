@@ -2,11 +2,10 @@
 // random draws from the counter-based generator whose state is (seed, offset).
 
 import { upload } from '../device/batch.js';
-import { gpu } from '../device/gpu.js';
 import { type DType, isDType, isFloat } from '../kernels/dtype.js';
 import { toHalfBits } from '../kernels/f16.js';
 import { blocksFor, runRandom } from '../kernels/random.js';
-import { empty } from './alloc.js';
+import { empty, requireF16 } from './alloc.js';
 import { checkShape, describeValue, fmt, numel } from './shape.js';
 import type { NestedArray, Tensor } from './tensor.js';
 import { full as fullRaw } from './ops/elementwise.js';
@@ -64,8 +63,7 @@ function shapeArray(op: string, shape: unknown, example: string): readonly numbe
 
 function checkDtype(op: string, dtype: DType): void {
   if (!isDType(dtype)) throw new Error(`${op}: unknown dtype '${String(dtype)}' (expected f32, f16, i32, u32 or bool)`);
-  if (dtype === 'f16' && !gpu(op).hasF16)
-    throw new Error(`${op}: dtype f16 needs the adapter feature 'shader-f16', which this adapter (${gpu(op).info.description || gpu(op).info.vendor}) lacks`);
+  if (dtype === 'f16') requireF16(op);
 }
 
 function finish<D extends DType>(t: Tensor, opts: CreateOptions, op: string): Tensor<D> {

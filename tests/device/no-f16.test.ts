@@ -34,4 +34,19 @@ describe('f16 without shader-f16', () => {
     const p = stepPrecision({ precision: 'f16-mixed', precisionFallback: 'f32' });
     expect([p.mode, p.scaler]).toEqual(['f32', null]);
   });
+
+  it('refuses f16 models and module conversion, naming the model and the feature', async () => {
+    expect(kiln.deviceInfo().features).not.toContain('shader-f16');
+    const clip = await kiln.models.loadClipConfig('tiny');
+    expect(() => new kiln.models.ClipModel(clip, { dtype: 'f16' })).toThrow(/ClipModel: dtype 'f16' needs the adapter feature 'shader-f16', which this adapter .* lacks; build the model in f32/);
+    const ib = await kiln.models.loadImageBindConfig('tiny');
+    expect(() => new kiln.models.ImageBindModel(ib, { dtype: 'f16' })).toThrow(/ImageBindModel: dtype 'f16' needs the adapter feature 'shader-f16'/);
+    const linear = new kiln.nn.Linear(3, 2);
+    expect(() => linear.half()).toThrow(/Linear\.to\('f16'\): dtype f16 needs the adapter feature 'shader-f16'/);
+    expect(linear.weight.dtype).toBe('f32'); // nothing was converted
+    // a meta model converts (no GPU memory), and loading real weights into it names the feature
+    const meta = new kiln.nn.Linear(3, 2, { device: 'meta' }).half();
+    expect(() => meta.loadStateDict(linear.stateDict(), { assign: true })).toThrow(/dtype f16 needs the adapter feature 'shader-f16'/);
+    linear.dispose();
+  });
 });

@@ -143,7 +143,7 @@ describe('f16 availability', () => {
       expect(() => keep(kiln.zeros([2])).cast('f16')).toThrow(/cast: dtype f16 needs the adapter feature 'shader-f16'/);
       return;
     }
-    const src = await import('node:fs/promises').then((fs) => fs.readFile(new URL('../../src/tensor/create.ts', import.meta.url), 'utf8'));
+    const src = await import('node:fs/promises').then((fs) => fs.readFile(new URL('../../src/tensor/alloc.ts', import.meta.url), 'utf8'));
     expect(src).toContain("dtype f16 needs the adapter feature 'shader-f16'");
     expect(keep(kiln.zeros([2], { dtype: 'f16' })).dtype).toBe('f16');
   });
