@@ -13,10 +13,17 @@ const SHARED: AttentionConfig = { wg: 16, bk: 16, shared: true };
 
 afterEach(() => setAttentionConfig(null));
 
+const add = (a: Float64Array, i: number, x: number): void => {
+  a[i] = a[i]! + x;
+};
+
 /** Float64 attention for one set of [B, H, L, D] inputs: out, and dq, dk, dv for the output gradient g. */
 function reference(q: Float64Array, k: Float64Array, v: Float64Array, g: Float64Array, [B, H, Lq, Lk, D]: readonly number[], causal: boolean): Float64Array[] {
   const scale = 1 / Math.sqrt(D!);
-  const [out, dq, dk, dv] = [Lq! * D!, Lq! * D!, Lk! * D!, Lk! * D!].map((n) => new Float64Array(B! * H! * n));
+  const out = new Float64Array(B! * H! * Lq! * D!);
+  const dq = new Float64Array(out.length);
+  const dk = new Float64Array(B! * H! * Lk! * D!);
+  const dv = new Float64Array(dk.length);
   for (let bh = 0; bh < B! * H!; bh++) {
     const [qo, ko] = [bh * Lq! * D!, bh * Lk! * D!];
     for (let i = 0; i < Lq!; i++) {
@@ -35,17 +42,17 @@ function reference(q: Float64Array, k: Float64Array, v: Float64Array, g: Float64
       for (let j = 0; j < Lk!; j++) {
         p[j] = p[j]! / sum;
         for (let d = 0; d < D!; d++) {
-          out[qo + i * D! + d] += p[j]! * v[ko + j * D! + d]!;
-          dp[j] += g[qo + i * D! + d]! * v[ko + j * D! + d]!;
-          dv[ko + j * D! + d] += p[j]! * g[qo + i * D! + d]!; // dV = Pᵀ·dO
+          add(out, qo + i * D! + d, p[j]! * v[ko + j * D! + d]!);
+          add(dp, j, g[qo + i * D! + d]! * v[ko + j * D! + d]!);
+          add(dv, ko + j * D! + d, p[j]! * g[qo + i * D! + d]!); // dV = Pᵀ·dO
         }
         delta += p[j]! * dp[j]!;
       }
       for (let j = 0; j < Lk!; j++) {
         const ds = p[j]! * (dp[j]! - delta) * scale; // dS = P∘(dP − Σ P∘dP)
         for (let d = 0; d < D!; d++) {
-          dq[qo + i * D! + d] += ds * k[ko + j * D! + d]!;
-          dk[ko + j * D! + d] += ds * q[qo + i * D! + d]!;
+          add(dq, qo + i * D! + d, ds * k[ko + j * D! + d]!);
+          add(dk, ko + j * D! + d, ds * q[qo + i * D! + d]!);
         }
       }
     }
