@@ -9,9 +9,9 @@ import { attentionWgDkdv, attentionWgDq, attentionWgForward, attentionWgUsable }
 import { wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, whole } from './operand.js';
 import { philoxLib } from './random.js';
-import { type ChoiceSite, choose } from './select.js';
+import { type ChoiceSite, choose, sourcesHash } from './select.js';
 import { prelude, wgslFile } from './source.js';
-import { forceKernel, sourceHash } from './tune.js';
+import { forceKernel } from './tune.js';
 
 const common = wgslFile('attention_common', new URL('./wgsl/attention_common.wgsl', import.meta.url));
 const gradCommon = wgslFile('attention_grad_common', new URL('./wgsl/attention_grad_common.wgsl', import.meta.url));
@@ -81,6 +81,8 @@ export function attentionDefaultFor(cls: AdapterClass): AttentionConfig {
   return attentionWgUsable(shared, cls) ? shared : { wg: 64, bk: 16, sg: 'none' };
 }
 
+const attentionSources = sourcesHash([common, forward, forwardReg, dqSource, dqReg, dkdvSource, dkdvReg, attentionWgForward, attentionWgDq, attentionWgDkdv]);
+
 /** The attention choice point (select.ts): one configuration for every shape. */
 export const attentionSite: ChoiceSite<AttentionConfig, null> = {
   kernel: 'attention',
@@ -89,11 +91,7 @@ export const attentionSite: ChoiceSite<AttentionConfig, null> = {
   valid: isAttentionConfig,
   usable: (c, cls) => attentionKernels(c, cls) === (c.shared === true ? 'shared' : c.sg === 'reg' ? 'reg' : 'none'),
   defaultFor: attentionDefaultFor,
-  tuneKey: () => ({
-    kernel: 'attention',
-    source: sourceHash(...[common, forward, forwardReg, dqSource, dqReg, dkdvSource, dkdvReg, attentionWgForward, attentionWgDq, attentionWgDkdv].map((f) => f.text())),
-    shapeClass: '*',
-  }),
+  tuneKey: () => ({ kernel: 'attention', source: attentionSources(), shapeClass: '*' }),
 };
 
 /** The configuration in force: forced, tuned, or the adapter class's default. */

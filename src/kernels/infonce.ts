@@ -6,9 +6,8 @@ import { dispatch, grid } from '../device/batch.js';
 import { type AdapterClass, currentAdapterClass, subgroupsExactly } from './adapter-class.js';
 import { wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, whole } from './operand.js';
-import { type ChoiceSite, choose } from './select.js';
+import { type ChoiceSite, choose, sourcesHash } from './select.js';
 import { prelude, wgslFile } from './source.js';
-import { sourceHash } from './tune.js';
 
 const fwd = wgslFile('infonce_forward', new URL('./wgsl/infonce_forward.wgsl', import.meta.url));
 const bwd = wgslFile('infonce_backward', new URL('./wgsl/infonce_backward.wgsl', import.meta.url));
@@ -73,6 +72,8 @@ export function infoNCEDefaultFor(cls: AdapterClass, n: number): InfoNCETiles {
   return { wg, tm: 4, tn: 4 };
 }
 
+const infoNCESources = sourcesHash([fwd, bwd, fwdOne, cols, bwdOne]);
+
 /** The InfoNCE choice point (select.ts): per size class of n, forced, tuned or the adapter class's default. */
 export const infoNCESite: ChoiceSite<InfoNCETiles, number> = {
   kernel: 'infonce',
@@ -83,7 +84,7 @@ export const infoNCESite: ChoiceSite<InfoNCETiles, number> = {
   defaultFor: infoNCEDefaultFor,
   tuneKey: (n) => ({
     kernel: 'infonce',
-    source: sourceHash(...[fwd, bwd, fwdOne, cols, bwdOne].map((f) => f.text())),
+    source: infoNCESources(),
     shapeClass: n <= 256 ? 's' : n <= 2048 ? 'm' : 'l',
   }),
 };

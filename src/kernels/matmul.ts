@@ -11,8 +11,8 @@ import { wgslStorageType } from './dtype.js';
 import { type WgMatmulConfig, matmulWgSource, runMatmulWg, wgMatmulCandidates, wgMatmulUsable, wgMatmulWellFormed } from './matmul-wg.js';
 import { type Operand, UniformWriter, coalesce, whole } from './operand.js';
 import { prelude, wgslFile } from './source.js';
-import { type ChoiceSite, choose } from './select.js';
-import { type TuneKey, type TuneOptions, type TuneResult, sourceHash, tune } from './tune.js';
+import { type ChoiceSite, choose, sourcesHash } from './select.js';
+import { type TuneKey, type TuneOptions, type TuneResult, tune } from './tune.js';
 
 const naive = wgslFile('matmul_naive', new URL('./wgsl/matmul_naive.wgsl', import.meta.url));
 const common = wgslFile('matmul_common', new URL('./wgsl/matmul_common.wgsl', import.meta.url));
@@ -95,9 +95,11 @@ export function matmulShapeClass(M: number, K: number, N: number): string {
   return `${c(M)}${c(K)}${c(N)}`;
 }
 
+const matmulSources = sourcesHash([common, tiled, subgroup, matmulWgSource]);
+
 /** The tuning-cache key of a problem size. */
 export function matmulTuneKey(M: number, K: number, N: number): TuneKey {
-  return { kernel: 'matmul', source: sourceHash(common.text(), tiled.text(), subgroup.text(), matmulWgSource.text()), shapeClass: matmulShapeClass(M, K, N) };
+  return { kernel: 'matmul', source: matmulSources(), shapeClass: matmulShapeClass(M, K, N) };
 }
 
 function isConfig(c: unknown): c is MatmulConfig {

@@ -6,7 +6,8 @@
 
 import { env } from '../device/host.js';
 import { type AdapterClass, currentAdapterClass } from './adapter-class.js';
-import { type TuneKey, forcedByApi, tuned } from './tune.js';
+import type { WgslSource } from './source.js';
+import { type TuneKey, forcedByApi, sourceHash, tuned, tuningEnabled } from './tune.js';
 
 /** One place where a kernel family picks a variant: its candidates' parsing, validity and defaults. */
 export interface ChoiceSite<C, S> {
@@ -67,6 +68,12 @@ export function choose<C, S>(site: ChoiceSite<C, S>, shape: S): C {
 export function chooseWithOrigin<C, S>(site: ChoiceSite<C, S>, shape: S): { choice: C; origin: ChoiceOrigin } {
   const cls = currentAdapterClass();
   const forced = forcedChoice(site);
-  const cached = forced === undefined ? tuned<unknown>(site.tuneKey(shape), () => undefined) : undefined;
+  const cached = forced === undefined && tuningEnabled() ? tuned<unknown>(site.tuneKey(shape), () => undefined) : undefined;
   return selectChoice(site, cls, shape, { forced, cached });
+}
+
+/** `sourceHash` of WGSL files, computed once (the texts do not change after init): a per-launch cache key. */
+export function sourcesHash(files: readonly WgslSource[]): () => string {
+  let h: string | null = null;
+  return () => (h ??= sourceHash(...files.map((f) => f.text())));
 }
