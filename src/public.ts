@@ -278,6 +278,12 @@ export { tuneMatmul } from './kernels/matmul.js';
  */
 export { kernelChoices } from './kernels/tune.js';
 /**
+ * Forces a kernel family's choice ('matmul', 'attention', 'infonce') over the tuned or per-adapter-class
+ * default, for benchmarks and tests; null restores the normal choice. Checkpoints record forced choices.
+ * @example kiln.forceKernel('matmul', { kernel: 'wg', wg: 256, bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 });
+ */
+export { forceKernel } from './kernels/tune.js';
+/**
  * Defines an op from your own WGSL kernels and gradient rule; it joins autograd, tidy and the pipeline cache.
  * @example const f = kiln.customOp({ name: 'bias_gelu', kernels: { fwd: { code, bindings: ['write', 'read', 'read', 'uniform'] } }, forward, backward });
  */

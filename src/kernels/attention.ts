@@ -4,11 +4,14 @@
 
 import { dispatch, grid } from '../device/batch.js';
 import type { DispatchWork } from '../device/probe.js';
-import { gpu } from '../device/gpu.js';
+import { type AdapterClass, currentAdapterClass, subgroupsTile } from './adapter-class.js';
+import { attentionWgDkdv, attentionWgDq, attentionWgForward, attentionWgUsable } from './attention-wg.js';
 import { wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, whole } from './operand.js';
 import { philoxLib } from './random.js';
+import { type ChoiceSite, choose, sourcesHash } from './select.js';
 import { prelude, wgslFile } from './source.js';
+import { forceKernel } from './tune.js';
 
 const common = wgslFile('attention_common', new URL('./wgsl/attention_common.wgsl', import.meta.url));
 const gradCommon = wgslFile('attention_grad_common', new URL('./wgsl/attention_grad_common.wgsl', import.meta.url));
@@ -31,33 +34,69 @@ export interface AttentionConfig {
    * adapters, 'none' elsewhere.
    */
   readonly sg?: 'reg' | 'none';
+  /**
+   * The GPU kernels (attention-wg.ts): key/value tiles of `bk` rows (query/dO tiles in dk/dv) in workgroup
+   * memory, `bk` KiB of it. Takes precedence over `sg`; falls back to the plain kernels where the adapter's
+   * workgroup storage is too small.
+   */
+  readonly shared?: boolean;
 }
 
-let forced: AttentionConfig | null = null;
+function isAttentionConfig(c: unknown): c is AttentionConfig {
+  if (typeof c !== 'object' || c === null) return false;
+  const { wg, bk, sg, shared } = c as Record<string, unknown>;
+  return Number.isInteger(wg) && (wg as number) >= 1 && (wg as number) <= 1024 && Number.isInteger(bk) && (bk as number) >= 1 && (bk as number) <= 32 &&
+    (sg === undefined || sg === 'reg' || sg === 'none') && (shared === undefined || typeof shared === 'boolean');
+}
 
-/** Forces a configuration (benchmarks and tests); null restores the per-adapter default. */
+/** Forces a configuration (benchmarks and tests) through the choice mechanism; null restores the normal choice. */
 export function setAttentionConfig(c: AttentionConfig | null): void {
-  if (c && (c.bk < 1 || c.bk > 32 || c.wg < 1)) throw new Error(`attention: bk must be in 1..32 and wg ≥ 1, got ${JSON.stringify(c)}`);
-  forced = c;
+  if (c && !isAttentionConfig(c)) throw new Error(`attention: bk must be in 1..32 and wg in 1..1024, got ${JSON.stringify(c)}`);
+  forceKernel('attention', c);
+}
+
+/** KILN_ATTENTION=wg:bk[:reg|none|shared] (bench/attention.mjs measures candidates this way). */
+export function parseAttentionConfig(text: string): AttentionConfig {
+  const [wg, bk, mode = 'reg'] = text.split(':');
+  const c = { wg: Number(wg), bk: Number(bk), ...(mode === 'shared' ? { shared: true } : { sg: mode }) };
+  if (!isAttentionConfig(c) || !['reg', 'none', 'shared'].includes(mode)) throw new Error(`attention: KILN_ATTENTION must be wg:bk[:reg|none|shared] with bk in 1..32, got '${text}'`);
+  return c;
+}
+
+/** Which kernels `c` runs on adapter class `cls`: the ones it asks for where the class can run them, else the plain ones. */
+export function attentionKernels(c: AttentionConfig, cls: AdapterClass): 'shared' | 'reg' | 'none' {
+  if (c.shared === true && attentionWgUsable(c, cls)) return 'shared';
+  return c.sg === 'reg' && subgroupsTile(cls, c.wg) && cls.kind === 'software' ? 'reg' : 'none';
 }
 
 /**
- * llvmpipe: 16 rows (two 8-lane SIMD chunks) per workgroup and the register kernels ('reg': 5–7× less CPU
- * time than the removed runtime-head-dim broadcast forward at B·H = 32, L = 197/257, D = 64/80; wg 8 was
- * within noise of 16); GPUs: 64, plain kernels.
+ * Software (llvmpipe, measured): 16 rows (two 8-lane SIMD chunks) per workgroup and the register kernels
+ * ('reg': 5–7× less CPU time than the removed runtime-head-dim broadcast forward at B·H = 32, L = 197/257,
+ * D = 64/80; wg 8 was within noise of 16). GPU classes (NOT measured): 64 rows per workgroup with 16-row
+ * key/value tiles in workgroup memory (16 KiB, the WebGPU default), else the plain kernels.
  */
+export function attentionDefaultFor(cls: AdapterClass): AttentionConfig {
+  if (cls.kind === 'software') return { wg: 16, bk: 16, sg: 'reg' };
+  const shared: AttentionConfig = { wg: 64, bk: 16, shared: true };
+  return attentionWgUsable(shared, cls) ? shared : { wg: 64, bk: 16, sg: 'none' };
+}
+
+const attentionSources = sourcesHash([common, forward, forwardReg, dqSource, dqReg, dkdvSource, dkdvReg, attentionWgForward, attentionWgDq, attentionWgDkdv]);
+
+/** The attention choice point (select.ts): one configuration for every shape. */
+export const attentionSite: ChoiceSite<AttentionConfig, null> = {
+  kernel: 'attention',
+  knob: 'KILN_ATTENTION',
+  parse: parseAttentionConfig,
+  valid: isAttentionConfig,
+  usable: (c, cls) => attentionKernels(c, cls) === (c.shared === true ? 'shared' : c.sg === 'reg' ? 'reg' : 'none'),
+  defaultFor: attentionDefaultFor,
+  tuneKey: () => ({ kernel: 'attention', source: attentionSources(), shapeClass: '*' }),
+};
+
+/** The configuration in force: forced, tuned, or the adapter class's default. */
 export function attentionConfig(): AttentionConfig {
-  if (forced) return forced;
-  // KILN_ATTENTION=wg:bk picks a candidate without code (bench/attention.mjs measures them this way).
-  const env = typeof process === 'undefined' ? undefined : process.env['KILN_ATTENTION'];
-  if (env) {
-    const [wg, bk, sg] = env.split(':');
-    const mode = sg === 'none' ? 'none' : 'reg';
-    if (Number(wg) && Number(bk) && Number(bk) <= 32) return { wg: Number(wg), bk: Number(bk), sg: mode };
-  }
-  const { info } = gpu('attention');
-  const software = info.architecture === 'software' || info.vendor === 'mesa' || info.description.includes('llvmpipe');
-  return software ? { wg: 16, bk: 16, sg: 'reg' } : { wg: 64, bk: 16, sg: 'none' };
+  return choose(attentionSite, null);
 }
 
 export interface AttentionProblem {
@@ -109,17 +148,8 @@ const optional = (o: Operand | null | undefined, fallback: Operand) => whole(o ?
  */
 export const headVec4s = (d: number): number => Math.max(4, Math.ceil(d / 16) * 4);
 
-/** Whether the register kernels can run: subgroups of ≥ 8 lanes whose size divides WG. */
-function subgroupsUsable(wg: number): boolean {
-  const ctx = gpu('attention');
-  const info = ctx.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
-  const min = info.subgroupMinSize ?? 0;
-  const max = info.subgroupMaxSize ?? 0;
-  return ctx.hasSubgroups && min >= 8 && max > 0 && wg % max === 0 && ctx.info.architecture === 'software';
-}
-
 /** The kernels `c` asks for, or the plain ones where this device cannot run them. */
-const kernelMode = (c: AttentionConfig): 'reg' | 'none' => (c.sg === 'reg' && subgroupsUsable(c.wg) ? 'reg' : 'none');
+const kernelMode = (c: AttentionConfig): 'shared' | 'reg' | 'none' => attentionKernels(c, currentAdapterClass());
 
 /**
  * For kiln.profile: `products` Lq×Lk×D matrix products per (batch, head) at 2 flops each — the forward
@@ -134,10 +164,12 @@ export function runAttentionForward(pb: AttentionProblem, out: Operand, lse: Ope
   if (pb.B * pb.H * pb.Lq === 0) return;
   const c = attentionConfig();
   const tiles = Math.ceil(pb.Lq / c.wg);
-  const reg = kernelMode(c) === 'reg';
-  const texts = [philoxLib.text(), common.text(), ...(reg ? [regCommon.text(), forwardReg.text()] : [forward.text()])];
+  const mode = kernelMode(c);
+  const reg = mode === 'reg';
+  const plain = mode === 'shared' ? attentionWgForward : forward;
+  const texts = [philoxLib.text(), common.text(), ...(reg ? [regCommon.text(), forwardReg.text()] : [plain.text()])];
   const extra: Record<string, number> = reg ? { BK: c.bk, D4: headVec4s(pb.D) } : { BK: c.bk };
-  const k0 = spec(reg ? 'attention_forward_reg' : 'attention_forward', texts, q.dtype, c, extra);
+  const k0 = spec(reg ? 'attention_forward_reg' : plain.name, texts, q.dtype, c, extra);
   dispatch({
     // subgroup builtins need the extension enabled ahead of the prelude's aliases
     kernel: { ...k0, code: (reg ? 'enable subgroups; ' : '') + k0.code, bindings: ['write', 'write', 'read', 'read', 'read', 'read', 'read', 'uniform'] },
@@ -162,15 +194,17 @@ export function runAttentionBackward(pb: AttentionProblem, grads: { dq: Operand;
     uniforms: new UniformWriter().u32(rows, pb.Lq, pb.H, pb.D).vecU32(rowStrides(g), 4).bytes(),
     workgroups: grid(Math.ceil(rows / 64)),
   });
-  const reg = kernelMode(c) === 'reg';
+  const mode = kernelMode(c);
+  const reg = mode === 'reg';
   const texts = [philoxLib.text(), common.text(), gradCommon.text(), ...(reg ? [regCommon.text()] : [])];
-  const extra: Record<string, number> = reg ? { D4: headVec4s(pb.D) } : {};
+  const extra: Record<string, number> = reg ? { D4: headVec4s(pb.D) } : mode === 'shared' ? { BK: c.bk } : {};
+  const [dqPlain, dkdvPlain] = mode === 'shared' ? [attentionWgDq, attentionWgDkdv] : [dqSource, dkdvSource];
   const sgEnable = (k: ReturnType<typeof spec>) => ({ ...k, code: (reg ? 'enable subgroups; ' : '') + k.code });
   const bindings = ['write', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'uniform'] as const;
   const inputs = [whole(q), whole(k), whole(v), whole(g), whole(grads.ld), optional(pb.mask?.operand, q), optional(pb.bias, q)];
   const qTiles = Math.ceil(pb.Lq / c.wg);
   dispatch({
-    kernel: { ...sgEnable(spec(reg ? 'attention_dq_reg' : 'attention_dq', [...texts, (reg ? dqReg : dqSource).text()], q.dtype, c, extra)), bindings },
+    kernel: { ...sgEnable(spec(reg ? 'attention_dq_reg' : dqPlain.name, [...texts, (reg ? dqReg : dqPlain).text()], q.dtype, c, extra)), bindings },
     buffers: [whole(grads.dq), ...inputs],
     uniforms: uniforms(pb, qTiles, q, k, v, g),
     workgroups: grid(pb.B * pb.H * qTiles),
@@ -180,7 +214,7 @@ export function runAttentionBackward(pb: AttentionProblem, grads: { dq: Operand;
   if (nk === 0) return;
   const kTiles = Math.ceil(nk / c.wg);
   dispatch({
-    kernel: { ...sgEnable(spec(reg ? 'attention_dkdv_reg' : 'attention_dkdv', [...texts, (reg ? dkdvReg : dkdvSource).text()], q.dtype, c, extra)), bindings },
+    kernel: { ...sgEnable(spec(reg ? 'attention_dkdv_reg' : dkdvPlain.name, [...texts, (reg ? dkdvReg : dkdvPlain).text()], q.dtype, c, extra)), bindings },
     buffers: [whole(grads.dkv), ...inputs],
     uniforms: uniforms(pb, kTiles, q, k, v, g),
     workgroups: grid(pb.B * pb.H * kTiles),

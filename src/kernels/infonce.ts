@@ -3,9 +3,10 @@
 // Not the op: see tensor/ops/infonce.ts.
 
 import { dispatch, grid } from '../device/batch.js';
-import { gpu } from '../device/gpu.js';
+import { type AdapterClass, currentAdapterClass, subgroupsExactly } from './adapter-class.js';
 import { wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, whole } from './operand.js';
+import { type ChoiceSite, choose, sourcesHash } from './select.js';
 import { prelude, wgslFile } from './source.js';
 
 const fwd = wgslFile('infonce_forward', new URL('./wgsl/infonce_forward.wgsl', import.meta.url));
@@ -37,41 +38,61 @@ export interface InfoNCETiles {
   readonly slots?: number;
 }
 
-/** Whether subgroups are exactly 8 lanes wide, as the one-pass kernels need (one workgroup = one subgroup). */
-function subgroupsOf8(): boolean {
-  const ctx = gpu('infoNCE');
-  const info = ctx.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
-  return ctx.hasSubgroups && info.subgroupMinSize === 8 && info.subgroupMaxSize === 8;
+function isTiles(t: unknown): t is InfoNCETiles {
+  if (typeof t !== 'object' || t === null) return false;
+  const { wg, tm, tn, sg, slots } = t as Record<string, unknown>;
+  const int = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1;
+  if (!int(wg) || !int(tm) || !int(tn) || tm > 4 || (sg !== undefined && typeof sg !== 'boolean') || (slots !== undefined && !int(slots))) return false;
+  return sg === true ? wg === 8 && (tn === 8 || tn === 16) : wg <= 1024 && tn <= 16 && tm * tn <= 16;
+}
+
+/** KILN_INFONCE_TILES=wg,tm,tn or 8,tm,8|16,sg[,slots]: forces a choice (bench/infonce.mjs measures candidates this way). */
+export function parseInfoNCETiles(text: string): InfoNCETiles {
+  const [wg, tm, tn, sg, slots] = text.split(',');
+  const t = { wg: Number(wg), tm: Number(tm), tn: Number(tn), sg: sg === 'sg', ...(slots ? { slots: Number(slots) } : {}) };
+  if (!isTiles(t) || (sg !== undefined && sg !== 'sg'))
+    throw new Error(`infoNCE: KILN_INFONCE_TILES must be wg,tm,tn with tm ≤ 4, tn ≤ 16, tm·tn ≤ 16, or 8,tm,8|16,sg[,slots]; got '${text}'`);
+  return t;
 }
 
 /**
- * Defaults. llvmpipe with 8-lane subgroups: the one-pass kernels at tm = 4, tn = 16, 4 backward slots
- * (fwd + bwd ~0.8× the CPU time of the unfused composition at N×D = 256×512 … 1024×1024; tn = 8 ~0.92×,
- * tn = 32 spills; the per-side subgroup kernels they replace were 1.16–1.41×; bench/NOTES.md). Without
- * them, the plain kernels: TM·TN = 16 with TM = 4 loads least there (every Y vector once per TM rows, every
- * X vector once per TN columns, both per-lane gathers), the workgroup shrunk for small n so that both cores
- * get work (≥ 4 workgroups). GPUs (not measured): 64 lanes × 2 rows, 8
- * columns per step. `KILN_INFONCE_TILES=wg,tm,tn` or `8,tm,8|16,sg[,slots]` overrides the choice, for
- * measuring candidates (read on every launch); `sg` falls back to the plain kernels (tn = 4) without
- * 8-lane subgroups.
+ * Defaults per adapter class. Software with 8-lane subgroups (llvmpipe, measured): the one-pass kernels at
+ * tm = 4, tn = 16, 4 backward slots (fwd + bwd ~0.8× the CPU time of the unfused composition at N×D =
+ * 256×512 … 1024×1024; tn = 8 ~0.92×, tn = 32 spills; the per-side subgroup kernels they replace were
+ * 1.16–1.41×; bench/NOTES.md). Other software adapters: the plain kernels with TM·TN = 16 and TM = 4, which
+ * loads least there (every Y vector once per TM rows, every X vector once per TN columns, both per-lane
+ * gathers), the workgroup shrunk for small n so that both cores get work (≥ 4 workgroups). GPU classes (NOT
+ * measured): 64 lanes × 2 rows, 8 columns per step.
  */
-export function infoNCETiles(n: number): InfoNCETiles {
-  const forced = typeof process === 'undefined' ? undefined : process.env['KILN_INFONCE_TILES'];
-  if (forced) {
-    const [wg, tm, tn, sg, slots] = forced.split(',');
-    const t = { wg: Number(wg), tm: Number(tm), tn: Number(tn), sg: sg === 'sg', slots: slots ? Number(slots) : undefined };
-    const ok = t.wg && t.tm && t.tn && t.tm <= 4 && (t.sg ? t.wg === 8 && (t.tn === 8 || t.tn === 16) && (t.slots ?? 1) >= 1 : t.tn <= 16 && t.tm * t.tn <= 16);
-    if (!ok) throw new Error(`infoNCE: KILN_INFONCE_TILES must be wg,tm,tn with tm ≤ 4, tn ≤ 16, tm·tn ≤ 16, or 8,tm,8|16,sg[,slots]; got '${forced}'`);
-    if (t.sg && !subgroupsOf8()) return { wg: t.wg, tm: t.tm, tn: 4 };
-    return t;
-  }
-  const { info } = gpu('infoNCE');
-  const software = info.architecture === 'software' || info.vendor === 'mesa' || info.description.includes('llvmpipe');
-  if (!software) return { wg: 64, tm: 2, tn: 8 };
-  if (subgroupsOf8()) return { wg: 8, tm: 4, tn: 16, sg: true };
+export function infoNCEDefaultFor(cls: AdapterClass, n: number): InfoNCETiles {
+  if (cls.kind !== 'software') return { wg: 64, tm: 2, tn: 8 };
+  if (subgroupsExactly(cls, 8)) return { wg: 8, tm: 4, tn: 16, sg: true };
   let wg = 64;
   while (wg > 8 && Math.ceil(n / (wg * 4)) < 4) wg /= 2;
   return { wg, tm: 4, tn: 4 };
+}
+
+const infoNCESources = sourcesHash([fwd, bwd, fwdOne, cols, bwdOne]);
+
+/** The InfoNCE choice point (select.ts): per size class of n, forced, tuned or the adapter class's default. */
+export const infoNCESite: ChoiceSite<InfoNCETiles, number> = {
+  kernel: 'infonce',
+  knob: 'KILN_INFONCE_TILES',
+  parse: parseInfoNCETiles,
+  valid: isTiles,
+  usable: (t, cls) => t.sg !== true || subgroupsExactly(cls, 8),
+  defaultFor: infoNCEDefaultFor,
+  tuneKey: (n) => ({
+    kernel: 'infonce',
+    source: infoNCESources(),
+    shapeClass: n <= 256 ? 's' : n <= 2048 ? 'm' : 'l',
+  }),
+};
+
+/** The tiles for a loss over n pairs; a forced one-pass choice falls back to the plain kernels (tn = 4) without 8-lane subgroups. */
+export function infoNCETiles(n: number): InfoNCETiles {
+  const t = choose(infoNCESite, n);
+  return t.sg === true && !subgroupsExactly(currentAdapterClass(), 8) ? { wg: t.wg, tm: t.tm, tn: 4 } : t;
 }
 
 /** stats [4n] f32 ← this side's log-sum-exps (at side·n) and loss terms lse_r − v[r, label_r] (at (2+side)·n). */

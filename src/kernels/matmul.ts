@@ -6,10 +6,13 @@
 import { dispatch, grid } from '../device/batch.js';
 import type { DispatchWork } from '../device/probe.js';
 import { gpu } from '../device/gpu.js';
+import { type AdapterClass, currentAdapterClass, subgroupsTile } from './adapter-class.js';
 import { wgslStorageType } from './dtype.js';
+import { type WgMatmulConfig, matmulWgSource, runMatmulWg, wgMatmulCandidates, wgMatmulUsable, wgMatmulWellFormed } from './matmul-wg.js';
 import { type Operand, UniformWriter, coalesce, whole } from './operand.js';
 import { prelude, wgslFile } from './source.js';
-import { type TuneKey, type TuneOptions, type TuneResult, sourceHash, tune, tuned } from './tune.js';
+import { type ChoiceSite, choose, sourcesHash } from './select.js';
+import { type TuneKey, type TuneOptions, type TuneResult, tune } from './tune.js';
 
 const naive = wgslFile('matmul_naive', new URL('./wgsl/matmul_naive.wgsl', import.meta.url));
 const common = wgslFile('matmul_common', new URL('./wgsl/matmul_common.wgsl', import.meta.url));
@@ -28,15 +31,18 @@ export interface MatmulProblem {
  * for CPU adapters; 'tiled' (matmul_tiled.wgsl) reads Y at workgroup-uniform addresses, for GPUs;
  * 'naive' is the reference kernel.
  */
-export interface MatmulConfig {
+export interface BlockedMatmulConfig {
   readonly kernel: 'subgroup' | 'tiled' | 'naive';
   readonly wg: number;
   readonly tm: number;
   readonly tn: number;
 }
 
-/** Every configuration the tuner may pick; the tests run each of them against the float64 reference. */
-export const matmulCandidates: readonly MatmulConfig[] = [
+/** A register-blocked configuration, or the workgroup-memory tiled kernel's (matmul-wg.ts, for GPUs). */
+export type MatmulConfig = BlockedMatmulConfig | WgMatmulConfig;
+
+/** The register-blocked configurations; the tests run each of them against the float64 reference. */
+export const matmulCandidates: readonly BlockedMatmulConfig[] = [
   { kernel: 'subgroup', wg: 8, tm: 4, tn: 16 },
   { kernel: 'subgroup', wg: 32, tm: 4, tn: 16 },
   { kernel: 'subgroup', wg: 32, tm: 4, tn: 8 },
@@ -48,29 +54,39 @@ export const matmulCandidates: readonly MatmulConfig[] = [
 ];
 
 /** The reference kernel, as a configuration that `runMatmul` can be forced to. */
-export const naiveMatmulConfig: MatmulConfig = { kernel: 'naive', wg: 64, tm: 1, tn: 1 };
+export const naiveMatmulConfig: BlockedMatmulConfig = { kernel: 'naive', wg: 64, tm: 1, tn: 1 };
 
-/** Whether this device can run `c` (the subgroup kernel needs subgroups of ≥ 8 lanes dividing WG). */
-export function matmulConfigUsable(c: MatmulConfig): boolean {
-  if (c.kernel !== 'subgroup') return true;
-  const ctx = gpu('matmul');
-  const info = ctx.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
-  const min = info.subgroupMinSize ?? 0;
-  const max = info.subgroupMaxSize ?? 0;
-  return ctx.hasSubgroups && min >= 8 && max > 0 && c.wg % max === 0;
+/** Whether adapter class `cls` can run `c` (subgroup kernel: subgroups of ≥ 8 lanes dividing WG; wg: limits). */
+export function matmulUsableOn(c: MatmulConfig, cls: AdapterClass): boolean {
+  if (c.kernel === 'wg') return wgMatmulUsable(c, cls);
+  return c.kernel !== 'subgroup' || subgroupsTile(cls, c.wg);
 }
 
-/** The configuration used when nothing is tuned: chosen from measurements on each adapter class. */
+/** Whether this device can run `c`. */
+export function matmulConfigUsable(c: MatmulConfig): boolean {
+  return matmulUsableOn(c, currentAdapterClass());
+}
+
+/**
+ * The configuration for adapter class `cls` when nothing is forced or tuned. Software: measured (bench/NOTES.md)
+ * — per-lane loads dominate on llvmpipe; one 8-lane subgroup per workgroup with 4×16 sums per lane loads
+ * least per FMA and measured best at n = 1024–2048. GPU classes (NOT measured: no GPU has run Kiln yet): the
+ * workgroup-memory tiled kernel where both M and N exceed 16, and the uniform-address register kernel for
+ * thin products, where a 64×64 tile would idle most of its invocations.
+ */
+export function matmulDefaultFor(cls: AdapterClass, shape: { M: number; N: number }): MatmulConfig {
+  const tiled = matmulCandidates.find((c) => c.kernel === 'tiled')!;
+  if (cls.kind === 'software') {
+    const sg = matmulCandidates[0]!;
+    return matmulUsableOn(sg, cls) ? sg : matmulUsableOn(matmulCandidates[2]!, cls) ? matmulCandidates[2]! : tiled;
+  }
+  const wg = wgMatmulCandidates[0]!;
+  return shape.M > 16 && shape.N > 16 && wgMatmulUsable(wg, cls) ? wg : tiled;
+}
+
+/** The configuration used on this device when nothing is forced or tuned (for a large square problem). */
 export function defaultMatmulConfig(): MatmulConfig {
-  const { info } = gpu('matmul');
-  const sg = matmulCandidates[0]!;
-  const gpuDefault = matmulCandidates.find((c) => c.kernel === 'tiled')!;
-  // llvmpipe: per-lane loads dominate; one 8-lane subgroup per workgroup with 4×16 sums per lane loads
-  // least per FMA and measured best at n = 1024–2048 (bench/NOTES.md). GPUs: the uniform-address kernel
-  // with 8 outputs per invocation.
-  if (info.architecture === 'software' || info.vendor === 'mesa' || info.description.includes('llvmpipe'))
-    return matmulConfigUsable(sg) ? sg : matmulConfigUsable(matmulCandidates[2]!) ? matmulCandidates[2]! : gpuDefault;
-  return gpuDefault;
+  return matmulDefaultFor(currentAdapterClass(), { M: 1024, N: 1024 });
 }
 
 /** Coarse shape class the tuning cache is keyed by: each of M, K, N as tiny (≤16), medium (≤256) or large. */
@@ -79,25 +95,51 @@ export function matmulShapeClass(M: number, K: number, N: number): string {
   return `${c(M)}${c(K)}${c(N)}`;
 }
 
+const matmulSources = sourcesHash([common, tiled, subgroup, matmulWgSource]);
+
 /** The tuning-cache key of a problem size. */
 export function matmulTuneKey(M: number, K: number, N: number): TuneKey {
-  return { kernel: 'matmul', source: sourceHash(common.text(), tiled.text(), subgroup.text()), shapeClass: matmulShapeClass(M, K, N) };
+  return { kernel: 'matmul', source: matmulSources(), shapeClass: matmulShapeClass(M, K, N) };
 }
 
 function isConfig(c: unknown): c is MatmulConfig {
-  return matmulCandidates.some((k) => JSON.stringify(k) === JSON.stringify(c));
+  if (typeof c === 'object' && c !== null && (c as { kernel?: unknown }).kernel === 'wg') return wgMatmulWellFormed(c as WgMatmulConfig);
+  return [naiveMatmulConfig, ...matmulCandidates].some((k) => JSON.stringify(k) === JSON.stringify(c));
 }
 
-/** Records out = a @ b with `config`, else the tuned or default configuration for this shape. */
+/**
+ * Parses KILN_MATMUL: 'naive', 'subgroup:wg:tm:tn', 'tiled:wg:tm:tn' or 'wg:bm:bn:bk:tm:tn' (the
+ * workgroup-memory kernel), e.g. KILN_MATMUL=wg:64:64:16:4:4.
+ */
+export function parseMatmulConfig(text: string): MatmulConfig {
+  const [kernel, ...n] = text.split(':');
+  const v = n.map(Number);
+  const c: unknown = kernel === 'naive' ? naiveMatmulConfig
+    : kernel === 'wg' && v.length === 5 ? { kernel: 'wg', wg: (v[0]! / v[3]!) * (v[1]! / v[4]!), bm: v[0], bn: v[1], bk: v[2], tm: v[3], tn: v[4] }
+    : (kernel === 'subgroup' || kernel === 'tiled') && v.length === 3 ? { kernel, wg: v[0], tm: v[1], tn: v[2] } : null;
+  if (!isConfig(c))
+    throw new Error(`matmul: KILN_MATMUL must be naive, a candidate subgroup:wg:tm:tn or tiled:wg:tm:tn, or a well-formed wg:bm:bn:bk:tm:tn; got '${text}'`);
+  return c;
+}
+
+/** The matmul choice point (select.ts): forced, tuned per shape class, or the adapter class's default. */
+export const matmulSite: ChoiceSite<MatmulConfig, { M: number; K: number; N: number }> = {
+  kernel: 'matmul',
+  knob: 'KILN_MATMUL',
+  parse: parseMatmulConfig,
+  valid: isConfig,
+  usable: matmulUsableOn,
+  defaultFor: matmulDefaultFor,
+  tuneKey: (s) => matmulTuneKey(s.M, s.K, s.N),
+};
+
+/** Records out = a @ b with `config`, else the forced, tuned or default configuration for this shape. */
 export function runMatmul(p: MatmulProblem, config?: MatmulConfig): void {
   const s = sizes(p);
   if (s.M * s.N * s.batch === 0) return;
-  let cfg = config;
-  if (cfg === undefined) {
-    const hit = tuned<unknown>(matmulTuneKey(s.M, s.K, s.N), defaultMatmulConfig);
-    cfg = isConfig(hit) && matmulConfigUsable(hit) ? hit : defaultMatmulConfig();
-  }
+  const cfg = config ?? choose(matmulSite, s);
   if (cfg.kernel === 'naive' || s.K === 0) runNaive(p, s);
+  else if (cfg.kernel === 'wg') runMatmulWg(p, cfg, s);
   else runBlocked(p, cfg, s);
 }
 
@@ -119,7 +161,7 @@ export async function tuneMatmul(
   const [a, b, out] = [buf(M * K), buf(K * N), buf(M * N)];
   const op = (buffer: GPUBuffer, rows: number, cols: number): Operand => ({ buffer, dtype: 'f32', shape: [rows, cols], strides: [cols, 1], offset: 0 });
   const problem: MatmulProblem = { out: op(out, M, N), a: op(a, M, K), b: op(b, K, N) };
-  const usable = (opts.candidates ?? matmulCandidates).filter(matmulConfigUsable);
+  const usable = (opts.candidates ?? [...matmulCandidates, ...wgMatmulCandidates]).filter(matmulConfigUsable);
   // The adapter's measured default goes first as the incumbent: a challenger must beat it clearly.
   const def = defaultMatmulConfig();
   const first = usable.findIndex((c) => JSON.stringify(c) === JSON.stringify(def));
@@ -165,7 +207,7 @@ function matmulWork(s: Sizes): DispatchWork {
   return { op: 'matmul', shapes: [[s.batch, s.M, s.K], [s.batch, s.K, s.N]], flops: 2 * s.batch * s.M * s.N * s.K };
 }
 
-function runBlocked(p: MatmulProblem, cfg: MatmulConfig, s: Sizes): void {
+function runBlocked(p: MatmulProblem, cfg: BlockedMatmulConfig, s: Sizes): void {
   const r = p.a.shape.length;
   const [ars, acs, brs, bcs] = [p.a.strides[r - 2]!, p.a.strides[r - 1]!, p.b.strides[r - 2]!, p.b.strides[r - 1]!];
   // The kernels spread the rows of X over the lanes and read them along k, so X should be the operand

@@ -8,6 +8,7 @@ import { sync } from '../device/batch.js';
 import { gpu } from '../device/gpu.js';
 import { env, isNode, nodeImport } from '../device/host.js';
 import type { ProgressCallback } from '../progress.js';
+import { currentAdapterClass } from './adapter-class.js';
 
 /** What a kernel's tuning choice is keyed by, besides the adapter. */
 export interface TuneKey {
@@ -70,10 +71,12 @@ function runtimeVersion(): string {
   return `webgpu@${ctx.info.runtimeVersion ?? 'unknown'}`;
 }
 
-/** The adapter identity the cache is keyed by: vendor, architecture, device, description, runtime version. */
+/**
+ * The adapter class the cache is keyed by (adapter-class.ts: vendor, architecture, device, description,
+ * subgroup sizes, f16) and the runtime version.
+ */
 export function adapterKey(): string {
-  const { info } = gpu('tune');
-  return JSON.stringify([info.vendor, info.architecture, info.device, info.description, runtimeVersion()]);
+  return JSON.stringify([...(JSON.parse(currentAdapterClass().key) as unknown[]), runtimeVersion()]);
 }
 
 function entryKey(k: TuneKey): string {
@@ -122,21 +125,54 @@ export function tuned<C>(key: TuneKey, fallback: () => C): C {
   return hit === undefined ? fallback() : (hit as C);
 }
 
-/** The variant switches read from the environment by launchers (a different tile gives different bits). */
-export const KERNEL_ENV_SWITCHES = ['KILN_TUNE', 'KILN_ATTENTION', 'KILN_INFONCE_TILES'] as const;
+/** Choices forced in code by kernel family (select.ts reads them first). */
+export const forcedByApi = new Map<string, unknown>();
 
 /**
- * The kernel choices in force: this adapter's loaded tuning entries (none when tuning is off) and the
- * variant switches set in the environment. Training checkpoints record them: resuming under other
- * choices would not reproduce the same bits.
+ * Forces `kernel`'s choice for every later launch (tests, benchmarks); null restores the normal selection.
+ * The value is checked by the site when it is next chosen. Training checkpoints record forced choices.
  */
-export function kernelChoices(): { adapter: string; tuning: Record<string, unknown>; env: Record<string, string> } {
+export function forceKernel(kernel: string, choice: unknown): void {
+  if (choice === null || choice === undefined) forcedByApi.delete(kernel);
+  else forcedByApi.set(kernel, choice);
+}
+
+/** Choices forced through `forceKernel`, by kernel family (the environment knobs are reported apart). */
+export function forcedKernels(): Record<string, unknown> {
+  return Object.fromEntries(forcedByApi);
+}
+
+/**
+ * The forcing knobs of the kernel choice sites (select.ts), read through that mechanism, and KILN_TUNE (a
+ * different tile or variant can give different bits).
+ */
+export const KERNEL_ENV_SWITCHES = ['KILN_TUNE', 'KILN_MATMUL', 'KILN_ATTENTION', 'KILN_INFONCE_TILES'] as const;
+
+/** What `kernelChoices()` reports. */
+export interface KernelChoices {
+  /** The tuning cache's adapter key (the adapter class and runtime version). */
+  adapter: string;
+  /** The adapter class's kind: which per-class defaults apply ('software', 'discrete', …). */
+  adapterKind: string;
+  tuning: Record<string, unknown>;
+  env: Record<string, string>;
+  /** Choices forced in code (`forceKernel`, `setAttentionConfig`), by kernel family. */
+  forced: Record<string, unknown>;
+}
+
+/**
+ * The kernel choices in force: the adapter class (whose defaults apply where nothing else does), this
+ * adapter's loaded tuning entries (none when tuning is off), the forcing knobs set in the environment and
+ * choices forced in code. Training checkpoints record them: resuming under other choices would not
+ * reproduce the same bits.
+ */
+export function kernelChoices(): KernelChoices {
   const envs: Record<string, string> = {};
   for (const k of KERNEL_ENV_SWITCHES) {
     const v = env(k);
     if (v !== undefined) envs[k] = v;
   }
-  return { adapter: adapterKey(), tuning: tuningEnabled() ? { ...memory } : {}, env: envs };
+  return { adapter: adapterKey(), adapterKind: currentAdapterClass().kind, tuning: tuningEnabled() ? { ...memory } : {}, env: envs, forced: forcedKernels() };
 }
 
 /** Writes `file` atomically: a temporary file in the same directory, then a rename over the target. */

@@ -23,6 +23,8 @@ export interface KernelChoices {
   readonly adapter: string;
   readonly tuning: Readonly<Record<string, unknown>>;
   readonly env: Readonly<Record<string, string>>;
+  /** Choices forced in code (kiln.forceKernel); absent in checkpoints written before it existed. */
+  readonly forced?: Readonly<Record<string, unknown>>;
 }
 
 /** Everything in state.json besides the file digests. */
@@ -191,6 +193,8 @@ export function checkCompatible(ck: LoadedCheckpoint, architecture: unknown, ker
   const k = ck.state.kernels;
   if (canonical(k.env) !== canonical(kernels.env))
     fail(ck.dir, `was written under other kernel variant switches (${canonical(k.env)}, now ${canonical(kernels.env)}); set them as then to resume exactly`);
+  if (canonical(k.forced ?? {}) !== canonical(kernels.forced ?? {}))
+    fail(ck.dir, `was written under other forced kernel choices (${canonical(k.forced ?? {})}, now ${canonical(kernels.forced ?? {})}); force them as then to resume exactly`);
   if (canonical(k.tuning) !== canonical(kernels.tuning))
     fail(ck.dir, 'was written under other tuned kernel choices (the tuning cache or KILN_TUNE changed since); restore them, or run with the same KILN_TUNE and KILN_CACHE_DIR');
 }
