@@ -8,6 +8,7 @@ import type { DispatchWork } from '../device/probe.js';
 import { gpu } from '../device/gpu.js';
 import { wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, coalesce, whole } from './operand.js';
+import { withVec4Layout } from './matmul-relayout.js';
 import { prelude, wgslFile } from './source.js';
 import { type TuneKey, type TuneOptions, type TuneResult, sourceHash, tune, tuned } from './tune.js';
 
@@ -97,8 +98,11 @@ export function runMatmul(p: MatmulProblem, config?: MatmulConfig): void {
     const hit = tuned<unknown>(matmulTuneKey(s.M, s.K, s.N), defaultMatmulConfig);
     cfg = isConfig(hit) && matmulConfigUsable(hit) ? hit : defaultMatmulConfig();
   }
-  if (cfg.kernel === 'naive' || s.K === 0) runNaive(p, s);
-  else runBlocked(p, cfg, s);
+  const blocked = cfg;
+  if (blocked.kernel === 'naive' || s.K === 0) runNaive(p, s);
+  // A forced configuration (tuner, tests) runs on the layout given; otherwise a k-major shared matrix is copied first.
+  else if (config !== undefined) runBlocked(p, blocked, s);
+  else withVec4Layout(p, (q) => runBlocked(q, blocked, sizes(q)));
 }
 
 /**
