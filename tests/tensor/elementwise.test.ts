@@ -223,6 +223,16 @@ describe('layouts the kernel must index', () => {
     await expectClose(keep(keep(t.exp()).sum([0, 3, 6])), p.ref.permute(dims).map(Math.exp).sum([0, 3, 6]), 1e-5);
   });
 
+  it('rows of whole vec4s at their own row strides (a bias broadcast over rows, a column window)', async () => {
+    const x = pair([5, 7, 12], 92);
+    const b = pair([12], 93);
+    const w = pair([35, 20], 94);
+    await expectClose(keep(keep(x.t).add(keep(b.t))), ND.zip((p, q) => p + q, x.ref, b.ref.reshape([1, 1, 12]).expand([5, 7, 12])), 1e-6);
+    const win = keep(keep(w.t).slice(1, 4, 16)); // [35, 12] at row stride 20, offset 4
+    const winRef = w.ref.slice(1, 4, 16);
+    await expectClose(keep(win.mul(keep(x.t.reshape([35, 12])))), ND.zip((p, q) => p * q, winRef, x.ref.reshape([35, 12])), 1e-6);
+  });
+
   it('more elements than one row of workgroups (2-D dispatch grid, n > 65535·256)', async () => {
     const n = 65535 * 256 + 1000; // 16777960 = 2097245 · 8
     const a = keep(kiln.full([n / 8, 8], 0.5));
