@@ -283,8 +283,13 @@ describe('where', () => {
     await expectClose(keep(kiln.where(cond, a.t, 2.5)), ND.zip(sel, condRef, a.ref, ND.of([2.5], [])), 0);
     await expectClose(keep(kiln.where(cond, -1, b.t)), ND.zip(sel, condRef, ND.of([-1], []), b.ref), 0);
     await expectClose(keep(b.t.where(cond, 0)), ND.zip(sel, condRef, b.ref, ND.of([0], [])), 0);
+    const d0 = kiln.stats().dispatches;
+    keep(cnd.t.neg()); // one elementwise op (plus the test setup's poisoning of its output)
+    const d1 = kiln.stats().dispatches;
     const both = keep(kiln.where(cond, 1, 0));
+    expect(kiln.stats().dispatches - d1).toBe(d1 - d0); // the numbers are uniforms, not 0-d tensors filled first
     await expectClose(both, condRef, 0);
+    expect(Array.from(await read(keep(kiln.where(cond, -Infinity, 0))))).toEqual(Array.from(condRef.values(), (c) => (c ? -Infinity : 0)));
     const v = VIEWS['mT']!(53, 'normal'); // [2, 5, 3]
     await expectClose(keep(kiln.where(keep(keep(v.t).lt(0)), v.t, 0)), v.ref.map((x) => (x < 0 ? x : 0)), 0);
   });
