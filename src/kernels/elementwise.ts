@@ -85,13 +85,14 @@ export function elementwiseWgsl(k: ElementwiseKernel, inputs: readonly DType[], 
  * WGSL for the contiguous case: every operand walks one unit-stride run, so each invocation moves a vec4
  * of every operand and evaluates the expression per component (fewer, wider loads on every adapter).
  */
-export function elementwiseVec4Wgsl(k: ElementwiseKernel, inputs: readonly DType[], out: DType, alias: readonly boolean[] = []): string {
+export function elementwiseVec4Wgsl(k: ElementwiseKernel, inputs: readonly DType[], out: DType, alias: readonly boolean[] = [], rows = false): string {
   const f16 = [...inputs, out].includes('f16');
   const offs = ['x', 'y', 'z', 'w'];
   const lines: string[] = [];
   if (f16) lines.push('enable f16;');
   lines.push(
-    'struct P { n: u32, rank: u32, s0: u32, s1: u32, offs: vec4<u32> }',
+    // rows: [R, C] operands of unit-stride, 4-aligned rows at their own row strides (0 = broadcast), c4 = C / 4.
+    rows ? 'struct P { n: u32, rank: u32, s0: u32, s1: u32, offs: vec4<u32>, rs: vec4<u32>, c4: u32 }' : 'struct P { n: u32, rank: u32, s0: u32, s1: u32, offs: vec4<u32> }',
     `@group(0) @binding(0) var<storage, read_write> out: array<vec4<${wgslStorageType(out)}>>;`,
   );
   let binding = 1;
@@ -108,13 +109,15 @@ export function elementwiseVec4Wgsl(k: ElementwiseKernel, inputs: readonly DType
     'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
     `  let i = gid.x + gid.y * nwg.x * ${WG}u;`,
     '  if (i >= p.n) { return; }',
+    ...(rows ? ['  let r = i / p.c4;', '  let c = i % p.c4;'] : []),
     ...inputs.map((d, j) => {
-      const src = alias[j] ? `out[p.offs.x + i]` : `in${j}[p.offs.${offs[j + 1]} + i]`;
+      const at = (o: string): string => (rows ? `p.offs.${o} + r * p.rs.${o} + c` : `p.offs.${o} + i`);
+      const src = alias[j] ? `out[${at('x')}]` : `in${j}[${at(offs[j + 1]!)}]`;
       return `  let a${j} = vec4<${k.compute}>(${src});`;
     }),
     `  let s0 = bitcast<${k.compute}>(p.s0);`,
     `  let s1 = bitcast<${k.compute}>(p.s1);`,
-    `  out[p.offs.x + i] = vec4<${wgslStorageType(out)}>(${comps.join(', ')});`,
+    `  out[${rows ? 'p.offs.x + r * p.rs.x + c' : 'p.offs.x + i'}] = vec4<${wgslStorageType(out)}>(${comps.join(', ')});`,
     '}',
   );
   return lines.join('\n');
@@ -137,10 +140,22 @@ function vec4able(shape: readonly number[], ops: readonly Operand[]): boolean {
   return shape.length === 1 && shape[0]! % 4 === 0 && ops.every((o) => o.strides[0] === 1 && o.offset % 4 === 0);
 }
 
+/**
+ * True for [R, C] operands whose rows are unit-stride runs of whole, aligned vec4s at row strides that are
+ * multiples of 4 (0 for an operand broadcast over the rows: a bias added to a matmul's output).
+ */
+function vec4Rows(shape: readonly number[], ops: readonly Operand[]): boolean {
+  return shape.length === 2 && shape[1]! % 4 === 0 && ops.every((o) => o.strides[1] === 1 && o.strides[0]! % 4 === 0 && o.offset % 4 === 0);
+}
+
 /** One dispatch over coalesced operands that all fit in their bindings. */
 function launch(k: ElementwiseKernel, shape: readonly number[], out: Operand, inputs: readonly Operand[], scalars: readonly number[]): void {
   if (vec4able(shape, [out, ...inputs])) {
     launchVec4(k, shape[0]! / 4, out, inputs, scalars);
+    return;
+  }
+  if (vec4Rows(shape, [out, ...inputs])) {
+    launchVec4(k, (shape[0]! * shape[1]!) / 4, out, inputs, scalars, shape[1]! / 4);
     return;
   }
   const n = shape.reduce((a, b) => a * b, 1);
@@ -197,15 +212,18 @@ function memo(key: string, build: () => string): string {
   return code;
 }
 
-function launchVec4(k: ElementwiseKernel, n4: number, out: Operand, inputs: readonly Operand[], scalars: readonly number[]): void {
+/** The vec4 kernel over n4 vec4s; with `c4` (vec4s per row) the operands are [R, C] rows at their row strides. */
+function launchVec4(k: ElementwiseKernel, n4: number, out: Operand, inputs: readonly Operand[], scalars: readonly number[], c4?: number): void {
   const u = new UniformWriter().u32(n4, 1);
   for (let j = 0; j < 2; j++) u.scalar(scalars[j] ?? 0, k.compute);
   u.vecU32([out, ...inputs].map((o) => o.offset / 4), 4);
+  if (c4 !== undefined) u.vecU32([out, ...inputs].map((o) => o.strides[0]! / 4), 4).u32(c4);
   const alias = aliases(k, out, inputs);
   const reads = inputs.filter((_, j) => !alias[j]);
-  const key4 = `ew4:${k.name}|${k.compute}>${k.result}|${k.expr}|${inputs.map((x) => x.dtype).join(',')}>${out.dtype}|${alias.map(Number).join('')}`;
+  const rows = c4 !== undefined;
+  const key4 = `ew4${rows ? 'r' : ''}:${k.name}|${k.compute}>${k.result}|${k.expr}|${inputs.map((x) => x.dtype).join(',')}>${out.dtype}|${alias.map(Number).join('')}`;
   dispatch({
-    kernel: { name: `elementwise4:${k.name}`, code: memo(key4, () => elementwiseVec4Wgsl(k, inputs.map((x) => x.dtype), out.dtype, alias)), key: key4, bindings: ['write', ...reads.map(() => 'read' as const), 'uniform'] },
+    kernel: { name: `elementwise4:${k.name}`, code: memo(key4, () => elementwiseVec4Wgsl(k, inputs.map((x) => x.dtype), out.dtype, alias, rows)), key: key4, bindings: ['write', ...reads.map(() => 'read' as const), 'uniform'] },
     buffers: [whole(out), ...reads.map(whole)],
     uniforms: u.bytes(),
     workgroups: grid(Math.ceil(n4 / WG)),

@@ -7,6 +7,7 @@ import { acquireBuffer, releaseBuffer } from '../device/pool.js';
 import { gpu } from '../device/gpu.js';
 import { byteSize, computeType, wgslStorageType } from './dtype.js';
 import { MAX_INDEX_RANK, indexType } from './index-gather.js';
+import { runScatterRows, scatterRowsApplies } from './index-scatter-rows.js';
 import { type Operand, UniformWriter, whole } from './operand.js';
 import { prelude, wgslFile } from './source.js';
 
@@ -56,11 +57,17 @@ export function runScatterAdd(out: Operand, base: Operand | null, src: Operand, 
       workgroups: grid(Math.ceil(lines / 64)),
     });
   }
+  const limit = gpu().info.limits['maxStorageBufferBindingSize'] ?? 2 ** 27;
+  if (bucketed && scatterRowsApplies(out, base, src, index, dim, lines, limit)) {
+    runScatterRows(out, base, src, ends, perm);
+    releaseBuffer(ends);
+    releaseBuffer(perm);
+    return;
+  }
   const b = base ?? src;
   // An output past one binding (an embedding table's gradient) is written in windows of whole 256-byte
   // blocks; every output still sums its own contributions, so the windows change nothing in the result.
   const bytes = byteSize(out.dtype);
-  const limit = gpu().info.limits['maxStorageBufferBindingSize'] ?? 2 ** 27;
   const per = out.offset === 0 && out.buffer.size > limit ? Math.floor(limit / 256) * (256 / bytes) : n;
   for (let first = 0; first < n; first += per) {
     const count = Math.min(per, n - first);

@@ -10,6 +10,7 @@ import { type AdapterClass, currentAdapterClass, subgroupsTile } from './adapter
 import { wgslStorageType } from './dtype.js';
 import { type WgMatmulConfig, matmulWgSource, runMatmulWg, wgMatmulCandidates, wgMatmulUsable, wgMatmulWellFormed } from './matmul-wg.js';
 import { type Operand, UniformWriter, coalesce, whole } from './operand.js';
+import { withVec4Layout } from './matmul-relayout.js';
 import { prelude, wgslFile } from './source.js';
 import { type ChoiceSite, choose, sourcesHash } from './select.js';
 import { type TuneKey, type TuneOptions, type TuneResult, tune } from './tune.js';
@@ -140,7 +141,9 @@ export function runMatmul(p: MatmulProblem, config?: MatmulConfig): void {
   const cfg = config ?? choose(matmulSite, s);
   if (cfg.kernel === 'naive' || s.K === 0) runNaive(p, s);
   else if (cfg.kernel === 'wg') runMatmulWg(p, cfg, s);
-  else runBlocked(p, cfg, s);
+  // A forced configuration (tuner, tests) runs on the layout given; otherwise a k-major shared matrix is copied first.
+  else if (config !== undefined) runBlocked(p, cfg, s);
+  else withVec4Layout(p, (q) => runBlocked(q, cfg, sizes(q)));
 }
 
 /**

@@ -5,6 +5,7 @@ import { dispatch, grid } from '../device/batch.js';
 import { acquireBuffer, releaseBuffer } from '../device/pool.js';
 import { type DType, byteSize, computeType, wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, coalesce, whole } from './operand.js';
+import { columnSumsApply, runColumnSums } from './reduce-columns.js';
 import { prelude, wgslFile } from './source.js';
 
 export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
@@ -16,6 +17,10 @@ export const CHUNK = 2048;
 function launch(op: ReduceOp, out: { buffer: GPUBuffer; dtype: DType }, input: Operand, rows: { shape: number[]; strides: number[] }, inner: { shape: number[]; strides: number[] }, parts: number): void {
   const nRows = rows.shape.reduce((a, b) => a * b, 1);
   const nInner = inner.shape.reduce((a, b) => a * b, 1);
+  if (op === 'sum' && columnSumsApply(out, input, rows, inner)) {
+    runColumnSums(out, input, rows, inner, parts);
+    return;
+  }
   const chunk = Math.ceil(nInner / parts);
   const c = computeType(input.dtype);
   const f16 = input.dtype === 'f16' || out.dtype === 'f16';

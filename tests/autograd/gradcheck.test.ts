@@ -174,6 +174,10 @@ describe('composites and dtypes', () => {
   it('matmul through the elementwise chain (directions)', async () => {
     await gradcheck((a, b) => a.matmul(b).gelu().mul(a.sum(1, true)), [inp([6, 8], 'normal', 41), inp([8, 5], 'normal', 42)], { mode: 'directions' });
   });
+  it('a batched input times a broadcast weight (the weight gradient folds the batch into k), plain and transposed', async () => {
+    await gradcheck((x, w) => x.matmul(w.mT).tanh(), [inp([2, 3, 5], 'normal', 44), inp([4, 5], 'normal', 45)], { mode: 'full' });
+    await gradcheck((x, w) => x.mT.matmul(w).tanh(), [inp([3, 2, 5, 3], 'normal', 46), inp([5, 2], 'normal', 47)], { mode: 'directions' });
+  });
   it('a diamond: one input used by several branches that merge', async () => {
     await gradcheck((x) => { const y = x.exp(); return y.mul(x).add(y.sqrt()).sub(x.tanh().mul(y)); }, [inp([2, 3], 'normal', 43)], { mode: 'full' });
   });

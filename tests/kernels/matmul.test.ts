@@ -151,6 +151,13 @@ describe('matmul kernels vs float64 reference', () => {
     await check({ M: 65, K: 48, N: 72, ab: [2], bb: [2], tb: true }, undefined, 'f32', 1e-5, TEST_SEED + 7);
     // 70,000 independent 1×1 products: one workgroup each, folded over the grid's y dimension.
     for (const cfg of [undefined, naiveMatmulConfig]) await check({ M: 1, K: 2, N: 1, ab: [70000], bb: [70000] }, cfg, 'f32', 1e-5, TEST_SEED + 9);
+    // Linear's x·Wᵀ with M ≥ 512: the k-major weight is copied to row-major first (matmul-relayout.ts).
+    await check({ M: 530, K: 36, N: 44, tb: true }, undefined, 'f32', 1e-5, TEST_SEED + 11);
+    await check({ M: 260, K: 12, N: 8, ab: [2], bb: [], tb: true }, undefined, 'f32', 1e-5, TEST_SEED + 13);
+    // …and the copy changes only the loads: bit-equal to the product with the weight made contiguous first.
+    const x = kiln.randn([2, 300, 40]);
+    const w = kiln.randn([24, 40]);
+    expect(Array.from(await x.matmul(w.mT).data())).toEqual(Array.from(await x.matmul(w.mT.contiguous()).data()));
     const a = kiln.tensor([[1, 2], [3, 4], [5, 6]]);
     const b = kiln.tensor([[1, 0, 2], [0, 1, 3]]);
     expect(Array.from(await kiln.matmul(a, b).data())).toEqual([1, 2, 8, 3, 4, 18, 5, 6, 28]);

@@ -223,6 +223,16 @@ describe('layouts the kernel must index', () => {
     await expectClose(keep(keep(t.exp()).sum([0, 3, 6])), p.ref.permute(dims).map(Math.exp).sum([0, 3, 6]), 1e-5);
   });
 
+  it('rows of whole vec4s at their own row strides (a bias broadcast over rows, a column window)', async () => {
+    const x = pair([5, 7, 12], 92);
+    const b = pair([12], 93);
+    const w = pair([35, 20], 94);
+    await expectClose(keep(keep(x.t).add(keep(b.t))), ND.zip((p, q) => p + q, x.ref, b.ref.reshape([1, 1, 12]).expand([5, 7, 12])), 1e-6);
+    const win = keep(keep(w.t).slice(1, 4, 16)); // [35, 12] at row stride 20, offset 4
+    const winRef = w.ref.slice(1, 4, 16);
+    await expectClose(keep(win.mul(keep(x.t.reshape([35, 12])))), ND.zip((p, q) => p * q, winRef, x.ref.reshape([35, 12])), 1e-6);
+  });
+
   it('more elements than one row of workgroups (2-D dispatch grid, n > 65535·256)', async () => {
     const n = 65535 * 256 + 1000; // 16777960 = 2097245 · 8
     const a = keep(kiln.full([n / 8, 8], 0.5));
@@ -273,8 +283,13 @@ describe('where', () => {
     await expectClose(keep(kiln.where(cond, a.t, 2.5)), ND.zip(sel, condRef, a.ref, ND.of([2.5], [])), 0);
     await expectClose(keep(kiln.where(cond, -1, b.t)), ND.zip(sel, condRef, ND.of([-1], []), b.ref), 0);
     await expectClose(keep(b.t.where(cond, 0)), ND.zip(sel, condRef, b.ref, ND.of([0], [])), 0);
+    const d0 = kiln.stats().dispatches;
+    keep(cnd.t.neg()); // one elementwise op (plus the test setup's poisoning of its output)
+    const d1 = kiln.stats().dispatches;
     const both = keep(kiln.where(cond, 1, 0));
+    expect(kiln.stats().dispatches - d1).toBe(d1 - d0); // the numbers are uniforms, not 0-d tensors filled first
     await expectClose(both, condRef, 0);
+    expect(Array.from(await read(keep(kiln.where(cond, -Infinity, 0))))).toEqual(Array.from(condRef.values(), (c) => (c ? -Infinity : 0)));
     const v = VIEWS['mT']!(53, 'normal'); // [2, 5, 3]
     await expectClose(keep(kiln.where(keep(keep(v.t).lt(0)), v.t, 0)), v.ref.map((x) => (x < 0 ? x : 0)), 0);
   });

@@ -271,6 +271,29 @@ describe('indexSelect', () => {
     expect(await values(w.t.grad!)).toBeAllClose(ref, { rtol: 1e-6 });
   });
 
+  it('backward of 4-aligned rows (the vec4 row kernel) sums each bucket in increasing position, bit for bit', async () => {
+    // f32 accumulation in increasing n from 0 (the gradient) or from x (scatterAdd): the general kernel's order.
+    const [V, N, D] = [97, 600, 36];
+    const ids = randInt([N], V);
+    const idsT = ids.t;
+    const dy = rand([N + 3, D]);
+    const src = dy.t.narrow(0, 3, N); // a row offset of 3·36 elements (4-aligned)
+    const x = rand([V, D]);
+    const seq = (base: Float64Array | null): number[] => {
+      const r = Array.from({ length: V * D }, (_, i) => (base ? base[i]! : 0));
+      ids.v.forEach((v, n) => {
+        const j = v;
+        for (let d = 0; d < D; d++) r[j * D + d] = Math.fround(r[j * D + d]! + dy.v[(n + 3) * D + d]!);
+      });
+      return r;
+    };
+    const w = kiln.zeros([V, D]).requiresGrad_();
+    w.indexSelect(0, idsT).backward(src);
+    expect(await values(w.grad!)).toEqual(seq(null));
+    const added = x.t.scatterAdd(0, idsT.unsqueeze(1).expand([N, D]), src);
+    expect(await values(added)).toEqual(seq(x.v));
+  });
+
   it('has gradients along any dimension', async () => {
     const ids = kiln.tensor(Int32Array.from([1, 0, 1, 1]));
     await gradcheck((x) => x.indexSelect(1, ids), [{ shape: [2, 3] }], { mode: 'full' });

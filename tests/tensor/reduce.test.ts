@@ -164,6 +164,22 @@ describe('integer and bool reductions', () => {
   });
 });
 
+describe('column sums (the vec4 kernel of a broadcast bias gradient)', () => {
+  it('match float64 and, bit for bit, the general kernel on the same values at an unaligned offset', async () => {
+    for (const [R, C] of [[2503, 36], [37, 8]] as const) {
+      const flat = pair([R * C + 1], 91 + R);
+      keep(flat.t);
+      const shifted = keep(keep(flat.t.narrow(0, 1, R * C)).reshape([R, C])); // offset 1: reduce.wgsl
+      const aligned = keep(shifted.contiguous()); // offset 0: reduce_columns.wgsl
+      const ref = flat.ref.slice(0, 1, R * C + 1).reshape([R, C]);
+      await expectClose(keep(aligned.sum(0)), ref.sum(0, false), 1e-5);
+      const a = await keep(aligned.sum(0)).data();
+      const b = await keep(shifted.sum(0)).data();
+      expect(new Uint32Array(a.buffer)).toEqual(new Uint32Array(b.buffer));
+    }
+  });
+});
+
 describe('determinism', () => {
   it('the same reduction gives the same bits twice (short and two-pass rows)', async () => {
     for (const shape of [[64, 300], [4, 9000]]) {

@@ -55,6 +55,10 @@ const EXPR = {
   minimum: { f: 'kiln_min(a0, a1)', i: 'min(a0, a1)', u: 'min(a0, a1)' },
   maximum: { f: 'kiln_max(a0, a1)', i: 'max(a0, a1)', u: 'max(a0, a1)' },
   where: { f: 'select(a2, a1, a0 != 0.0)', i: 'select(a2, a1, a0 != 0i)', u: 'select(a2, a1, a0 != 0u)' },
+  // where with number arms, read from the uniform block: t = a tensor arm, s = a number arm (a, b order)
+  where_ts: { f: 'select(s0, a1, a0 != 0.0)', i: 'select(s0, a1, a0 != 0i)', u: 'select(s0, a1, a0 != 0u)' },
+  where_st: { f: 'select(a1, s0, a0 != 0.0)', i: 'select(a1, s0, a0 != 0i)', u: 'select(a1, s0, a0 != 0u)' },
+  where_ss: { f: 'select(s1, s0, a0 != 0.0)', i: 'select(s1, s0, a0 != 0i)', u: 'select(s1, s0, a0 != 0u)' },
   // scalar forms
   add_scalar: { f: 'a0 + s0', i: 'a0 + s0', u: 'a0 + s0' },
   mul_scalar: { f: 'a0 * s0', i: 'a0 * s0', u: 'a0 * s0' },
@@ -334,6 +338,12 @@ export function where(cond: Tensor, a: TensorOrScalar, b: TensorOrScalar): Tenso
   const bt = b instanceof Tensor ? b : null;
   const dtype =
     at && bt ? promoteTypes(at.dtype, bt.dtype) : at ? promoteWithScalar(at.dtype, b as number) : bt ? promoteWithScalar(bt.dtype, a as number) : 'f32';
+  // Number arms go to the kernel as uniforms (no 0-d tensor per call) unless a tensor arm needs its gradient.
+  if (!(at && bt) && !at?.requiresGrad && !bt?.requiresGrad) {
+    if (at) return launch('where_ts', [cond, at.check('where')], broadcastShapes('where', cond.shape, at.shape), dtype, dtype, [b as number]);
+    if (bt) return launch('where_st', [cond, bt.check('where')], broadcastShapes('where', cond.shape, bt.shape), dtype, dtype, [a as number]);
+    return launch('where_ss', [cond], cond.shape, dtype, dtype, [a as number, b as number]);
+  }
   const temps: Tensor[] = [];
   const asTensor = (v: TensorOrScalar): Tensor => {
     if (v instanceof Tensor) return v.check('where');

@@ -79,7 +79,22 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   return out;
 }
 
+/**
+ * dB = Aᵀ·dY. When B is a matrix broadcast over A's batch (Linear's weight), the batch is folded into
+ * the contraction — [K, B·M]·[B·M, N], one product with the sum inside it — instead of B products of
+ * [K, M]·[M, N] whose [B, K, N] stack the walker then sums: B× less memory, one long k loop (as PyTorch).
+ */
+function weightGrad(a: Tensor, g: Tensor, b: Tensor): Tensor {
+  if (b.ndim !== 2 || a.ndim < 3) return matmul2(a.mT, g);
+  const a2 = a.reshape([-1, a.shape[a.ndim - 1]!]); // [B·M, K]
+  const g2 = g.reshape([-1, g.shape[g.ndim - 1]!]); // [B·M, N]
+  const at = a2.mT;
+  const out = matmul2(at, g2); // [K, N]
+  for (const t of [a2, g2, at]) t.dispose();
+  return out;
+}
+
 export const matmulRules = {
   // d(A·B) = dA·B + A·dB  ⇒  dA = dY·Bᵀ, dB = Aᵀ·dY (batch broadcasting is summed by the walker)
-  matmul: (g, c) => [c.needs(0) ? matmul2(g, c.saved(1).mT) : null, c.needs(1) ? matmul2(c.saved(0).mT, g) : null],
+  matmul: (g, c) => [c.needs(0) ? matmul2(g, c.saved(1).mT) : null, c.needs(1) ? weightGrad(c.saved(0), g, c.saved(1)) : null],
 } satisfies Pick<GradRules, 'matmul'>;
