@@ -4,10 +4,9 @@
 import { type DType, computeType, isDType, isFloat, promoteTypes, promoteWithScalar } from '../../kernels/dtype.js';
 import { type ElementwiseKernel, runElementwise } from '../../kernels/elementwise.js';
 import type { Operand } from '../../kernels/operand.js';
-import { empty } from '../alloc.js';
+import { empty, requireF16 } from '../alloc.js';
 import { broadcastShapes, broadcastStrides, describeValue, fmt, sameShape } from '../shape.js';
 import { Tensor, type TensorOrScalar } from '../tensor.js';
-import { gpu } from '../../device/gpu.js';
 import { needsRecord, record, recordOverwrite } from './record.js';
 import { autocasting, runAutocast } from '../autocast.js';
 import type { GradRules, OpAttrs, OpName } from './types.js';
@@ -383,7 +382,7 @@ export function zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {
 export function cast(x: Tensor, dtype: DType): Tensor {
   x.check('cast');
   if (!isDType(dtype)) throw new Error(`cast: unknown dtype ${describeValue(dtype)} (expected f32, f16, i32, u32 or bool)`);
-  if (dtype === 'f16' && !gpu('cast').hasF16) throw new Error("cast: dtype f16 needs the adapter feature 'shader-f16', which this adapter lacks");
+  if (dtype === 'f16') requireF16('cast');
   const out = launch('copy', [x], x.shape, x.dtype === 'bool' ? 'u32' : x.dtype, dtype);
   if (isFloat(dtype)) record('cast', [x], out, { from: x.dtype });
   return out;
