@@ -71,7 +71,22 @@ export interface ImageCaptionDataSection {
   readonly heldOut: number;
 }
 
-export type DataSection = RandomDataSection | ImageCaptionDataSection;
+/** kiln.data.synthetic scenes (src/train/synthetic-data.ts); sizes left null follow the model's input shapes. */
+export interface SyntheticDataSection {
+  readonly kind: 'synthetic';
+  /** Training scenes, and held-out scenes (another stream of the same seed; 0 = none). */
+  readonly size: number;
+  readonly heldOut: number;
+  /** The dataset's seed; null = the run's seed. */
+  readonly seed: number | null;
+  readonly imageSize: number | null;
+  readonly contextLength: number | null;
+  readonly numMelBins: number | null;
+  readonly targetLength: number | null;
+  readonly imuSamples: number | null;
+}
+
+export type DataSection = RandomDataSection | ImageCaptionDataSection | SyntheticDataSection;
 
 /** LoRA adapters (kiln.train.lora): only they train; the base model is frozen. */
 export interface LoraSection {
@@ -338,6 +353,20 @@ const DATA_KINDS: { readonly [K in DataSection['kind']]: { readonly defaults: Ex
       heldOut: int(o['heldOut'], 'data.heldOut', 0),
     }),
   },
+  synthetic: {
+    defaults: { kind: 'synthetic', size: 2048, heldOut: 256, seed: null, imageSize: null, contextLength: null, numMelBins: null, targetLength: null, imuSamples: null },
+    check: (o) => ({
+      kind: 'synthetic',
+      size: int(o['size'], 'data.size', 1),
+      heldOut: int(o['heldOut'], 'data.heldOut', 0),
+      seed: nullable(o['seed'], (x) => int(x, 'data.seed', 0)),
+      imageSize: nullable(o['imageSize'], (x) => int(x, 'data.imageSize', 8)),
+      contextLength: nullable(o['contextLength'], (x) => int(x, 'data.contextLength', 12)),
+      numMelBins: nullable(o['numMelBins'], (x) => int(x, 'data.numMelBins', 8)),
+      targetLength: nullable(o['targetLength'], (x) => int(x, 'data.targetLength', 8)),
+      imuSamples: nullable(o['imuSamples'], (x) => int(x, 'data.imuSamples', 8)),
+    }),
+  },
 };
 
 /** PEFT's defaults (r 8, alpha 8, no dropout) on the four attention projections. */
@@ -486,6 +515,7 @@ export function validateConfig(v: unknown): TrainConfig {
   if (cfg.precision === 'f16-mixed') throw new ConfigError(`precision: 'f16-mixed' is not yet supported (it comes with mixed precision); use 'f32'`);
   if (cfg.steps === null && cfg.epochs === null) throw new ConfigError('steps: give steps or epochs (both are null)');
   if (cfg.steps !== null && cfg.epochs !== null) throw new ConfigError(`steps: give steps or epochs, not both (steps ${cfg.steps}, epochs ${cfg.epochs})`);
+  if (cfg.data.kind === 'synthetic' && cfg.batchSize > cfg.data.size) throw new ConfigError(`batchSize: expected at most data.size (${cfg.data.size}), got ${cfg.batchSize}`);
   if (cfg.data.kind === 'random' && cfg.batchSize > cfg.data.size) throw new ConfigError(`batchSize: expected at most data.size (${cfg.data.size}), got ${cfg.batchSize}`);
   return cfg;
 }

@@ -22,6 +22,7 @@ import { makeSchedule } from './schedule.js';
 import { StagePlan } from './stages.js';
 import { imageCaptionSplits } from './captions.js';
 import { applyLoraConfig, exportLora } from './lora-train.js';
+import { syntheticSplits } from './synthetic-data.js';
 
 export interface StepInfo {
   readonly step: number;
@@ -242,6 +243,8 @@ async function makeDatasets(cfg: TrainConfig, model: TrainModel, modalities: rea
     }
     case 'image-caption':
       return imageCaptionSplits(d, model.inputs);
+    case 'synthetic':
+      return syntheticSplits(d, model.inputs, modalities, cfg.seed);
     default:
       return d satisfies never;
   }
