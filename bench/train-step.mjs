@@ -1,6 +1,7 @@
 // Training-step throughput of ImageBind configs: samples/s of one contrastive step (forward, symmetric
 // InfoNCE per image-anchored pair, backward, AdamW) through kiln.train.fit on random class-structured data,
-// the loss read back every step; and the same architecture and step in PyTorch on the CPU
+// the loss read back every step (wall clock, and the process's CPU time: on a shared machine the CPU time
+// per step is the steadier figure); and the same architecture and step in PyTorch on the CPU
 // (bench/torch_imagebind_step.py) where python3-torch is installed, as a ratio. Medians after 2 warm-up steps.
 // Run: npm run build && node bench/train-step.mjs [--steps=7] [--cases=demo-stage1,demo-stage2,tiny]
 
@@ -24,6 +25,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function kilnStep(kiln, c, steps) {
   const out = mkdtempSync(join(tmpdir(), 'kiln-bench-step-'));
   const ends = [];
+  const cpu = []; // process CPU time (all threads: lavapipe's workers too), µs, at each step's end
   try {
     await kiln.train.fit(
       {
@@ -38,13 +40,22 @@ async function kilnStep(kiln, c, steps) {
         optimizer: { lr: 1e-3, weightDecay: 0.05 },
         out,
       },
-      { callbacks: { onStep: () => void ends.push(performance.now()) } },
+      {
+        callbacks: {
+          onStep: () => {
+            ends.push(performance.now());
+            const u = process.cpuUsage();
+            cpu.push(u.user + u.system);
+          },
+        },
+      },
     );
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
   const times = ends.slice(2).map((t, i) => t - ends[i + 1]);
-  return { medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times) };
+  const cpuMs = cpu.slice(2).map((t, i) => (t - cpu[i + 1]) / 1000);
+  return { medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times), cpuMs: median(cpuMs) };
 }
 
 /** PyTorch on the CPU, or null with the reason when python3 or torch is missing. */
@@ -72,7 +83,7 @@ export async function benchTrainStep(kiln, opts = {}) {
     const row = { case: name, batch: c.batch, kiln: { ...k, samplesPerS: (1000 * c.batch) / k.medianMs }, torch: t };
     rows.push(row);
     const torchText = t.skipped ? t.skipped : `PyTorch CPU (${t.blas}, ${t.threads} threads) ${t.medianMs.toFixed(1)} ms, ${t.samplesPerS.toFixed(1)} samples/s; Kiln/PyTorch time ratio ${(k.medianMs / t.medianMs).toFixed(2)}×`;
-    log(`${name.padEnd(12)} batch ${c.batch}: Kiln ${k.medianMs.toFixed(0)} ms (${k.minMs.toFixed(0)}–${k.maxMs.toFixed(0)}), ${row.kiln.samplesPerS.toFixed(1)} samples/s | ${torchText}`);
+    log(`${name.padEnd(12)} batch ${c.batch}: Kiln ${k.medianMs.toFixed(0)} ms (${k.minMs.toFixed(0)}–${k.maxMs.toFixed(0)}), CPU ${k.cpuMs.toFixed(0)} ms, ${row.kiln.samplesPerS.toFixed(1)} samples/s | ${torchText}`);
   }
   return rows;
 }
