@@ -16,7 +16,7 @@ describe("data.kind 'synthetic'", () => {
     expect(file.data).toMatchObject({ kind: 'synthetic', size: 2048, heldOut: 256 });
     await expect(kiln.train.resolveConfig({ data: { kind: 'synthetic', size: 0 }, steps: 1 })).rejects.toThrow(/data\.size: expected an integer ≥ 1, got 0/);
     await expect(kiln.train.resolveConfig({ data: { kind: 'synthetic', imageSize: 4 }, steps: 1 })).rejects.toThrow(/data\.imageSize: expected an integer ≥ 8, got 4/);
-    await expect(kiln.train.resolveConfig({ data: { kind: 'synthetic', classes: 3 }, steps: 1 })).rejects.toThrow(/data\.classes: unknown field/);
+    await expect(kiln.train.resolveConfig({ data: { kind: 'synthetic', classes: 3 }, steps: 1 } as never)).rejects.toThrow(/data\.classes: unknown field/);
     await expect(kiln.train.resolveConfig({ data: { kind: 'synthetic', size: 4 }, batchSize: 8, steps: 1 })).rejects.toThrow(/batchSize: expected at most data\.size \(4\), got 8/);
   });
 
