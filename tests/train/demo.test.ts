@@ -1,6 +1,7 @@
 // A shortened run of the demo (kiln.train.demo): both stages and the final evaluation on 64 held-out scenes,
-// reaching stated bounds on a trained pair (vision→text) and on untrained ones (text→audio and text→IMU,
-// emergent through images). Deterministic: fixed seed, fixed data, fixed step counts.
+// reaching stated bounds on a trained pair (vision→text) and an untrained one (text→audio, emergent through
+// images); text→IMU is printed, not bounded (the demo does not align it yet: README). Deterministic: fixed
+// seed, data and step counts. 53 s of process CPU time with vitest's start-up (≤ 53 s idle on 2 cores).
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/node.js';
 
 describe('the demo, shortened', () => {
-  it('trains image–text, then the other modalities against frozen images; text→audio and text→IMU align although never trained', async () => {
+  it('trains image–text, then the other modalities against frozen images; text→audio aligns although never trained', async () => {
     const out = join(tmpdir(), `kiln-demo-${process.pid}`);
     try {
       const r = await kiln.train.demo({ out, steps1: STEPS1, steps2: STEPS2, batchSize: 32, trainSize: 256, heldOutSize: 64 });
@@ -28,5 +29,5 @@ describe('the demo, shortened', () => {
 
 const STEPS1 = 30;
 const STEPS2 = 16;
-/** Stated bounds: Recall@1 as a multiple of its chance level. */
+/** Stated bounds: Recall@1 as a multiple of its chance level (measured: vision→text 4.87×, text→audio 3.31×). */
 const BOUND = { visionText: 3, textAudio: 2 };
