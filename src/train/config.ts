@@ -72,7 +72,22 @@ export interface ImageCaptionDataSection {
   readonly heldOut: number;
 }
 
-export type DataSection = RandomDataSection | ImageCaptionDataSection | StreamDataSection;
+/** kiln.data.synthetic scenes (src/train/synthetic-data.ts); sizes left null follow the model's input shapes. */
+export interface SyntheticDataSection {
+  readonly kind: 'synthetic';
+  /** Training scenes, and held-out scenes (another stream of the same seed; 0 = none). */
+  readonly size: number;
+  readonly heldOut: number;
+  /** The dataset's seed; null = the run's seed. */
+  readonly seed: number | null;
+  readonly imageSize: number | null;
+  readonly contextLength: number | null;
+  readonly numMelBins: number | null;
+  readonly targetLength: number | null;
+  readonly imuSamples: number | null;
+}
+
+export type DataSection = RandomDataSection | ImageCaptionDataSection | SyntheticDataSection | StreamDataSection;
 
 /** LoRA adapters (kiln.train.lora): only they train; the base model is frozen. */
 export interface LoraSection {
@@ -346,6 +361,20 @@ const DATA_KINDS: { readonly [K in DataSection['kind']]: { readonly defaults: Ex
       heldOut: int(o['heldOut'], 'data.heldOut', 0),
     }),
   },
+  synthetic: {
+    defaults: { kind: 'synthetic', size: 2048, heldOut: 256, seed: null, imageSize: null, contextLength: null, numMelBins: null, targetLength: null, imuSamples: null },
+    check: (o) => ({
+      kind: 'synthetic',
+      size: int(o['size'], 'data.size', 1),
+      heldOut: int(o['heldOut'], 'data.heldOut', 0),
+      seed: nullable(o['seed'], (x) => int(x, 'data.seed', 0)),
+      imageSize: nullable(o['imageSize'], (x) => int(x, 'data.imageSize', 8)),
+      contextLength: nullable(o['contextLength'], (x) => int(x, 'data.contextLength', 12)),
+      numMelBins: nullable(o['numMelBins'], (x) => int(x, 'data.numMelBins', 8)),
+      targetLength: nullable(o['targetLength'], (x) => int(x, 'data.targetLength', 8)),
+      imuSamples: nullable(o['imuSamples'], (x) => int(x, 'data.imuSamples', 8)),
+    }),
+  },
   ...streamKinds({ obj, num, int, oneOf, str, bool, nullable, list, fail }), // csv, jsonl, coco, folders, webdataset (data/kinds.ts)
 };
 
@@ -495,6 +524,7 @@ export function validateConfig(v: unknown): TrainConfig {
         throw new ConfigError(`stages[${i}].lr.${g}: no parameter group '${g}' (groups: default${cfg.optimizer.groups.map((x) => `, ${x.name}`).join('')})`);
   if (cfg.steps === null && cfg.epochs === null) throw new ConfigError('steps: give steps or epochs (both are null)');
   if (cfg.steps !== null && cfg.epochs !== null) throw new ConfigError(`steps: give steps or epochs, not both (steps ${cfg.steps}, epochs ${cfg.epochs})`);
+  if (cfg.data.kind === 'synthetic' && cfg.batchSize > cfg.data.size) throw new ConfigError(`batchSize: expected at most data.size (${cfg.data.size}), got ${cfg.batchSize}`);
   if (cfg.data.kind === 'random' && cfg.batchSize > cfg.data.size) throw new ConfigError(`batchSize: expected at most data.size (${cfg.data.size}), got ${cfg.batchSize}`);
   return cfg;
 }

@@ -17,6 +17,7 @@ export {
   type DataSection,
   type RandomDataSection,
   type ImageCaptionDataSection,
+  type SyntheticDataSection,
   type LoraSection,
   LORA_DEFAULTS,
   type PairSpec,

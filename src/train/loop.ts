@@ -26,6 +26,7 @@ import { imageCaptionSplits } from './captions.js';
 import { applyLoraConfig, exportLora } from './lora-train.js';
 import { reportData, writeReport, writeReportData } from './report/index.js';
 import { type StepPrecision, stepPrecision } from './precision.js';
+import { syntheticSplits } from './synthetic-data.js';
 
 export interface StepInfo {
   readonly step: number;
@@ -264,6 +265,8 @@ async function makeDatasets(cfg: TrainConfig, model: TrainModel, modalities: rea
       const { loader, heldOut } = await streamData(d, { seed: cfg.seed, batchSize: cfg.batchSize, inputs: model.inputs, modalities });
       return { stream: loader, heldOut };
     }
+    case 'synthetic':
+      return syntheticSplits(d, model.inputs, modalities, cfg.seed);
     default:
       return d satisfies never;
   }

@@ -1,5 +1,7 @@
-// A shortened run of the demo (kiln.train.demo): both stages and the final evaluation (about 3 minutes on the loaded 2-core machine),
-// reaching stated bounds on a trained pair (vision→text) and on an untrained one (text→audio, emergent).
+// A shortened run of the demo (kiln.train.demo): both stages and the final evaluation on 64 held-out scenes,
+// reaching stated bounds on a trained pair (vision→text) and an untrained one (text→audio, emergent through
+// images); text→IMU is printed, not bounded (the demo does not align it yet: README). Deterministic: fixed
+// seed, data and step counts. 53 s of process CPU time with vitest's start-up (≤ 53 s idle on 2 cores).
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,13 +13,14 @@ describe('the demo, shortened', () => {
   it('trains image–text, then the other modalities against frozen images; text→audio aligns although never trained', async () => {
     const out = join(tmpdir(), `kiln-demo-${process.pid}`);
     try {
-      const r = await kiln.train.demo({ out, steps1: 24, steps2: 16, batchSize: 32, trainSize: 384, heldOutSize: 64 });
+      const r = await kiln.train.demo({ out, steps1: STEPS1, steps2: STEPS2, batchSize: 32, trainSize: 256, heldOutSize: 64 });
       const dir = (q: string, g: string): kiln.train.DirectionResult => r.report.pairs.flatMap((p) => p.directions).find((d) => d.query === q && d.gallery === g)!;
-      const vt = dir('vision', 'text');
-      const ta = dir('text', 'audio');
+      const times = (d: kiln.train.DirectionResult): number => d.recall['1']! / d.chance.recall['1']!;
+      const [vt, ta, ti] = [dir('vision', 'text'), dir('text', 'audio'), dir('text', 'imu')];
+      console.log(`demo test: vision→text ${times(vt).toFixed(2)}×, text→audio ${times(ta).toFixed(2)}×, text→imu ${times(ti).toFixed(2)}× chance; ${r.seconds.toFixed(0)} s`);
       expect(r.emergent).toEqual(['text:audio', 'text:imu']);
-      expect(vt.recall['1']).toBeGreaterThanOrEqual(BOUND_TRAINED * vt.chance.recall['1']!);
-      expect(ta.recall['1']).toBeGreaterThanOrEqual(BOUND_EMERGENT * ta.chance.recall['1']!);
+      expect(times(vt)).toBeGreaterThanOrEqual(BOUND.visionText);
+      expect(times(ta)).toBeGreaterThanOrEqual(BOUND.textAudio);
       expect(r.report.zeroShot[0]!.modality).toBe('audio');
       // The run report: both stages' curves, and heat maps and projections of the final evaluation.
       expect(readFileSync(r.reportFile, 'utf8')).toMatch(/data-chart="similarity-untrained"[^]*text × audio \(untrained pair\)/);
@@ -26,9 +29,10 @@ describe('the demo, shortened', () => {
     } finally {
       await rm(out, { recursive: true, force: true });
     }
-  }, 180_000);
+  }, 900_000);
 });
 
-/** Stated bounds: Recall@1 as a multiple of its chance level (measured: vision→text 7.8×, text→audio 5.3×). */
-const BOUND_TRAINED = 4;
-const BOUND_EMERGENT = 3;
+const STEPS1 = 30;
+const STEPS2 = 16;
+/** Stated bounds: Recall@1 as a multiple of its chance level (measured: vision→text 4.87×, text→audio 3.31×). */
+const BOUND = { visionText: 3, textAudio: 2 };

@@ -114,14 +114,19 @@ export function renderThermal(scene: Scene, p: Placement, size: number, r: Rng):
   return out;
 }
 
-/** IMU [6, samples]: accelerometer x, y, z (gravity on z) then gyroscope x, y, z; a push and a brake along the motion's axis. */
+/**
+ * IMU [6, samples]: accelerometer x, y, z (gravity on z) then gyroscope x, y, z; the object speeds up along
+ * its motion's axis (a half-sine push, one sign throughout). Not a push then a brake: that trace is a full
+ * sine period, and left and right (or up and down) then hold the same patches in another order, which a
+ * small trunk with near-zero position embeddings cannot tell apart (its IMU embeddings collapsed to one).
+ */
 export function renderImu(scene: Scene, samples: number, r: Rng): Float32Array {
   const out = new Float32Array(6 * samples);
   const [dx, dy] = DIRECTION[scene.motion]!;
   const amp = r.range(0.8, 1.2);
   const phase = r.range(-0.1, 0.1);
   for (let t = 0; t < samples; t++) {
-    const s = Math.sin(2 * Math.PI * (t / samples + phase)) * amp;
+    const s = Math.sin(Math.PI * Math.min(1, Math.max(0, t / samples + phase))) * amp;
     const at = (ch: number, v: number): void => void (out[ch * samples + t] = v + 0.05 * r.normal());
     at(0, dx * s);
     // Image "up" is the world's +z: the vertical motion shows on z, on top of gravity (1 g).
