@@ -29,11 +29,13 @@ export function quantizeRows(x: kiln.Tensor): PackedInt8 {
   if (x.ndim !== 2) throw new Error(`quantizeRows: expected a 2-D tensor [rows, cols], got shape [${x.shape.join(', ')}]`);
   if (x.dtype !== 'f32' && x.dtype !== 'f16') throw new Error(`quantizeRows: expected a float tensor, got dtype ${x.dtype}`);
   const [rows, cols] = x.shape as [number, number];
+  // Created once (the kernel text is loaded by init); the forward reads its sizes from its inputs.
   quantizeOp ??= kiln.customOp({
     name: 'quantize_rows_int8',
     kernels: { rows: quantizeRowsKernel() },
     // The scales tensor is the op's second output, passed in to be written (customOp returns one tensor).
     forward(ctx, xf, scales) {
+      const [rows, cols] = xf!.shape as [number, number];
       const q = ctx.empty([rows, packedWords(cols)], 'u32');
       ctx.launch('rows', { tensors: [q, scales!, xf!], ...quantizeRowsLaunch(rows, cols, maxGrid()) });
       return q;
