@@ -13,7 +13,7 @@ async function clip(): Promise<kiln.models.ClipModel> {
 }
 
 /** The smallest cosine similarity between corresponding rows of a and b [rows, E]. */
-function minRowCosine(a: Float32Array, b: Float32Array, E: number): number {
+function minRowCosine(a: ArrayLike<number>, b: ArrayLike<number>, E: number): number {
   let worst = 1;
   for (let r = 0; r < a.length / E; r++) {
     let [ab, aa, bb] = [0, 0, 0];
