@@ -2,7 +2,8 @@
 // int8 (kiln.quantize.dynamic) — ImageBind tiny and small (vision encode, batch 8) and CLIP ViT-B/32 image
 // encode at batch 1 and 16, all with the same random weights (the f16 model loads the f32 state dict, cast;
 // int8 quantises the f32 model's Linear layers). Each timing reads the embedding back (median, min–max).
-// Standalone: `npm run build && node bench/precision.mjs [--sizes=tiny,small] [--runs=3] [--no-clip]`.
+// Standalone: `npm run build && node bench/precision.mjs [--sizes=tiny,small] [--runs=3] [--no-clip] [--batches=1,16]`
+// (`--sizes=` skips ImageBind).
 // Not part of the tests; figures in bench/NOTES.md.
 
 import { readFileSync } from 'node:fs';
@@ -77,12 +78,12 @@ async function compare(kiln, name, make, input, encode, batches, runs, log) {
   return rows;
 }
 
-/** opts: { sizes: ['tiny', 'small'], runs: 3, clip: true, log }. */
+/** opts: { sizes: ['tiny', 'small'] (ImageBind; [] for none), runs: 3, clip: true, batches: [1, 16] (CLIP), log }. */
 export async function benchPrecision(kiln, opts = {}) {
   const log = opts.log ?? ((s) => console.log(s));
   const runs = opts.runs ?? 3;
   const rows = [];
-  for (const size of opts.sizes ?? ['tiny', 'small']) {
+  for (const size of (opts.sizes ?? ['tiny', 'small']).filter(Boolean)) {
     const c = kiln.models.imageBindConfig(readConfig(`imagebind_${size}.json`));
     log(`ImageBind ${size}, vision encode`);
     const make = (dtype) => new kiln.models.ImageBindModel(c, { dtype }).eval();
@@ -92,14 +93,14 @@ export async function benchPrecision(kiln, opts = {}) {
     const c = kiln.models.clipConfig(readConfig('clip_vit_b_32.json'));
     log('CLIP ViT-B/32, image encode');
     const make = (dtype) => new kiln.models.ClipModel(c, { dtype }).eval();
-    rows.push(...(await compare(kiln, 'clip_vit_b_32', make, (B) => kiln.randn([B, 3, c.vision.imageSize, c.vision.imageSize]), (m, x) => m.encodeImage(x), [1, 16], runs, log)));
+    rows.push(...(await compare(kiln, 'clip_vit_b_32', make, (B) => kiln.randn([B, 3, c.vision.imageSize, c.vision.imageSize]), (m, x) => m.encodeImage(x), opts.batches ?? [1, 16], runs, log)));
   }
   return rows;
 }
 
 function parseArgs(argv) {
   const get = (k) => argv.find((x) => x.startsWith(`--${k}=`))?.slice(k.length + 3);
-  return { sizes: get('sizes')?.split(','), runs: get('runs') ? Number(get('runs')) : undefined, clip: !argv.includes('--no-clip') };
+  return { sizes: get('sizes')?.split(','), batches: get('batches')?.split(',').map(Number), runs: get('runs') ? Number(get('runs')) : undefined, clip: !argv.includes('--no-clip') };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
