@@ -36,10 +36,13 @@ function checkLayers(layers: readonly LayerSelector[], model: nn.Module): void {
   for (const s of layers) {
     if (typeof s === 'string') {
       if (s !== '') model.getSubmodule(s); // throws naming the missing part
-    } else if (!(s instanceof RegExp) && typeof s !== 'function') {
+    } else if (typeof s === 'function') {
+      // nn.Linear, a subclass, or a base class of it (nn.Module: every Linear).
+      const cls = s as { readonly prototype: unknown; readonly name: string }; // an abstract class's prototype is typed any
+      const linearClass = s === nn.Linear || cls.prototype instanceof nn.Linear || nn.Linear.prototype instanceof s;
+      if (!linearClass) throw new Error(`quantize.dynamic: only nn.Linear (and its subclasses) can be dynamically quantised, got the class ${cls.name}`);
+    } else if (!((s as unknown) instanceof RegExp)) {
       throw new Error(`quantize.dynamic: a layers entry must be a module class, a dotted path or a RegExp, got ${String(s)}`);
-    } else if (typeof s === 'function' && !(s.prototype instanceof nn.Linear) && s !== nn.Linear && !(nn.Linear.prototype instanceof s)) {
-      throw new Error(`quantize.dynamic: only nn.Linear (and its subclasses) can be dynamically quantised, got the class ${s.name}`);
     }
   }
 }

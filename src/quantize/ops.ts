@@ -35,9 +35,9 @@ export function quantizeRows(x: kiln.Tensor): PackedInt8 {
     kernels: { rows: quantizeRowsKernel() },
     // The scales tensor is the op's second output, passed in to be written (customOp returns one tensor).
     forward(ctx, xf, scales) {
-      const [rows, cols] = xf!.shape as [number, number];
+      const [rows, cols] = xf.shape as [number, number];
       const q = ctx.empty([rows, packedWords(cols)], 'u32');
-      ctx.launch('rows', { tensors: [q, scales!, xf!], ...quantizeRowsLaunch(rows, cols, maxGrid()) });
+      ctx.launch('rows', { tensors: [q, scales, xf], ...quantizeRowsLaunch(rows, cols, maxGrid()) });
       return q;
     },
   });
@@ -88,14 +88,14 @@ function linearOp(dot: Int8DotProduct, hasBias: boolean, layer: string): (...xs:
     // Inputs: x [M, K] f32, wq [N, KW] u32, ws [N] f32, then bias [N] when hasBias; a trailing grad
     // sentinel (see int8Linear) is not read.
     forward(ctx, x, wq, ws, bias) {
-      const [M, K] = x!.shape as [number, number];
-      const N = wq!.shape[0]!;
+      const [M, K] = x.shape as [number, number];
+      const N = wq.shape[0]!;
       const xq = ctx.empty([M, packedWords(K)], 'u32');
       const xs = ctx.empty([M]);
-      ctx.launch('rows', { tensors: [xq, xs, x!], ...quantizeRowsLaunch(M, K, maxGrid()) });
+      ctx.launch('rows', { tensors: [xq, xs, x], ...quantizeRowsLaunch(M, K, maxGrid()) });
       const y = ctx.empty([M, N]);
       // Without bias, ws is bound a second time in the bias slot, which the kernel does not read.
-      ctx.launch('matmul', { tensors: [y, xq, xs, wq!, ws!, hasBias ? bias! : ws!], ...matmulInt8Launch(M, N, K, hasBias, maxGrid()) });
+      ctx.launch('matmul', { tensors: [y, xq, xs, wq, ws, hasBias ? bias : ws], ...matmulInt8Launch(M, N, K, hasBias, maxGrid()) });
       xq.dispose();
       xs.dispose();
       return y;
