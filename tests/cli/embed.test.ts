@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { checkPrecision } from '../../src/cli/embed.js';
 import { runCli } from '../../src/cli/main.js';
 import * as kiln from '../../src/node.js';
+import { minRowCosine } from '../helpers/cosine.js';
 import { tinyRecipeInputs } from '../helpers/recipe.js';
 import { TEST_SEED, randomArray } from '../helpers/random.js';
 
@@ -103,17 +104,6 @@ describe('kiln embed', () => {
 });
 
 describe('kiln embed --precision', () => {
-  /** The smallest cosine between corresponding rows of two [N, E] arrays. */
-  const minCos = (a: Float32Array, b: Float32Array, E: number): number => {
-    let worst = 1;
-    for (let r = 0; r < a.length / E; r++) {
-      let [ab, aa, bb] = [0, 0, 0];
-      for (let i = r * E; i < (r + 1) * E; i++) [ab, aa, bb] = [ab + a[i]! * b[i]!, aa + a[i]! ** 2, bb + b[i]! ** 2];
-      worst = Math.min(worst, ab / Math.sqrt(aa * bb));
-    }
-    return worst;
-  };
-
   it('int8 and f16 embed the same files as f32 within a stated cosine; bad values and a missing shader-f16 are named', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-embed-precision-'));
     const { weights } = await tinyRecipeInputs(dir);
@@ -128,8 +118,8 @@ describe('kiln embed --precision', () => {
       return arr.data as Float32Array;
     };
     const f32 = await embedAt('f32');
-    expect(minCos(f32, await embedAt('int8'), 32)).toBeGreaterThan(0.999);
-    if (kiln.deviceInfo().features.includes('shader-f16')) expect(minCos(f32, await embedAt('f16'), 32)).toBeGreaterThan(0.999);
+    expect(minRowCosine(f32, await embedAt('int8'), 32)).toBeGreaterThan(0.999);
+    if (kiln.deviceInfo().features.includes('shader-f16')) expect(minRowCosine(f32, await embedAt('f16'), 32)).toBeGreaterThan(0.999);
 
     const c = captureIo();
     expect(await runCli(['embed', '--checkpoint', weights, '--modality', 'image', '--precision', 'bf16', '--out', join(dir, 'x.npy'), images[0]!], c.io)).toBe(2);

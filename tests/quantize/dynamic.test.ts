@@ -4,23 +4,13 @@
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/node.js';
 import { iterateSafetensors, loadSafetensors } from '../../src/io/safetensors.js';
+import { minRowCosine } from '../helpers/cosine.js';
 import { fixtureTensor, modelFixture } from '../helpers/fixtures.js';
 
 async function clip(): Promise<kiln.models.ClipModel> {
   const m = new kiln.models.ClipModel(await kiln.models.loadClipConfig('tiny'), { device: 'meta' });
   await m.loadWeights(iterateSafetensors(modelFixture('clip_tiny.weights.safetensors')));
   return m.eval();
-}
-
-/** The smallest cosine similarity between corresponding rows of a and b [rows, E]. */
-function minRowCosine(a: ArrayLike<number>, b: ArrayLike<number>, E: number): number {
-  let worst = 1;
-  for (let r = 0; r < a.length / E; r++) {
-    let [ab, aa, bb] = [0, 0, 0];
-    for (let i = r * E; i < (r + 1) * E; i++) [ab, aa, bb] = [ab + a[i]! * b[i]!, aa + a[i]! ** 2, bb + b[i]! ** 2];
-    worst = Math.min(worst, ab / Math.sqrt(aa * bb));
-  }
-  return worst;
 }
 
 const linears = (m: kiln.nn.Module): string[] => [...m.namedModules()].filter(([, x]) => x instanceof kiln.nn.Linear).map(([n]) => n);
