@@ -15,7 +15,8 @@ const LIBRARIES = ['nn', 'optim', 'data', 'text', 'io', 'models', 'train', 'cli'
 const MAY_IMPORT_DEVICE = new Set(['io', 'profile', 'cli']);
 const OPEN_TO_ALL = new Set(['device/host.ts']);
 /** What src/models and src/train may import besides their own folder: the public API only. */
-const PUBLIC_ENTRY = { models: ['public.ts'], train: ['public.ts', 'models/index.ts'] };
+// src/quantize: the public API, and the int8 kernels it launches through kiln.customOp.
+const PUBLIC_ENTRY = { models: ['public.ts'], train: ['public.ts', 'models/index.ts'], quantize: ['public.ts', 'kernels/matmul-int8.ts'] };
 
 function files(dir) {
   return readdirSync(dir).flatMap((n) => {

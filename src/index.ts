@@ -8,3 +8,5 @@
 export * from './public.js';
 /** ImageBind and CLIP with upstream state-dict names, typed configs and streamed weights. @example const m = new kiln.models.ClipModel(await kiln.models.loadClipConfig('tiny')); */
 export * as models from './models/index.js';
+/** Dynamic int8 quantisation for inference (torch.quantization.quantize_dynamic). @example kiln.quantize.dynamic(model, { layers: [kiln.nn.Linear] }) */
+export * as quantize from './quantize/index.js';

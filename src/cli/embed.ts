@@ -23,9 +23,15 @@ Embeds each input file with a trained model, in the order given: one row per inp
                         default Kiln's own, which fits models trained with it
   --batch-size N        inputs per GPU batch (default 32)
   --raw                 the model's output as is (default: L2-normalised, as retrieval compares them)
+  --precision P         f32 (default); f16: weights cast to f16 as they load (half the memory; needs the
+                        adapter feature shader-f16); int8: f32 weights, then every Linear outside attention
+                        dynamically quantised to int8 (kiln.quantize.dynamic)
 
 Text inputs are UTF-8 files, one text each. A file that cannot be read or decoded is reported by name;
 if any is, nothing is written and the exit status is 1.`;
+
+const PRECISIONS = ['f32', 'f16', 'int8'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 
 interface Options {
   readonly checkpoint: string;
@@ -36,6 +42,7 @@ interface Options {
   readonly tokenizer: string | null;
   readonly batchSize: number;
   readonly raw: boolean;
+  readonly precision: Precision;
   readonly files: readonly string[];
 }
 
@@ -44,7 +51,7 @@ function parse(args: readonly string[]): Options {
   try {
     parsed = parseArgs({
       args: [...args],
-      options: { checkpoint: { type: 'string' }, modality: { type: 'string' }, out: { type: 'string' }, config: { type: 'string' }, 'base-weights': { type: 'string' }, tokenizer: { type: 'string' }, 'batch-size': { type: 'string' }, raw: { type: 'boolean' } },
+      options: { checkpoint: { type: 'string' }, modality: { type: 'string' }, out: { type: 'string' }, config: { type: 'string' }, 'base-weights': { type: 'string' }, tokenizer: { type: 'string' }, 'batch-size': { type: 'string' }, raw: { type: 'boolean' }, precision: { type: 'string' } },
       allowPositionals: true,
       strict: true,
     });
@@ -59,8 +66,10 @@ function parse(args: readonly string[]): Options {
   const bs = s('batch-size') ?? '32';
   const batchSize = Number(bs);
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size: expected a positive integer, got ${JSON.stringify(bs)}`);
+  const precision = s('precision') ?? 'f32';
+  if (!(PRECISIONS as readonly string[]).includes(precision)) throw new UsageError(`--precision: expected f32, f16 or int8, got ${JSON.stringify(precision)}`);
   if (parsed.positionals.length === 0) throw new UsageError('no input files given');
-  return { checkpoint: s('checkpoint')!, modality: s('modality')!, out, config: s('config'), baseWeights: s('base-weights'), tokenizer: s('tokenizer'), batchSize, raw: v['raw'] === true, files: parsed.positionals };
+  return { checkpoint: s('checkpoint')!, modality: s('modality')!, out, config: s('config'), baseWeights: s('base-weights'), tokenizer: s('tokenizer'), batchSize, raw: v['raw'] === true, precision: precision as Precision, files: parsed.positionals };
 }
 
 /** How one file becomes a model input [1?, …] and how a batch of them becomes embeddings [B, E]. */
@@ -135,9 +144,23 @@ export function npyBytes(data: Float32Array, rows: number, cols: number): Uint8A
   return [pre, new TextEncoder().encode(header), new Uint8Array(data.buffer, data.byteOffset, data.byteLength)];
 }
 
+/** Throws when the adapter cannot run `precision`: f16 needs shader-f16 (f32 is never substituted silently). */
+export function checkPrecision(precision: Precision, info: Pick<kiln.DeviceInfo, 'features' | 'description' | 'vendor'>): void {
+  if (precision === 'f16' && !info.features.includes('shader-f16'))
+    throw new Error(`--precision f16 needs the adapter feature 'shader-f16', which this adapter (${info.description || info.vendor || 'unknown'}) lacks; run with --precision f32 (or int8) instead`);
+}
+
+/** The model at the asked precision: f16 weights cast as they load, or f32 weights quantised to int8. */
+async function loadModel(o: Options): Promise<kiln.train.InferenceModel> {
+  checkPrecision(o.precision, kiln.deviceInfo());
+  const { model } = await kiln.train.loadForInference(o.checkpoint, { config: o.config, baseWeights: o.baseWeights, dtype: o.precision === 'f16' ? 'f16' : 'f32' });
+  if (o.precision === 'int8') kiln.quantize.dynamic(model);
+  return model;
+}
+
 async function run(o: Options, io: CommandIo): Promise<number> {
   await kiln.init();
-  const { model } = await kiln.train.loadForInference(o.checkpoint, { config: o.config, baseWeights: o.baseWeights });
+  const model = await loadModel(o);
   try {
     const e = await embedder(model, o.modality, o.tokenizer);
     const rows: Float32Array[] = [];
@@ -155,7 +178,9 @@ async function run(o: Options, io: CommandIo): Promise<number> {
       if (inputs.length > 0) {
         const emb = kiln.tidy(() =>
           kiln.noGrad(() => {
-            const y = e.embed(kiln.stack(inputs));
+            const x = kiln.stack(inputs);
+            // Float inputs (pixels, fbanks) in the weights' dtype; token ids stay i32. Rows are written as f32.
+            const y = e.embed(o.precision === 'f16' && x.dtype === 'f32' ? x.cast('f16') : x).cast('f32');
             return o.raw ? y : kiln.F.normalize(y, { dim: -1 });
           }),
         );

@@ -18,6 +18,8 @@ export interface DeviceInfo {
   readonly device: string;
   readonly description: string;
   readonly features: readonly string[];
+  /** WGSL language features of the implementation (navigator.gpu.wgslLanguageFeatures), e.g. packed_4x8_integer_dot_product. */
+  readonly wgslLanguageFeatures: readonly string[];
   readonly limits: Readonly<Record<string, number>>;
   readonly runtime: 'navigator.gpu' | 'webgpu (Dawn, Node)';
   /** The `webgpu` package's version under Node; null for navigator.gpu. */
@@ -136,6 +138,7 @@ async function createContext(options: InitOptions): Promise<GpuContext> {
     device: ai.device,
     description: ai.description,
     features: [...device.features].map(String).sort(),
+    wgslLanguageFeatures: [...(gpu.wgslLanguageFeatures ?? [])].map(String).sort(),
     limits: limitRecord,
     runtime,
     runtimeVersion,

@@ -5,8 +5,10 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { checkPrecision } from '../../src/cli/embed.js';
 import { runCli } from '../../src/cli/main.js';
 import * as kiln from '../../src/node.js';
+import { minRowCosine } from '../helpers/cosine.js';
 import { tinyRecipeInputs } from '../helpers/recipe.js';
 import { TEST_SEED, randomArray } from '../helpers/random.js';
 
@@ -98,5 +100,33 @@ describe('kiln embed', () => {
       expect(await runCli(['embed', ...args], c.io)).toBe(2);
       expect(c.err.join('\n')).toMatch(msg);
     }
+  });
+});
+
+describe('kiln embed --precision', () => {
+  it('int8 and f16 embed the same files as f32 within a stated cosine; bad values and a missing shader-f16 are named', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-embed-precision-'));
+    const { weights } = await tinyRecipeInputs(dir);
+    const images = [1, 4, 6].map((i) => join(dir, 'shapes', 'images', `${String(i).padStart(4, '0')}.png`));
+    const embedAt = async (precision: string): Promise<Float32Array> => {
+      const out = join(dir, `${precision}.npy`);
+      const cap = captureIo();
+      const args = ['embed', '--checkpoint', weights, '--config', 'examples/configs/clip-tiny-text.json', '--modality', 'image', '--precision', precision, '--out', out, ...images];
+      expect(await runCli(args, cap.io), cap.err.join('\n')).toBe(0);
+      const arr = kiln.data.readNpy(readFileSync(out), out);
+      expect(arr.shape).toEqual([3, 32]);
+      return arr.data as Float32Array;
+    };
+    const f32 = await embedAt('f32');
+    expect(minRowCosine(f32, await embedAt('int8'), 32)).toBeGreaterThan(0.999);
+    if (kiln.deviceInfo().features.includes('shader-f16')) expect(minRowCosine(f32, await embedAt('f16'), 32)).toBeGreaterThan(0.999);
+
+    const c = captureIo();
+    expect(await runCli(['embed', '--checkpoint', weights, '--modality', 'image', '--precision', 'bf16', '--out', join(dir, 'x.npy'), images[0]!], c.io)).toBe(2);
+    expect(c.err.join('\n')).toMatch(/--precision: expected f32, f16 or int8, got "bf16"/);
+    const noF16 = { features: ['timestamp-query'], description: 'a test adapter', vendor: '' };
+    expect(() => checkPrecision('f16', noF16)).toThrow(/--precision f16 needs the adapter feature 'shader-f16', which this adapter \(a test adapter\) lacks; run with --precision f32/);
+    expect(() => checkPrecision('f32', noF16)).not.toThrow();
+    expect(() => checkPrecision('int8', noF16)).not.toThrow();
   });
 });
