@@ -58,9 +58,10 @@ describe('kiln report', () => {
     try {
       const dataset = await kiln.data.synthetic({ size: 16, modalities: ['vision', 'text'] });
       await kiln.train.fit({ model: { kind: 'imagebind', config: 'demo' }, pairs: [{ a: 'vision', b: 'text' }], steps: 2, batchSize: 8, logEvery: 1, checkpointEvery: 2, out: dir }, { dataset });
-      // fit() wrote a report with the curves and a note: it evaluated no retrieval, so stored no embeddings.
+      // fit() wrote a report with the curves (every train row carries dataWait) and a note: it evaluated no
+      // retrieval, so stored no embeddings.
       const first = readFileSync(join(dir, 'report.html'), 'utf8');
-      expect(charts(first)).toEqual(['grad-norm', 'loss', 'lr', 'recall']);
+      expect(charts(first)).toEqual(['data-wait', 'grad-norm', 'loss', 'lr', 'recall']);
       expect(first).toContain('data-note="no-embeddings"');
       expect(existsSync(join(dir, 'report-data.json'))).toBe(false);
 
@@ -71,7 +72,7 @@ describe('kiln report', () => {
       expect([d.samples, d.dim]).toEqual([16, 64]);
       expect(Object.keys(d.embeddings)).toEqual(['vision', 'text', 'audio', 'depth', 'thermal', 'imu']);
       const html = readFileSync(join(dir, 'report.html'), 'utf8');
-      expect(charts(html)).toEqual(['grad-norm', 'loss', 'lr', 'projection-trained', 'projection-untrained', 'recall', 'similarity-trained', 'similarity-untrained']);
+      expect(charts(html)).toEqual(['data-wait', 'grad-norm', 'loss', 'lr', 'projection-trained', 'projection-untrained', 'recall', 'similarity-trained', 'similarity-untrained']);
       expect(html).toContain('vision × text (trained pair)');
       expect(html).toContain('text × audio (untrained pair)');
     } finally {

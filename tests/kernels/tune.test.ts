@@ -85,18 +85,19 @@ describe('tuning cache', () => {
 
   it('keeps the incumbent (the adapter default) unless a challenger is INCUMBENT_MARGIN faster', async () => {
     process.env['KILN_TUNE'] = 'on';
-    const busy = (ms: number): void => {
-      const end = performance.now() + ms;
-      while (performance.now() < end) {
-        /* wall time the timer sees */
-      }
-    };
+    // A fake clock: each run advances it by exactly its cost, so the comparison is the margin rule alone
+    // (a busy-wait on a loaded machine once measured 40 ms as 44 and let the 39 ms challenger win).
+    let now = 0;
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => now);
     const key = { kernel: 'test', source: 'x', shapeClass: 'z' };
-    const run = (ms: number): void => busy(ms);
+    const run = (ms: number): void => {
+      now += ms;
+    };
     expect(INCUMBENT_MARGIN).toBe(0.1);
     // 40 vs 39 ms: within the margin, the incumbent stays even though it measured slower
     expect((await tune(key, [40, 39], run, { runs: 3, persist: false, incumbent: 0 })).choice).toBe(40);
     // 40 vs 20 ms: a clear win replaces it
     expect((await tune(key, [40, 20], run, { runs: 3, persist: false, incumbent: 0 })).choice).toBe(20);
+    clock.mockRestore();
   });
 });
