@@ -21,6 +21,8 @@ export interface DemoOptions {
   readonly trainSize?: number;
   readonly heldOutSize?: number;
   readonly seed?: number;
+  /** Both stages' precision (the trainer's `precision`, default 'f32'). */
+  readonly precision?: 'f32' | 'f16-mixed';
   readonly print?: (line: string) => void;
   readonly tty?: { write: (s: string) => void; columns: number } | null;
 }
@@ -51,7 +53,7 @@ export const DEMO_PAIRS = [
 ] as const;
 
 /** The config both stages share; stage-specific fields are merged over it. */
-function baseConfig(o: Required<Pick<DemoOptions, 'batchSize' | 'seed'>>): TrainConfigInput {
+function baseConfig(o: Required<Pick<DemoOptions, 'batchSize' | 'seed' | 'precision'>>): TrainConfigInput {
   return {
     model: {
       kind: 'imagebind',
@@ -61,6 +63,7 @@ function baseConfig(o: Required<Pick<DemoOptions, 'batchSize' | 'seed'>>): Train
     },
     batchSize: o.batchSize,
     seed: o.seed,
+    precision: o.precision,
     optimizer: { lr: 4e-3, weightDecay: 0.05 },
     schedule: { kind: 'warmup-cosine', warmup: 10, floor: 0 },
     logEvery: 5,
@@ -81,7 +84,7 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
   const print = opts.print ?? ((): void => undefined);
   const train = await data.synthetic({ size: opts.trainSize ?? 1024, seed });
   const heldOut = await data.synthetic({ size: opts.heldOutSize ?? 256, seed, split: 'heldout' });
-  const base = baseConfig({ batchSize, seed });
+  const base = baseConfig({ batchSize, seed, precision: opts.precision ?? 'f32' });
   const common = { dataset: train, evalDataset: heldOut, print, tty: opts.tty ?? null };
 
   print(`stage 1: image and text towers, ${steps1} steps of ${batchSize}`);
