@@ -76,7 +76,7 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
   const t0 = performance.now();
   const seed = opts.seed ?? 0;
   const batchSize = opts.batchSize ?? 64;
-  const steps1 = opts.steps1 ?? 400;
+  const steps1 = opts.steps1 ?? 560;
   const steps2 = opts.steps2 ?? 80;
   const print = opts.print ?? ((): void => undefined);
   const train = await data.synthetic({ size: opts.trainSize ?? 2048, seed });
