@@ -79,10 +79,10 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
   const t0 = performance.now();
   const seed = opts.seed ?? 0;
   const batchSize = opts.batchSize ?? 64;
-  const steps1 = opts.steps1 ?? 100;
-  const steps2 = opts.steps2 ?? 60;
+  const steps1 = opts.steps1 ?? 560;
+  const steps2 = opts.steps2 ?? 80;
   const print = opts.print ?? ((): void => undefined);
-  const train = await data.synthetic({ size: opts.trainSize ?? 1024, seed });
+  const train = await data.synthetic({ size: opts.trainSize ?? 2048, seed });
   const heldOut = await data.synthetic({ size: opts.heldOutSize ?? 256, seed, split: 'heldout' });
   const base = baseConfig({ batchSize, seed, precision: opts.precision ?? 'f32' });
   const common = { dataset: train, evalDataset: heldOut, print, tty: opts.tty ?? null };
