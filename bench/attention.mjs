@@ -6,13 +6,7 @@
 // normalised by it (2·flops / CPU-seconds), which moves far less than wall time on a loaded machine. Not part of the tests.
 
 import { fileURLToPath } from 'node:url';
-import { benchWithCpu } from './lib/cpu-timing.mjs';
-
-/** kiln.bench with one warm-up (the pipeline compiles), plus CPU time and peak memory per run. */
-async function timeIt(kiln, runs, fn) {
-  const r = await benchWithCpu(kiln, fn, { runs, warmup: 1 });
-  return { median: r.median, min: r.min, max: r.max, cpuMs: r.cpuMs, peakMiB: r.peakBytes / 2 ** 20 };
-}
+import { timeIt } from './lib/cpu-timing.mjs';
 
 /**
  * Times kiln.F.scaledDotProductAttention fused and unfused. opts: { runs = 5, shapes = [[BH, L, D], ...],

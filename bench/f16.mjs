@@ -6,12 +6,7 @@
 // Not part of the tests.
 
 import { fileURLToPath } from 'node:url';
-import { benchWithCpu } from './lib/cpu-timing.mjs';
-
-async function timeIt(kiln, runs, fn) {
-  const r = await benchWithCpu(kiln, fn, { runs, warmup: 1 });
-  return { median: r.median, min: r.min, max: r.max, cpuMs: r.cpuMs, peakMiB: r.peakBytes / 2 ** 20 };
-}
+import { timeIt } from './lib/cpu-timing.mjs';
 
 /**
  * opts: { runs = 5, sizes = [256, 512, 1024] (matmul n), attention = [[BH, L, D], ...], log = console.log }.

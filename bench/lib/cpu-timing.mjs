@@ -30,3 +30,9 @@ export async function benchWithCpu(kiln, fn, { runs, warmup = 1, budgetMs } = {}
   );
   return { ...summary, cpuMs: kiln.summarize(cpu).median, peakBytes: peak, result };
 }
+
+/** benchWithCpu with one warm-up (the pipelines compile), summarised as ms figures and peak MiB. */
+export async function timeIt(kiln, runs, fn) {
+  const r = await benchWithCpu(kiln, fn, { runs, warmup: 1 });
+  return { median: r.median, min: r.min, max: r.max, cpuMs: r.cpuMs, peakMiB: r.peakBytes / 2 ** 20 };
+}
