@@ -9,7 +9,7 @@ import { attentionWgDkdv, attentionWgDq, attentionWgForward, attentionWgUsable }
 import { wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, whole } from './operand.js';
 import { philoxLib } from './random.js';
-import { type ChoiceSite, choose, sourcesHash } from './select.js';
+import { type ChoiceSite, choose, defineSite, sourcesHash } from './select.js';
 import { prelude, wgslFile } from './source.js';
 import { forceKernel } from './tune.js';
 
@@ -93,6 +93,7 @@ export const attentionSite: ChoiceSite<AttentionConfig, null> = {
   defaultFor: attentionDefaultFor,
   tuneKey: () => ({ kernel: 'attention', source: attentionSources(), shapeClass: '*' }),
 };
+defineSite(attentionSite);
 
 /** The configuration in force: forced, tuned, or the adapter class's default. */
 export function attentionConfig(): AttentionConfig {

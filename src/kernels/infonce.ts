@@ -6,7 +6,7 @@ import { dispatch, grid } from '../device/batch.js';
 import { type AdapterClass, currentAdapterClass, subgroupsExactly } from './adapter-class.js';
 import { wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, whole } from './operand.js';
-import { type ChoiceSite, choose, sourcesHash } from './select.js';
+import { type ChoiceSite, choose, defineSite, sourcesHash } from './select.js';
 import { prelude, wgslFile } from './source.js';
 
 const fwd = wgslFile('infonce_forward', new URL('./wgsl/infonce_forward.wgsl', import.meta.url));
@@ -88,6 +88,7 @@ export const infoNCESite: ChoiceSite<InfoNCETiles, number> = {
     shapeClass: n <= 256 ? 's' : n <= 2048 ? 'm' : 'l',
   }),
 };
+defineSite(infoNCESite);
 
 /** The tiles for a loss over n pairs; a forced one-pass choice falls back to the plain kernels (tn = 4) without 8-lane subgroups. */
 export function infoNCETiles(n: number): InfoNCETiles {

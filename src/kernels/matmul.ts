@@ -12,7 +12,7 @@ import { type WgMatmulConfig, matmulWgSource, runMatmulWg, wgMatmulCandidates, w
 import { type Operand, UniformWriter, coalesce, whole } from './operand.js';
 import { withVec4Layout } from './matmul-relayout.js';
 import { prelude, wgslFile } from './source.js';
-import { type ChoiceSite, choose, sourcesHash } from './select.js';
+import { type ChoiceSite, choose, defineSite, sourcesHash } from './select.js';
 import { type TuneKey, type TuneOptions, type TuneResult, tune } from './tune.js';
 
 const naive = wgslFile('matmul_naive', new URL('./wgsl/matmul_naive.wgsl', import.meta.url));
@@ -133,6 +133,7 @@ export const matmulSite: ChoiceSite<MatmulConfig, { M: number; K: number; N: num
   defaultFor: matmulDefaultFor,
   tuneKey: (s) => matmulTuneKey(s.M, s.K, s.N),
 };
+defineSite(matmulSite);
 
 /** Records out = a @ b with `config`, else the forced, tuned or default configuration for this shape. */
 export function runMatmul(p: MatmulProblem, config?: MatmulConfig): void {

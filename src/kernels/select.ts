@@ -7,7 +7,7 @@
 import { env } from '../device/host.js';
 import { type AdapterClass, currentAdapterClass } from './adapter-class.js';
 import type { WgslSource } from './source.js';
-import { type TuneKey, forcedByApi, sourceHash, tuned, tuningEnabled } from './tune.js';
+import { type TuneKey, forcedByApi, registerForceable, sourceHash, tuned, tuningEnabled } from './tune.js';
 
 /** One place where a kernel family picks a variant: its candidates' parsing, validity and defaults. */
 export interface ChoiceSite<C, S> {
@@ -28,6 +28,12 @@ export interface ChoiceSite<C, S> {
 }
 
 export type ChoiceOrigin = 'forced' | 'tuned' | 'default';
+
+/** Declares a choice site: `forceKernel` then knows its family and checks forced values with its `valid`. */
+export function defineSite<C, S>(site: ChoiceSite<C, S>): ChoiceSite<C, S> {
+  registerForceable(site.kernel, (c) => site.valid(c));
+  return site;
+}
 
 /**
  * The pure selection: `forced` wins (even when unusable: the launcher falls back where it must, and a test

@@ -130,11 +130,20 @@ export const forcedByApi = new Map<string, unknown>();
 
 /**
  * Forces `kernel`'s choice for every later launch (tests, benchmarks); null restores the normal selection.
- * The value is checked by the site when it is next chosen. Training checkpoints record forced choices.
+ * The family and the value are checked at once against the choice site. Training checkpoints record forced choices.
  */
 export function forceKernel(kernel: string, choice: unknown): void {
+  const valid = forceable.get(kernel);
+  if (!valid) throw new Error(`forceKernel: unknown kernel family ${JSON.stringify(kernel)} (known: ${[...forceable.keys()].join(', ')})`);
   if (choice === null || choice === undefined) forcedByApi.delete(kernel);
+  else if (!valid(choice)) throw new Error(`forceKernel: ${JSON.stringify(choice)} is not a valid ${kernel} configuration`);
   else forcedByApi.set(kernel, choice);
+}
+
+/** Each choice site's family and validity check (select.ts's defineSite), so forceKernel refuses bad input at once. */
+const forceable = new Map<string, (c: unknown) => boolean>();
+export function registerForceable(kernel: string, valid: (c: unknown) => boolean): void {
+  forceable.set(kernel, valid);
 }
 
 /** Choices forced through `forceKernel`, by kernel family (the environment knobs are reported apart). */

@@ -8,6 +8,7 @@ import { infoNCEDefaultFor, infoNCESite, parseInfoNCETiles } from '../../src/ker
 import { matmulDefaultFor, matmulSite, matmulUsableOn, parseMatmulConfig } from '../../src/kernels/matmul.js';
 import { wgMatmulCandidates } from '../../src/kernels/matmul-wg.js';
 import { type ChoiceSite, selectChoice } from '../../src/kernels/select.js';
+import { forceKernel, forcedKernels } from '../../src/kernels/tune.js';
 
 const limits = (storage: number, invocations = 256): Record<string, number> => ({ maxComputeWorkgroupStorageSize: storage, maxComputeInvocationsPerWorkgroup: invocations });
 
@@ -111,5 +112,15 @@ describe('selectChoice', () => {
     expect(() => parseAttentionConfig('16:64')).toThrow(/KILN_ATTENTION .*got '16:64'/);
     expect(parseInfoNCETiles('8,4,16,sg,2')).toEqual({ wg: 8, tm: 4, tn: 16, sg: true, slots: 2 });
     expect(() => parseInfoNCETiles('64,4,8')).toThrow(/KILN_INFONCE_TILES .*got '64,4,8'/);
+  });
+
+  it('forceKernel refuses an unknown family or a malformed choice at once, forcing nothing', () => {
+    expect(() => forceKernel('matmu', wgMatmulCandidates[0])).toThrow(/forceKernel: unknown kernel family "matmu" \(known: .*matmul.*\)/);
+    expect(() => forceKernel('matmul', { kernel: 'wg', bm: 'big' })).toThrow(/forceKernel: .*"bm":"big".* is not a valid matmul configuration/);
+    expect(forcedKernels()).toEqual({});
+    forceKernel('matmul', wgMatmulCandidates[0]);
+    expect(forcedKernels()).toEqual({ matmul: wgMatmulCandidates[0] });
+    forceKernel('matmul', null);
+    expect(forcedKernels()).toEqual({});
   });
 });
