@@ -8,8 +8,8 @@ import { type Tokenizer, defaultTokenizer } from '../../text/index.js';
 import { FRAME_LENGTH, FRAME_SHIFT } from '../fbank.js';
 import { loadAudio } from '../audio.js';
 import { intOption } from '../options.js';
-import { CAPTION_TEMPLATES, SAMPLE_RATE, encodeWav, fillTemplate, place, renderDepth, renderImage, renderImu, renderThermal, renderWave, sceneWords } from './render.js';
-import { CARRIES, Rng, STREAM, type Scene, SYNTHETIC_MODALITIES, type SyntheticModality, key, sampleScene } from './scene.js';
+import { CAPTION_TEMPLATES, SAMPLE_RATE, coverage, encodeWav, fillTemplate, place, renderDepth, renderImage, renderImu, renderThermal, renderWave, sceneWords } from './render.js';
+import { ATTRIBUTES, type Attribute, CARRIES, Rng, STREAM, type Scene, SYNTHETIC_MODALITIES, type SyntheticModality, classCount, classWords, key, sampleScene } from './scene.js';
 
 export { ATTRIBUTES, CARRIES, SYNTHETIC_MODALITIES, sharedAttributes, classOf, classCount, classWords, type Attribute, type Scene, type SyntheticModality } from './scene.js';
 export { CAPTION_TEMPLATES, encodeWav, fillTemplate } from './render.js';
@@ -33,6 +33,14 @@ export interface SyntheticOptions {
   readonly modalities?: readonly SyntheticModality[];
   /** Default: kiln.text.defaultTokenizer(), the shipped BPE vocabulary. */
   readonly tokenizer?: Tokenizer;
+}
+
+/** Tokens (without start and end) of the longest caption any scene and template can give. */
+function longestCaption(tokenizer: Tokenizer): number {
+  const attrs = Object.keys(ATTRIBUTES) as Attribute[];
+  let most = 0;
+  for (let c = 0; c < classCount(attrs); c++) for (const t of CAPTION_TEMPLATES) most = Math.max(most, tokenizer.encode(fillTemplate(t, classWords(c, attrs))).length);
+  return most;
 }
 
 /** A split of synthetic scenes; build it with `kiln.data.synthetic(options)`. */
@@ -72,7 +80,7 @@ export class SyntheticDataset implements Dataset {
     if (split !== 'train' && split !== 'heldout') throw new Error(`${op}: split must be 'train' or 'heldout', got ${JSON.stringify(split)}`);
     const dims = {
       image: intOption(op, 'imageSize', opts.imageSize, 32, 8, 1024),
-      context: intOption(op, 'contextLength', opts.contextLength, 16, 12, 77),
+      context: intOption(op, 'contextLength', opts.contextLength, 24, 8, 77),
       mels: intOption(op, 'numMelBins', opts.numMelBins, 32, 8, 128),
       frames: intOption(op, 'targetLength', opts.targetLength, 48, 8, 1024),
       imu: intOption(op, 'imuSamples', opts.imuSamples, 64, 8, 4096),
@@ -80,6 +88,10 @@ export class SyntheticDataset implements Dataset {
     const modalities = opts.modalities ?? SYNTHETIC_MODALITIES;
     for (const m of modalities) if (!SYNTHETIC_MODALITIES.includes(m)) throw new Error(`${op}: unknown modality ${JSON.stringify(m)} (known: ${SYNTHETIC_MODALITIES.join(', ')})`);
     const tokenizer = opts.tokenizer ?? (await defaultTokenizer());
+    if (modalities.includes('text')) {
+      const need = longestCaption(tokenizer) + 2; // with the start and end tokens
+      if (dims.context < need) throw new Error(`${op}: contextLength ${dims.context} would cut captions short: the longest needs ${need} tokens with this tokenizer (start and end included)`);
+    }
     const splitTag = split === 'train' ? STREAM.train : STREAM.heldOut;
     const scenes = Array.from({ length: size }, (_, i) => sampleScene(seed, splitTag, i));
     const audio = modalities.includes('audio') ? await audioFeatures(scenes, seed, splitTag, dims.mels, dims.frames) : [];
@@ -110,16 +122,18 @@ export class SyntheticDataset implements Dataset {
     const p = place(scene, r);
     const s = this.dims.image;
     const out: Record<string, Float32Array | Int32Array> = {};
+    let plain: Float32Array | null = null; // the coverage without trail, shared by depth and thermal
+    const plainCoverage = (): Float32Array => (plain ??= coverage(scene, p, s, false));
     for (const m of this.modalities) {
       switch (m) {
         case 'vision':
           out[m] = renderImage(scene, p, s, r);
           break;
         case 'depth':
-          out[m] = renderDepth(scene, p, s, r);
+          out[m] = renderDepth(scene, plainCoverage(), s, r);
           break;
         case 'thermal':
-          out[m] = renderThermal(scene, p, s, r);
+          out[m] = renderThermal(scene, plainCoverage(), s, r);
           break;
         case 'imu':
           out[m] = renderImu(scene, this.dims.imu, r);

@@ -22,7 +22,8 @@ export type SyntheticModality = (typeof SYNTHETIC_MODALITIES)[number];
 /**
  * The attributes each modality carries (what can be recovered from it alone):
  * - vision (RGB): shape, colour, size, position, and motion (a fading trail behind the object);
- * - text (caption): shape, colour, size and motion (never the position);
+ * - text (caption): all five — shape, colour, size, position and motion (the image's every attribute, so the
+ *   frozen image embedding that stage 2 aligns depth and thermal to has learnt position from the captions);
  * - audio: shape (the waveform: sine, square, triangle or sawtooth) and colour (the pitch);
  * - depth (disparity): shape, size (nearer and larger) and position — no colour;
  * - thermal: shape, size, position and colour (each colour has its own temperature);
@@ -31,7 +32,7 @@ export type SyntheticModality = (typeof SYNTHETIC_MODALITIES)[number];
  */
 export const CARRIES: { readonly [M in SyntheticModality]: readonly Attribute[] } = {
   vision: ['shape', 'colour', 'size', 'position', 'motion'],
-  text: ['shape', 'colour', 'size', 'motion'],
+  text: ['shape', 'colour', 'size', 'position', 'motion'],
   audio: ['shape', 'colour'],
   depth: ['shape', 'size', 'position'],
   thermal: ['shape', 'colour', 'size', 'position'],
@@ -106,6 +107,17 @@ export class Rng {
   /** Standard normal (Box–Muller). */
   normal(): number {
     return Math.sqrt(-2 * Math.log(1 - this.next())) * Math.cos(2 * Math.PI * this.next());
+  }
+  /** n standard normals, both of each Box–Muller pair used (half the draws and transcendentals of n normal() calls). */
+  normals(n: number): Float32Array {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i += 2) {
+      const rho = Math.sqrt(-2 * Math.log(1 - this.next()));
+      const theta = 2 * Math.PI * this.next();
+      out[i] = rho * Math.cos(theta);
+      if (i + 1 < n) out[i + 1] = rho * Math.sin(theta);
+    }
+    return out;
   }
 }
 
