@@ -18,17 +18,16 @@ struct P { count: u32, groups: u32, p: f32, kind: u32, slots: array<Slot, 7> }
 @group(0) @binding(7) var<storage, read> v6: array<T>;
 @group(0) @binding(8) var<uniform> p: P;
 
-fn load(s: u32, i: u32) -> f32 {
-  switch s {
-    case 0u: { return f32(v0[i]); }
-    case 1u: { return f32(v1[i]); }
-    case 2u: { return f32(v2[i]); }
-    case 3u: { return f32(v3[i]); }
-    case 4u: { return f32(v4[i]); }
-    case 5u: { return f32(v5[i]); }
-    default: { return f32(v6[i]); }
-  }
-}
+// This lane's fold of one chunk (elements at, at + 256, … < end), one function per binding: WGSL cannot
+// index bindings, and choosing the binding once per workgroup keeps a switch out of the element loop.
+fn term_at(x: f32) -> f32 { return term(p.kind, x, p.p); }
+fn fold0(at: u32, end: u32) -> f32 { var a = 0.0; for (var i = at; i < end; i += 256u) { a = combine(p.kind, a, term_at(f32(v0[i]))); } return a; }
+fn fold1(at: u32, end: u32) -> f32 { var a = 0.0; for (var i = at; i < end; i += 256u) { a = combine(p.kind, a, term_at(f32(v1[i]))); } return a; }
+fn fold2(at: u32, end: u32) -> f32 { var a = 0.0; for (var i = at; i < end; i += 256u) { a = combine(p.kind, a, term_at(f32(v2[i]))); } return a; }
+fn fold3(at: u32, end: u32) -> f32 { var a = 0.0; for (var i = at; i < end; i += 256u) { a = combine(p.kind, a, term_at(f32(v3[i]))); } return a; }
+fn fold4(at: u32, end: u32) -> f32 { var a = 0.0; for (var i = at; i < end; i += 256u) { a = combine(p.kind, a, term_at(f32(v4[i]))); } return a; }
+fn fold5(at: u32, end: u32) -> f32 { var a = 0.0; for (var i = at; i < end; i += 256u) { a = combine(p.kind, a, term_at(f32(v5[i]))); } return a; }
+fn fold6(at: u32, end: u32) -> f32 { var a = 0.0; for (var i = at; i < end; i += 256u) { a = combine(p.kind, a, term_at(f32(v6[i]))); } return a; }
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -41,11 +40,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
   let slot = p.slots[s];
   let local = group - slot.first_group;
-  let base = local * 4096u;
+  // Elements [at, end) of the binding, 256 apart: this lane's share of the chunk, in the order of k.
+  let at = slot.offset + local * 4096u + lid.x;
+  let end = slot.offset + min(slot.n, (local + 1u) * 4096u);
   var a = 0.0;
-  for (var k = 0u; k < 16u; k++) {
-    let i = base + k * 256u + lid.x;
-    if (i < slot.n) { a = combine(p.kind, a, term(p.kind, load(s, slot.offset + i), p.p)); }
+  switch s {
+    case 0u: { a = fold0(at, end); }
+    case 1u: { a = fold1(at, end); }
+    case 2u: { a = fold2(at, end); }
+    case 3u: { a = fold3(at, end); }
+    case 4u: { a = fold4(at, end); }
+    case 5u: { a = fold5(at, end); }
+    default: { a = fold6(at, end); }
   }
   acc[lid.x] = a;
   reduce_workgroup(p.kind, lid.x);
