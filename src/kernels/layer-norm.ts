@@ -58,7 +58,7 @@ export function runLayerNormParamsBackward(p: NormProblem, dw: Operand, db: Oper
     kernel: { name: 'layer_norm_params', code: code(params, x), bindings: ['write', 'write', 'read', 'read', 'read', 'uniform'] },
     buffers: [whole(dw), whole(db), whole(x), whole(g), whole(stats)],
     uniforms: new UniformWriter().u32(p.rows, p.d).bytes(),
-    workgroups: grid(Math.ceil(p.d / 64)),
+    workgroups: grid(Math.ceil(p.d / 8)),
     work: rowWork(p.rms ? 'rmsNorm_backward' : 'layerNorm_backward', p.rows, p.d, [x, g]),
   });
 }

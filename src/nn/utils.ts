@@ -112,7 +112,10 @@ function totalNorm(op: string, tensors: readonly (Tensor | null)[], opts: Partia
         count += Math.ceil(t.numel() / NORM_CHUNK);
       }
       const partials = empty([Math.max(count, 1)], 'f32', op);
-      dense.forEach((t, i) => runNormPartials(t.numel(), t.operand(op), partials.storage.buffer, starts[i]!, kind, normType));
+      // Packed per dtype (the kernel's storage type is compiled in); each tensor keeps its partials' place.
+      const inputs = dense.map((t, i) => ({ n: t.numel(), values: t.operand(op), outIndex: starts[i]! }));
+      for (const dtype of new Set(inputs.map((t) => t.values.dtype)))
+        runNormPartials(inputs.filter((t) => t.values.dtype === dtype), partials.storage.buffer, kind, normType);
       const norm = empty([], 'f32', op);
       runNormFinish(count, partials.storage.buffer, norm.operand(op), kind, normType);
       if (foundInf !== null) {

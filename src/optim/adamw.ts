@@ -1,13 +1,15 @@
-// AdamW (decoupled weight decay) — torch.optim.AdamW's update. By default one fused dispatch per parameter
-// (src/kernels/adamw.ts) that reads the step count, a tensor learning rate and the skip flag from GPU
-// buffers, so neither a schedule computed on the GPU nor a skipped step forces a readback; `fused: false`
-// runs the same update composed from elementwise ops (torch's capturable rule, bias corrections computed on
-// the GPU from the step tensor), which the fused kernel is tested against.
+// AdamW (decoupled weight decay) — torch.optim.AdamW's update. By default fused and multi-tensor: a group's
+// parameters go two a dispatch (src/kernels/adamw.ts), their steps seven a dispatch, and the kernel reads
+// the step count, a tensor learning rate and the skip flag from GPU buffers, so neither a schedule computed
+// on the GPU nor a skipped step forces a readback; `fused: false` runs the same update composed from
+// elementwise ops (torch's capturable rule, bias corrections computed on the GPU from the step tensor),
+// which the fused kernel is tested against.
 
 import { runAdamW } from '../kernels/adamw.js';
 import { runFlagCount } from '../kernels/flag-count.js';
 import { full, zeros, zerosLike } from '../tensor/create.js';
 import { dense, div, pow, sub } from '../tensor/ops/elementwise.js';
+import { tidy } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Optimizer, type ParamsArg, checkScalarTensor, keep } from './optimizer.js';
 import { checkBool, checkLike, checkNumber, ownCopy } from './state-dict.js';
@@ -19,7 +21,7 @@ export interface AdamWOptions {
   eps: number;
   weightDecay: number;
   maximize: boolean;
-  /** One fused dispatch per parameter (default); false composes the update from elementwise ops. */
+  /** The fused multi-tensor kernel (default); false composes the update from elementwise ops. */
   fused: boolean;
 }
 
@@ -72,30 +74,38 @@ export class AdamW extends Optimizer<AdamWOptions, AdamWState, AdamWTorchState, 
     for (const g of this.paramGroups) checkOptions(g.options, 'AdamW');
   }
 
-  protected update(p: Tensor, grad: Tensor, h: AdamWOptions, flag: Tensor): void {
-    let st = this.state.get(p);
-    if (!st) {
-      st = { step: keep(zeros([])), expAvg: keep(zerosLike(p)), expAvgSq: keep(zerosLike(p)) };
-      this.state.set(p, st);
-    }
-    if (fusable(p, h)) {
-      // Two dispatches: the step advances (unless the flag is raised) in its own one-invocation kernel,
-      // then the update reads it. One kernel that both read and incremented the counter would race: an
-      // invocation could read the step before or after another's increment.
-      runFlagCount(st.step.operand('AdamW'), flag.operand('AdamW'), false);
-      const g = dense(grad, 'AdamW');
-      const lr = h.lr instanceof Tensor ? h.lr.operand('AdamW') : h.lr;
-      runAdamW(p.numel(), p.operand('AdamW'), st.expAvg.operand('AdamW'), st.expAvgSq.operand('AdamW'), g.operand('AdamW'), st.step.operand('AdamW'), flag.operand('AdamW'), {
-        beta1: h.betas[0],
-        beta2: h.betas[1],
-        eps: h.eps,
-        weightDecay: h.weightDecay,
-        maximize: h.maximize,
-        lr,
+  /**
+   * The fused parameters of a group in a few dispatches: their steps advance (unless the flag is raised),
+   * 7 counters a dispatch, then the update reads them, two parameters a dispatch. One kernel that both read
+   * and incremented a counter would race: an invocation could read the step before or after another's
+   * increment. The others take the composed path one by one.
+   */
+  protected override updateGroup(params: readonly Tensor[], h: AdamWOptions, flag: Tensor): void {
+    const fused = params.filter((p) => fusable(p, h));
+    for (const p of params) if (!fusable(p, h)) tidy(() => this.update(p, p.grad!, h));
+    if (fused.length === 0) return;
+    const states = fused.map((p) => this.stateFor(p));
+    tidy(() => {
+      runFlagCount(states.map((st) => st.step.operand('AdamW')), flag.operand('AdamW'), false);
+      const slots = fused.map((p, k) => {
+        const st = states[k]!;
+        const g = dense(p.grad!, 'AdamW').operand('AdamW');
+        return { n: p.numel(), param: p.operand('AdamW'), expAvg: st.expAvg.operand('AdamW'), expAvgSq: st.expAvgSq.operand('AdamW'), grad: g, step: st.step.operand('AdamW') };
       });
+      const hyper = { beta1: h.betas[0], beta2: h.betas[1], eps: h.eps, weightDecay: h.weightDecay, maximize: h.maximize, lr: h.lr instanceof Tensor ? h.lr.operand('AdamW') : h.lr };
+      // One kernel per gradient dtype (the kernel's gradient type is compiled in).
+      for (const dtype of new Set(slots.map((s) => s.grad.dtype)))
+        runAdamW(slots.filter((s) => s.grad.dtype === dtype), flag.operand('AdamW'), hyper);
+    });
+    fused.forEach((p, k) => {
+      const st = states[k]!;
       for (const t of [p, st.step, st.expAvg, st.expAvgSq]) t.bumpVersion();
-      return;
-    }
+    });
+  }
+
+  /** One parameter's update on the composed path (the fused ones go through updateGroup). */
+  protected update(p: Tensor, grad: Tensor, h: AdamWOptions): void {
+    const st = this.stateFor(p);
     // Composed path: foundInf is null here, as step() refuses a set flag for a parameter on this path.
     const [b1, b2] = h.betas;
     const g = h.maximize ? grad.neg() : grad;
@@ -109,6 +119,15 @@ export class AdamW extends Optimizer<AdamWOptions, AdamWState, AdamWTorchState, 
     const bc2 = sub(1, pow(b2, st.step));
     const denom = st.expAvgSq.sqrt().div(bc2.sqrt()).add(h.eps);
     p.sub_(st.expAvg.div(denom).mul(div(lr, bc1)));
+  }
+
+  private stateFor(p: Tensor): AdamWState {
+    let st = this.state.get(p);
+    if (!st) {
+      st = { step: keep(zeros([])), expAvg: keep(zerosLike(p)), expAvgSq: keep(zerosLike(p)) };
+      this.state.set(p, st);
+    }
+    return st;
   }
 
   protected cannotSkip(p: Tensor, h: AdamWOptions): string | null {

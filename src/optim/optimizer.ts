@@ -112,16 +112,24 @@ export abstract class Optimizer<H extends { lr: number | Tensor }, S extends obj
     });
     noGrad(() => {
       const skipFlag = flag ?? this.noFlag();
-      this.forEachParam((p, h) => {
-        const grad = p.grad;
-        // Temporaries of the update are freed; state tensors are kept with keep().
-        if (grad) tidy(() => this.update(p, grad, h, skipFlag));
-      });
+      for (const g of this.paramGroups) {
+        const withGrad = g.params.filter((p) => p.grad !== null);
+        if (withGrad.length > 0) this.updateGroup(withGrad, g.options, skipFlag);
+      }
       if (flag) {
-        runFlagCount(this.skippedSteps.operand('skippedSteps'), flag.operand('foundInf'), true);
+        runFlagCount([this.skippedSteps.operand('skippedSteps')], flag.operand('foundInf'), true);
         this.skippedSteps.bumpVersion();
       }
     });
+  }
+
+  /**
+   * The update of one group's parameters that have a gradient, in group order: one `update` each by default;
+   * an optimizer with a multi-tensor kernel (AdamW) packs them into a few dispatches instead. Temporaries
+   * are freed (tidy); state tensors are kept with keep().
+   */
+  protected updateGroup(params: readonly Tensor[], h: H, flag: Tensor): void {
+    for (const p of params) tidy(() => this.update(p, p.grad!, h, flag));
   }
 
   /**
