@@ -6,6 +6,7 @@ import { dispatch, grid } from '../device/batch.js';
 import { type DType, byteSize, wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, coalesce, whole } from './operand.js';
 import { wgslFile } from './source.js';
+import { runTranspose, transposeApplies } from './transpose.js';
 import { splitForBinding } from './windows.js';
 
 export const MAX_RANK = 8;
@@ -131,8 +132,18 @@ export function runElementwise(k: ElementwiseKernel, out: Operand, inputs: reado
   const c = coalesce(out.shape, [out.strides, ...inputs.map((x) => x.strides)]);
   if (c.shape.length > MAX_RANK) throw new Error(`kiln: '${k.name}' supports at most ${MAX_RANK} non-mergeable dimensions`);
   const ops = [out, ...inputs].map((o, j): Operand => ({ ...o, shape: c.shape, strides: c.strides[j]! }));
+  // A plain copy of a transposed view (last two axes swapped): the tiled transpose, bit-identical.
+  if (isIdentityCopy(k, out, inputs) && transposeApplies(ops[0]!, ops[1]!)) {
+    runTranspose(ops[0]!, ops[1]!);
+    return;
+  }
   const pieces = splitForBinding(c.shape, ops) ?? [{ shape: c.shape, operands: ops }];
   for (const piece of pieces) launch(k, piece.shape, piece.operands[0]!, piece.operands.slice(1), scalars);
+}
+
+/** A kernel that stores its one input unchanged: same dtype in and out, expression `a0`. */
+function isIdentityCopy(k: ElementwiseKernel, out: Operand, inputs: readonly Operand[]): boolean {
+  return k.expr === 'a0' && inputs.length === 1 && inputs[0]!.dtype === out.dtype;
 }
 
 /** True when every operand is one unit-stride run of whole, aligned vec4s. */
