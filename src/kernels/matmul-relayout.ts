@@ -76,13 +76,14 @@ interface Flip {
 /**
  * The layout of `o` ([..., R, C], unit stride on one of its last two axes) moved into scratch with the
  * unit stride on the other axis. Its batch axes that are not broadcast (stride 0 or extent 1) must merge
- * into one; null when they do not or when the transpose kernel cannot move `o`'s words.
+ * into one; null when they do not. The copy is the elementwise copy, which hands 4-byte words to the tiled
+ * transpose (f16 takes the strided elementwise kernel).
  */
 function flipLayout(o: Operand): Flip | null {
   const r = o.shape.length;
   const [R, C] = [o.shape[r - 2]!, o.shape[r - 1]!];
   const [rs, cs] = [o.strides[r - 2]!, o.strides[r - 1]!];
-  if (byteSize(o.dtype) !== 4 || o.window !== undefined || (rs !== 1 && cs !== 1) || R === 1 || C === 1) return null;
+  if (o.window !== undefined || (rs !== 1 && cs !== 1) || R === 1 || C === 1) return null;
   const live = o.shape.slice(0, r - 2).map((n, d) => ({ n, s: o.strides[d]!, d })).filter((a) => a.n > 1 && a.s !== 0);
   const m = coalesce(live.map((a) => a.n), [live.map((a) => a.s)]);
   if (m.shape.length > 1) return null;

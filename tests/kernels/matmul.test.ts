@@ -200,5 +200,15 @@ describe('matmul relayout (matmul-relayout.ts)', () => {
     x.dispose();
     y.dispose();
   });
+
+  it('f16: Linear x·Wᵀ (shared k-major W) relaid by the elementwise copy, bit-equal', async () => {
+    if (!kiln.deviceInfo().features.includes('shader-f16') || !matmulConfigUsable(defaultMatmulConfig())) return;
+    const [x, w] = [kiln.randn([1024, 64]).half(), kiln.randn([128, 64]).half()];
+    const got = await both(x, w.mT);
+    expect(got.copies).toBe(1);
+    expect(Array.from(got.relaid)).toEqual(Array.from(got.direct));
+    x.dispose();
+    w.dispose();
+  });
 });
 
