@@ -6,6 +6,7 @@ import { dispatch, grid } from '../device/batch.js';
 import { type DType, byteSize, wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, coalesce, whole } from './operand.js';
 import { wgslFile } from './source.js';
+import { runTranspose, transposeApplies } from './transpose.js';
 import { splitForBinding } from './windows.js';
 
 export const MAX_RANK = 8;
@@ -85,14 +86,18 @@ export function elementwiseWgsl(k: ElementwiseKernel, inputs: readonly DType[], 
  * WGSL for the contiguous case: every operand walks one unit-stride run, so each invocation moves a vec4
  * of every operand and evaluates the expression per component (fewer, wider loads on every adapter).
  */
-export function elementwiseVec4Wgsl(k: ElementwiseKernel, inputs: readonly DType[], out: DType, alias: readonly boolean[] = [], rows = false): string {
+export function elementwiseVec4Wgsl(k: ElementwiseKernel, inputs: readonly DType[], out: DType, alias: readonly boolean[] = [], outer = 0): string {
+  const rows = outer > 0;
   const f16 = [...inputs, out].includes('f16');
   const offs = ['x', 'y', 'z', 'w'];
   const lines: string[] = [];
   if (f16) lines.push('enable f16;');
   lines.push(
-    // rows: [R, C] operands of unit-stride, 4-aligned rows at their own row strides (0 = broadcast), c4 = C / 4.
-    rows ? 'struct P { n: u32, rank: u32, s0: u32, s1: u32, offs: vec4<u32>, rs: vec4<u32>, c4: u32 }' : 'struct P { n: u32, rank: u32, s0: u32, s1: u32, offs: vec4<u32> }',
+    // rows: [..., R, C] operands (`outer` ≤ 3 axes before C) of unit-stride, 4-aligned rows at their own
+    // strides (0 = broadcast) in vec4 units: rs[axis] holds the four operands' strides, dims the outer sizes.
+    rows
+      ? 'struct P { n: u32, rank: u32, s0: u32, s1: u32, offs: vec4<u32>, rs: array<vec4<u32>, 3>, dims: vec4<u32> }'
+      : 'struct P { n: u32, rank: u32, s0: u32, s1: u32, offs: vec4<u32> }',
     `@group(0) @binding(0) var<storage, read_write> out: array<vec4<${wgslStorageType(out)}>>;`,
   );
   let binding = 1;
@@ -109,15 +114,20 @@ export function elementwiseVec4Wgsl(k: ElementwiseKernel, inputs: readonly DType
     'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
     `  let i = gid.x + gid.y * nwg.x * ${WG}u;`,
     '  if (i >= p.n) { return; }',
-    ...(rows ? ['  let r = i / p.c4;', '  let c = i % p.c4;'] : []),
+    // dims.w = C / 4; the outer axes from the innermost out, with constant indices (see elementwiseWgsl).
+    ...(rows ? ['  var rem = i / p.dims.w;', ...Array.from({ length: outer }, (_, d) => {
+      const a = outer - 1 - d;
+      return d === outer - 1 ? `  let r${a} = rem;` : `  let r${a} = rem % p.dims[${a}];\n  rem = rem / p.dims[${a}];`;
+    })] : []),
     ...inputs.map((d, j) => {
-      const at = (o: string): string => (rows ? `p.offs.${o} + r * p.rs.${o} + c` : `p.offs.${o} + i`);
+      const rowAt = (o: string): string => Array.from({ length: outer }, (_, a) => ` + r${a} * p.rs[${a}].${o}`).join('');
+      const at = (o: string): string => (rows ? `p.offs.${o}${rowAt(o)} + i % p.dims.w` : `p.offs.${o} + i`);
       const src = alias[j] ? `out[${at('x')}]` : `in${j}[${at(offs[j + 1]!)}]`;
       return `  let a${j} = vec4<${k.compute}>(${src});`;
     }),
     `  let s0 = bitcast<${k.compute}>(p.s0);`,
     `  let s1 = bitcast<${k.compute}>(p.s1);`,
-    `  out[${rows ? 'p.offs.x + r * p.rs.x + c' : 'p.offs.x + i'}] = vec4<${wgslStorageType(out)}>(${comps.join(', ')});`,
+    `  out[${rows ? `p.offs.x${Array.from({ length: outer }, (_, a) => ` + r${a} * p.rs[${a}].x`).join('')} + i % p.dims.w` : 'p.offs.x + i'}] = vec4<${wgslStorageType(out)}>(${comps.join(', ')});`,
     '}',
   );
   return lines.join('\n');
@@ -131,8 +141,18 @@ export function runElementwise(k: ElementwiseKernel, out: Operand, inputs: reado
   const c = coalesce(out.shape, [out.strides, ...inputs.map((x) => x.strides)]);
   if (c.shape.length > MAX_RANK) throw new Error(`kiln: '${k.name}' supports at most ${MAX_RANK} non-mergeable dimensions`);
   const ops = [out, ...inputs].map((o, j): Operand => ({ ...o, shape: c.shape, strides: c.strides[j]! }));
+  // A plain copy of a transposed view (last two axes swapped): the tiled transpose, bit-identical.
+  if (isIdentityCopy(k, out, inputs) && transposeApplies(ops[0]!, ops[1]!)) {
+    runTranspose(ops[0]!, ops[1]!);
+    return;
+  }
   const pieces = splitForBinding(c.shape, ops) ?? [{ shape: c.shape, operands: ops }];
   for (const piece of pieces) launch(k, piece.shape, piece.operands[0]!, piece.operands.slice(1), scalars);
+}
+
+/** A kernel that stores its one input unchanged: same dtype in and out, expression `a0`. */
+function isIdentityCopy(k: ElementwiseKernel, out: Operand, inputs: readonly Operand[]): boolean {
+  return k.expr === 'a0' && inputs.length === 1 && inputs[0]!.dtype === out.dtype;
 }
 
 /** True when every operand is one unit-stride run of whole, aligned vec4s. */
@@ -141,11 +161,14 @@ function vec4able(shape: readonly number[], ops: readonly Operand[]): boolean {
 }
 
 /**
- * True for [R, C] operands whose rows are unit-stride runs of whole, aligned vec4s at row strides that are
- * multiples of 4 (0 for an operand broadcast over the rows: a bias added to a matmul's output).
+ * True for [..., R, C] operands (at most 4 axes) whose rows are unit-stride runs of whole, aligned vec4s at
+ * outer strides that are multiples of 4 (0 for an operand broadcast over them: a bias added to a matmul's
+ * output; a head split or merge copied through a permuted view).
  */
 function vec4Rows(shape: readonly number[], ops: readonly Operand[]): boolean {
-  return shape.length === 2 && shape[1]! % 4 === 0 && ops.every((o) => o.strides[1] === 1 && o.strides[0]! % 4 === 0 && o.offset % 4 === 0);
+  const r = shape.length;
+  return r >= 2 && r <= 4 && shape[r - 1]! % 4 === 0
+    && ops.every((o) => o.strides[r - 1] === 1 && o.offset % 4 === 0 && o.strides.slice(0, r - 1).every((s) => s % 4 === 0));
 }
 
 /** One dispatch over coalesced operands that all fit in their bindings. */
@@ -155,7 +178,7 @@ function launch(k: ElementwiseKernel, shape: readonly number[], out: Operand, in
     return;
   }
   if (vec4Rows(shape, [out, ...inputs])) {
-    launchVec4(k, (shape[0]! * shape[1]!) / 4, out, inputs, scalars, shape[1]! / 4);
+    launchVec4(k, shape.reduce((a, b) => a * b, 1) / 4, out, inputs, scalars, shape);
     return;
   }
   const n = shape.reduce((a, b) => a * b, 1);
@@ -212,18 +235,19 @@ function memo(key: string, build: () => string): string {
   return code;
 }
 
-/** The vec4 kernel over n4 vec4s; with `c4` (vec4s per row) the operands are [R, C] rows at their row strides. */
-function launchVec4(k: ElementwiseKernel, n4: number, out: Operand, inputs: readonly Operand[], scalars: readonly number[], c4?: number): void {
+/** The vec4 kernel over n4 vec4s; with `rowsShape` ([..., R, C]) the operands are rows at their own strides. */
+function launchVec4(k: ElementwiseKernel, n4: number, out: Operand, inputs: readonly Operand[], scalars: readonly number[], rowsShape?: readonly number[]): void {
   const u = new UniformWriter().u32(n4, 1);
   for (let j = 0; j < 2; j++) u.scalar(scalars[j] ?? 0, k.compute);
   u.vecU32([out, ...inputs].map((o) => o.offset / 4), 4);
-  if (c4 !== undefined) u.vecU32([out, ...inputs].map((o) => o.strides[0]! / 4), 4).u32(c4);
+  const outer = rowsShape === undefined ? 0 : rowsShape.length - 1;
+  for (let a = 0; a < (outer > 0 ? 3 : 0); a++) u.vecU32([out, ...inputs].map((o) => (a < outer ? o.strides[a]! / 4 : 0)), 4);
+  if (rowsShape !== undefined) u.vecU32([...rowsShape.slice(0, outer), 1, 1, 1].slice(0, 3).concat(rowsShape[outer]! / 4), 4);
   const alias = aliases(k, out, inputs);
   const reads = inputs.filter((_, j) => !alias[j]);
-  const rows = c4 !== undefined;
-  const key4 = `ew4${rows ? 'r' : ''}:${k.name}|${k.compute}>${k.result}|${k.expr}|${inputs.map((x) => x.dtype).join(',')}>${out.dtype}|${alias.map(Number).join('')}`;
+  const key4 = `ew4${outer > 0 ? `r${outer}` : ''}:${k.name}|${k.compute}>${k.result}|${k.expr}|${inputs.map((x) => x.dtype).join(',')}>${out.dtype}|${alias.map(Number).join('')}`;
   dispatch({
-    kernel: { name: `elementwise4:${k.name}`, code: memo(key4, () => elementwiseVec4Wgsl(k, inputs.map((x) => x.dtype), out.dtype, alias, rows)), key: key4, bindings: ['write', ...reads.map(() => 'read' as const), 'uniform'] },
+    kernel: { name: `elementwise4:${k.name}`, code: memo(key4, () => elementwiseVec4Wgsl(k, inputs.map((x) => x.dtype), out.dtype, alias, outer)), key: key4, bindings: ['write', ...reads.map(() => 'read' as const), 'uniform'] },
     buffers: [whole(out), ...reads.map(whole)],
     uniforms: u.bytes(),
     workgroups: grid(Math.ceil(n4 / WG)),

@@ -10,7 +10,7 @@ import { type AdapterClass, currentAdapterClass, subgroupsTile } from './adapter
 import { wgslStorageType } from './dtype.js';
 import { type WgMatmulConfig, matmulWgSource, runMatmulWg, wgMatmulCandidates, wgMatmulUsable, wgMatmulWellFormed } from './matmul-wg.js';
 import { type Operand, UniformWriter, coalesce, whole } from './operand.js';
-import { withVec4Layout } from './matmul-relayout.js';
+import { orient, withVec4Layout } from './matmul-relayout.js';
 import { prelude, wgslFile } from './source.js';
 import { type ChoiceSite, choose, defineSite, sourcesHash } from './select.js';
 import { type TuneKey, type TuneOptions, type TuneResult, tune } from './tune.js';
@@ -201,28 +201,13 @@ function typesOf(p: MatmulProblem, extensions: readonly string[] = []): string {
   return prelude({ T: wgslStorageType(p.a.dtype), O: wgslStorageType(p.out.dtype) }, f16, extensions);
 }
 
-/** A vec4 view of `o` along its k axis: stride 1 there and every other offset a multiple of 4. */
-function vec4Ok(offset: number, fast: number, slow: number, batchStrides: readonly number[]): boolean {
-  return fast === 1 && offset % 4 === 0 && slow % 4 === 0 && batchStrides.every((s) => s % 4 === 0);
-}
-
 /** For kiln.profile: [batch, M, K] · [batch, K, N], 2·M·N·K flops per batch. */
 function matmulWork(s: Sizes): DispatchWork {
   return { op: 'matmul', shapes: [[s.batch, s.M, s.K], [s.batch, s.K, s.N]], flops: 2 * s.batch * s.M * s.N * s.K };
 }
 
 function runBlocked(p: MatmulProblem, cfg: BlockedMatmulConfig, s: Sizes): void {
-  const r = p.a.shape.length;
-  const [ars, acs, brs, bcs] = [p.a.strides[r - 2]!, p.a.strides[r - 1]!, p.b.strides[r - 2]!, p.b.strides[r - 1]!];
-  // The kernels spread the rows of X over the lanes and read them along k, so X should be the operand
-  // that is contiguous in k: C = A·B (X = A, Y = B), or Cᵀ = Bᵀ·Aᵀ (X = Bᵀ, Y = Aᵀ) written through
-  // transposed output strides when only B is k-contiguous.
-  const swap = acs !== 1 && brs === 1;
-  const [m, n] = swap ? [s.N, s.M] : [s.M, s.N];
-  const x = swap ? { op: p.b, rs: bcs, cs: brs, bs: s.bbs } : { op: p.a, rs: ars, cs: acs, bs: s.abs };
-  const y = swap ? { op: p.a, rs: acs, cs: ars, bs: s.abs } : { op: p.b, rs: brs, cs: bcs, bs: s.bbs };
-  const xVec = s.K % 4 === 0 && vec4Ok(x.op.offset, x.cs, x.rs, x.bs);
-  const yVec = n % 4 === 0 && vec4Ok(y.op.offset, y.cs, y.rs, y.bs);
+  const { swap, m, n, x, y, xVec, yVec } = orient(p, s.M, s.K, s.N, s.abs, s.bbs);
   const tilesN = Math.ceil(n / cfg.tn);
   const tilesM = Math.ceil(m / (cfg.wg * cfg.tm));
   const [gx, gy, gz] = grid(tilesN * tilesM * s.batch);

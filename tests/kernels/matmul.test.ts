@@ -2,7 +2,7 @@
 // read through their strides, broadcast batch axes, f16 storage, and grids past 65,535 workgroups.
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/node.js';
-import { type MatmulConfig, matmulCandidates, matmulConfigUsable, naiveMatmulConfig, runMatmul } from '../../src/kernels/matmul.js';
+import { type MatmulConfig, defaultMatmulConfig, matmulCandidates, matmulConfigUsable, naiveMatmulConfig, runMatmul } from '../../src/kernels/matmul.js';
 import { empty } from '../../src/tensor/alloc.js';
 import { TEST_SEED, randomArray } from '../helpers/random.js';
 
@@ -163,3 +163,52 @@ describe('matmul kernels vs float64 reference', () => {
     expect(Array.from(await kiln.matmul(a, b).data())).toEqual([1, 2, 8, 3, 4, 18, 5, 6, 28]);
   });
 });
+
+describe('matmul relayout (matmul-relayout.ts)', () => {
+  /** out = a·b by the default choice (relaid out where it pays) and by the same configuration forced (never relaid). */
+  async function both(a: kiln.Tensor, b: kiln.Tensor): Promise<{ relaid: ArrayLike<number>; direct: ArrayLike<number>; copies: number }> {
+    const r = a.shape.length;
+    const shape = [...a.shape.slice(0, r - 1), b.shape[r - 1]!];
+    const [o1, o2] = [empty(shape, 'f32'), empty(shape, 'f32')];
+    const p = (o: kiln.Tensor) => ({ out: o.operand('test'), a: a.operand('test'), b: b.operand('test') });
+    await kiln.flush();
+    kiln.resetStats();
+    runMatmul(p(o1));
+    const copies = kiln.stats().dispatches - 1;
+    runMatmul(p(o2), defaultMatmulConfig());
+    const out = { relaid: await o1.data(), direct: await o2.data(), copies };
+    o1.dispose();
+    o2.dispose();
+    return out;
+  }
+
+  // The copy changes the loads, not the products or their order: bit-equal to the unrelaid path.
+  // Products of ≥ 2²³ multiply-adds (the relayout's minimum): the weight gradient xᵀ·g reads X k-major.
+  it.each([
+    ['weight gradient xᵀ·g (X k-major)', [256, 128], [256, 256], true, false, 1],
+    ['batched k-major X', [4, 64, 128], [4, 64, 256], true, false, 1],
+    ['batched k-major Y (Q·Kᵀ)', [4, 256, 64], [4, 128, 64], false, true, 1],
+    ['too little work per copied element', [2400, 60], [2400, 60], true, false, 0],
+    ['too small a product', [64, 40], [64, 68], true, false, 0],
+    ['K % 4 ≠ 0', [258, 128], [258, 256], true, false, 0],
+  ] as const)('%s: bit-equal to the forced configuration', async (_, as, bs, ta, tb, copies) => {
+    if (!matmulConfigUsable(defaultMatmulConfig())) return;
+    const [x, y] = [kiln.randn([...as]), kiln.randn([...bs])];
+    const got = await both(ta ? x.mT : x, tb ? y.mT : y);
+    expect(got.copies).toBe(copies);
+    expect(Array.from(got.relaid)).toEqual(Array.from(got.direct));
+    x.dispose();
+    y.dispose();
+  });
+
+  it('f16: Linear x·Wᵀ (shared k-major W) relaid by the elementwise copy, bit-equal', async () => {
+    if (!kiln.deviceInfo().features.includes('shader-f16') || !matmulConfigUsable(defaultMatmulConfig())) return;
+    const [x, w] = [kiln.randn([1024, 64]).half(), kiln.randn([128, 64]).half()];
+    const got = await both(x, w.mT);
+    expect(got.copies).toBe(1);
+    expect(Array.from(got.relaid)).toEqual(Array.from(got.direct));
+    x.dispose();
+    w.dispose();
+  });
+});
+
