@@ -114,7 +114,7 @@ export function grid(workgroups: number): [number, number, number] {
 
 export interface Dispatch {
   readonly kernel: KernelSpec;
-  /** Storage bindings in binding order (the uniform block is appended last when `uniforms` is given). */
+  /** Storage bindings in binding order (the uniform block goes where `kernel.bindings` lists 'uniform', else last). */
   readonly buffers: readonly BufferRange[];
   /** Contents of the uniform block (≤ 256 bytes). */
   readonly uniforms?: ArrayBuffer | ArrayBufferView;
@@ -150,7 +150,10 @@ export function dispatch(d: Dispatch): void {
     }
     uniforms.cpu.set(bytes, off);
     uniforms.cpu.fill(0, off + bytes.byteLength, off + UNIFORM_SLOT);
-    ranges.push({ buffer: uniforms.buffer(), offset: 0, size: UNIFORM_SLOT });
+    // The uniform takes the binding its kind is listed at (last for most kernels; a kernel may bind
+    // optional storage after it, as the matmul epilogue does).
+    const at = d.kernel.bindings.indexOf('uniform');
+    ranges.splice(at < 0 ? ranges.length : at, 0, { buffer: uniforms.buffer(), offset: 0, size: UNIFORM_SLOT });
     dynamicOffsets.push(off);
   }
   const bg = getBindGroup(p, ranges);

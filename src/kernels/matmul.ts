@@ -11,6 +11,7 @@ import { wgslStorageType } from './dtype.js';
 import { type WgMatmulConfig, matmulWgSource, runMatmulWg, wgMatmulCandidates, wgMatmulUsable, wgMatmulWellFormed } from './matmul-wg.js';
 import { type Operand, UniformWriter, coalesce, whole } from './operand.js';
 import { orient, withVec4Layout } from './matmul-relayout.js';
+import { acquireBuffer, releaseBuffer } from '../device/pool.js';
 import { prelude, wgslFile } from './source.js';
 import { type ChoiceSite, choose, defineSite, sourcesHash } from './select.js';
 import { type TuneKey, type TuneOptions, type TuneResult, tune } from './tune.js';
@@ -19,12 +20,32 @@ const naive = wgslFile('matmul_naive', new URL('./wgsl/matmul_naive.wgsl', impor
 const common = wgslFile('matmul_common', new URL('./wgsl/matmul_common.wgsl', import.meta.url));
 const tiled = wgslFile('matmul_tiled', new URL('./wgsl/matmul_tiled.wgsl', import.meta.url));
 const subgroup = wgslFile('matmul_subgroup', new URL('./wgsl/matmul_subgroup.wgsl', import.meta.url));
+const plainStore = wgslFile('matmul_store', new URL('./wgsl/matmul_store.wgsl', import.meta.url));
+const epilogueStore = wgslFile('matmul_epilogue', new URL('./wgsl/matmul_epilogue.wgsl', import.meta.url));
+const mathLib = wgslFile('math', new URL('./wgsl/math.wgsl', import.meta.url));
 
 export interface MatmulProblem {
   readonly out: Operand;
   readonly a: Operand;
   readonly b: Operand;
 }
+
+/**
+ * Linear's epilogue, applied to the accumulator before the store (matmul_epilogue.wgsl):
+ * out = act(a·b + bias) + residual, and pre = a·b + bias written too when given (gelu's backward reads it).
+ */
+export interface MatmulEpilogue {
+  /** [N], added along the output's last axis (any stride). */
+  readonly bias: Operand | null;
+  /** out's shape, dtype and contiguous layout (any offset). */
+  readonly residual: Operand | null;
+  /** out's shape and dtype, contiguous from element 0 like out. */
+  readonly pre: Operand | null;
+  readonly activation: MatmulActivation;
+}
+
+export type MatmulActivation = 'none' | 'gelu' | 'quick_gelu';
+const ACT_CODE = { none: 0, gelu: 1, quick_gelu: 2 } as const satisfies Record<MatmulActivation, number>;
 
 /**
  * A kernel and its `override` constants: WG invocations per workgroup, TM rows of C per invocation, TN
@@ -96,7 +117,7 @@ export function matmulShapeClass(M: number, K: number, N: number): string {
   return `${c(M)}${c(K)}${c(N)}`;
 }
 
-const matmulSources = sourcesHash([common, tiled, subgroup, matmulWgSource]);
+const matmulSources = sourcesHash([common, tiled, subgroup, plainStore, matmulWgSource]);
 
 /** The tuning-cache key of a problem size. */
 export function matmulTuneKey(M: number, K: number, N: number): TuneKey {
@@ -145,6 +166,26 @@ export function runMatmul(p: MatmulProblem, config?: MatmulConfig): void {
   // A forced configuration (tuner, tests) runs on the layout given; otherwise a k-major shared matrix is copied first.
   else if (config !== undefined) runBlocked(p, cfg, s);
   else withVec4Layout(p, (q) => runBlocked(q, cfg, sizes(q)));
+}
+
+/**
+ * Records out = act(a @ b + bias) + residual in one register-blocked kernel (the epilogue in its store),
+ * with `config` or the configuration runMatmul would choose. Returns false, recording nothing, where that
+ * configuration is not a register-blocked one (the reference and workgroup-memory kernels have no
+ * epilogue), K = 0, or the adapter binds too few storage buffers: the caller then composes the op.
+ */
+export function runMatmulEpilogue(p: MatmulProblem, ep: MatmulEpilogue, config?: MatmulConfig): boolean {
+  const s = sizes(p);
+  if (s.M * s.N * s.batch === 0) return true;
+  const cfg = config ?? choose(matmulSite, s);
+  if (cfg.kernel === 'naive' || cfg.kernel === 'wg' || s.K === 0) return false;
+  const storage = gpu('matmul').info.limits['maxStorageBuffersPerShaderStage'] ?? 8;
+  if (storage < (cfg.kernel === 'subgroup' ? 8 : 7)) return false;
+  if (p.out.offset !== 0 || (ep.pre !== null && ep.pre.offset !== 0))
+    throw new Error('matmul: the epilogue writes out and pre from element 0; got an offset view');
+  if (config !== undefined) runBlocked(p, cfg, s, ep);
+  else withVec4Layout(p, (q) => runBlocked(q, cfg, sizes(q), ep));
+  return true;
 }
 
 /**
@@ -206,7 +247,37 @@ function matmulWork(s: Sizes): DispatchWork {
   return { op: 'matmul', shapes: [[s.batch, s.M, s.K], [s.batch, s.K, s.N]], flops: 2 * s.batch * s.M * s.N * s.K };
 }
 
-function runBlocked(p: MatmulProblem, cfg: BlockedMatmulConfig, s: Sizes): void {
+/**
+ * What a blocked kernel's store needs: its source, bindings after the uniform, their buffers, overrides
+ * and p.ep. `swap`: the kernel computes Cᵀ, so the bias runs along its rows. Absent operands are bound to
+ * a read operand or a 16-byte scratch that the kernel never touches (the overrides turn their use off).
+ */
+interface Store {
+  readonly code: string;
+  readonly kinds: readonly ('read' | 'write')[];
+  readonly buffers: readonly { buffer: GPUBuffer; offset: number; size: number }[];
+  readonly overrides: Readonly<Record<string, number>>;
+  readonly ep: readonly number[];
+  readonly scratch: GPUBuffer | null;
+  readonly name: string;
+}
+
+function storeFor(ep: MatmulEpilogue | undefined, swap: boolean, p: MatmulProblem): Store {
+  if (ep === undefined) return { code: plainStore.text(), kinds: [], buffers: [], overrides: {}, ep: [], scratch: null, name: '' };
+  const bs = ep.bias?.strides[0] ?? 0;
+  const scratch = ep.pre === null ? acquireBuffer(16) : null;
+  return {
+    code: mathLib.text() + epilogueStore.text(),
+    kinds: ['read', 'read', 'write'],
+    buffers: [whole(ep.bias ?? p.a), whole(ep.residual ?? p.a), ep.pre ? whole(ep.pre) : { buffer: scratch!, offset: 0, size: 16 }],
+    overrides: { HAS_BIAS: ep.bias ? 1 : 0, ACT: ACT_CODE[ep.activation], HAS_RES: ep.residual ? 1 : 0, SAVE_PRE: ep.pre ? 1 : 0 },
+    ep: [ep.bias?.offset ?? 0, swap ? bs : 0, swap ? 0 : bs, ep.residual?.offset ?? 0],
+    scratch,
+    name: '+epilogue',
+  };
+}
+
+function runBlocked(p: MatmulProblem, cfg: BlockedMatmulConfig, s: Sizes, ep?: MatmulEpilogue): void {
   const { swap, m, n, x, y, xVec, yVec } = orient(p, s.M, s.K, s.N, s.abs, s.bbs);
   const tilesN = Math.ceil(n / cfg.tn);
   const tilesM = Math.ceil(m / (cfg.wg * cfg.tm));
@@ -215,38 +286,42 @@ function runBlocked(p: MatmulProblem, cfg: BlockedMatmulConfig, s: Sizes): void 
     .u32(m, n, s.K, s.bshape.length, x.op.offset, x.rs, x.cs, tilesN)
     .u32(y.op.offset, y.rs, y.cs, tilesM, swap ? 1 : s.N, swap ? s.N : 1, gx, s.batch)
     .vecU32(s.bshape, 4).vecU32(x.bs, 4).vecU32(y.bs, 4);
-  const overrides = { WG: cfg.wg, TM: cfg.tm, TN: cfg.tn };
+  const st = storeFor(ep, swap, p);
+  u.vecU32(st.ep, 4);
+  const overrides = { WG: cfg.wg, TM: cfg.tm, TN: cfg.tn, ...st.overrides };
   if (cfg.kernel === 'subgroup') {
     const entry = xVec && yVec ? 'main_vec4' : 'main_scalar';
     dispatch({
       kernel: {
-        name: `matmul:subgroup:${entry}`,
-        code: typesOf(p, ['subgroups']) + common.text() + subgroup.text(),
+        name: `matmul:subgroup:${entry}${st.name}`,
+        code: typesOf(p, ['subgroups']) + common.text() + subgroup.text() + st.code,
         entryPoint: entry,
-        bindings: ['write', 'read', 'read', 'read', 'read', 'uniform'],
+        bindings: ['write', 'read', 'read', 'read', 'read', 'uniform', ...st.kinds],
         overrides,
       },
-      buffers: [whole(p.out), whole(x.op), whole(y.op), whole(x.op), whole(y.op)],
+      buffers: [whole(p.out), whole(x.op), whole(y.op), whole(x.op), whole(y.op), ...st.buffers],
       uniforms: u.bytes(),
       workgroups: [gx, gy, gz],
       work: matmulWork(s),
     });
+    if (st.scratch) releaseBuffer(st.scratch);
     return;
   }
   const entry = xVec ? 'main_vec4' : 'main_scalar';
   dispatch({
     kernel: {
-      name: `matmul:tiled:${entry}`,
-      code: typesOf(p) + common.text() + tiled.text(),
+      name: `matmul:tiled:${entry}${st.name}`,
+      code: typesOf(p) + common.text() + tiled.text() + st.code,
       entryPoint: entry,
-      bindings: ['write', 'read', 'read', 'read', 'uniform'],
+      bindings: ['write', 'read', 'read', 'read', 'uniform', ...st.kinds],
       overrides,
     },
-    buffers: [whole(p.out), whole(x.op), whole(x.op), whole(y.op)],
+    buffers: [whole(p.out), whole(x.op), whole(x.op), whole(y.op), ...st.buffers],
     uniforms: u.bytes(),
     workgroups: [gx, gy, gz],
     work: matmulWork(s),
   });
+  if (st.scratch) releaseBuffer(st.scratch);
 }
 
 function runNaive(p: MatmulProblem, s: Sizes): void {

@@ -5,10 +5,10 @@
 import { F, type Tensor, arange, cat, nn, tidy } from '../public.js';
 
 // Models use only the public API.
-const { Module, ModuleList, init } = nn;
+const { Module, ModuleList, init, linearThen } = nn;
 type ModuleList<M extends nn.Module = nn.Module> = nn.ModuleList<M>;
 type Factory = nn.FactoryOptions;
-const { normalize, quickGelu } = F;
+const { normalize } = F;
 import type { ClipConfig, ClipTowerConfig } from './config.js';
 import { type BuildOptions, asWeightDType, causalMaskInit, checkpointBlocks, factory } from './build.js';
 import { type LoadWeightsOptions, type LoadWeightsResult, type WeightSource, loadWeights } from './weights.js';
@@ -18,16 +18,16 @@ const LN_EPS = 1e-5;
 
 type Activation = ClipConfig['activation'];
 
-/** c_fc → GELU or QuickGELU → c_proj. */
+/** c_fc → GELU or QuickGELU → c_proj (+ the block's residual), each Linear one fused op with what follows it. */
 class Mlp extends Module {
   constructor(f: Factory, width: number, hidden: number, readonly activation: Activation) {
     super();
     this.registerModule('c_fc', new nn.Linear(width, hidden, f));
     this.registerModule('c_proj', new nn.Linear(hidden, width, f));
   }
-  forward(x: Tensor): Tensor {
-    const h = this.child<nn.Linear>('c_fc').call(x); // [B, L, 4W]
-    return this.child<nn.Linear>('c_proj').call(this.activation === 'quick_gelu' ? quickGelu(h) : h.gelu());
+  forward(x: Tensor, residual: Tensor | null = null): Tensor {
+    const h = linearThen(this.child('c_fc'), x, { activation: this.activation }); // [B, L, 4W]
+    return linearThen(this.child('c_proj'), h, { residual }); // [B, L, W]
   }
 }
 
@@ -43,7 +43,7 @@ class ResidualAttentionBlock extends Module {
   forward(x: Tensor, causal: boolean): Tensor {
     const n1 = this.child<nn.LayerNorm>('ln_1').call(x);
     const h = x.add(this.child<nn.MultiheadAttention>('attn').call(n1, n1, n1, { isCausal: causal }).output); // [B, L, W]
-    return h.add(this.child<Mlp>('mlp').call(this.child<nn.LayerNorm>('ln_2').call(h)));
+    return this.child<Mlp>('mlp').call(this.child<nn.LayerNorm>('ln_2').call(h), h); // h + mlp(ln_2(h))
   }
 }
 

@@ -6,7 +6,7 @@
 import { F, type Tensor, arange, cat, nn, tidy } from '../public.js';
 
 // Models use only the public API.
-const { Module, ModuleDict, ModuleList, init } = nn;
+const { Module, ModuleDict, ModuleList, init, linearThen } = nn;
 type Module = nn.Module;
 type ModuleDict<M extends nn.Module = nn.Module> = nn.ModuleDict<M>;
 type ModuleList<M extends nn.Module = nn.Module> = nn.ModuleList<M>;
@@ -30,15 +30,16 @@ const MAX_LOGIT_SCALE = 100;
 /** SimpleTransformer's "jax" init of every nn.Linear: xavier_uniform_ weights, zero biases. */
 const JAX_LINEAR: nn.InitOverrides = { weight: (t) => init.xavierUniform_(t), bias: init.zeros_ };
 
-/** fc1 → exact GELU → fc2. */
+/** fc1 → exact GELU → fc2 (+ the block's residual where it adds straight on), each Linear one fused op with what follows it. */
 class Mlp extends Module {
   constructor(f: Factory, dim: number, hidden: number) {
     super();
     this.registerModule('fc1', new nn.Linear(dim, hidden, { ...f, init: JAX_LINEAR }));
     this.registerModule('fc2', new nn.Linear(hidden, dim, { ...f, init: JAX_LINEAR }));
   }
-  forward(x: Tensor): Tensor {
-    return this.child<nn.Linear>('fc2').call(this.child<nn.Linear>('fc1').call(x).gelu()); // [B, L, D]
+  forward(x: Tensor, residual: Tensor | null = null): Tensor {
+    const h = linearThen(this.child('fc1'), x, { activation: 'gelu' }); // [B, L, 4D]
+    return linearThen(this.child('fc2'), h, { residual }); // [B, L, D]
   }
 }
 
@@ -64,7 +65,10 @@ class Block extends Module {
     const n1 = this.child<nn.LayerNorm>('norm_1').call(x);
     const a = this.child<nn.MultiheadAttention>('attn').call(n1, n1, n1, { isCausal: causal }).output;
     const h = x.add(this.branch(a, 'layer_scale_gamma1')); // [B, L, D]
-    return h.add(this.branch(this.child<Mlp>('mlp').call(this.child<nn.LayerNorm>('norm_2').call(h)), 'layer_scale_gamma2'));
+    const n2 = this.child<nn.LayerNorm>('norm_2').call(h);
+    // With no DropPath at work and no layer scale the branch is the identity: the residual goes into fc2.
+    if (!this.layerScale && (this.dropPathRate === 0 || !this.training)) return this.child<Mlp>('mlp').call(n2, h); // h + mlp(n2)
+    return h.add(this.branch(this.child<Mlp>('mlp').call(n2), 'layer_scale_gamma2'));
   }
 }
 

@@ -7,7 +7,7 @@
 import { where } from '../tensor/ops/elementwise.js';
 import { scaledDotProductAttention } from '../tensor/ops/attention.js';
 import { autocastParam } from '../tensor/autocast.js';
-import { linear } from '../tensor/ops/matmul.js';
+import { linear } from '../tensor/ops/linear.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { xavierNormal_, xavierUniform_, zeros_ } from './init.js';
 import { Linear } from './layers.js';

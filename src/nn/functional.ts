@@ -100,7 +100,7 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
 }
 
 export { conv2d, conv3d, type ConvOptions } from '../tensor/ops/conv.js';
-export { linear } from '../tensor/ops/matmul.js';
+export { linear, linearUnfused, type LinearActivation, type LinearOptions } from '../tensor/ops/linear.js';
 
 import { type InfoNCEOptions, infoNCE as infoNCEFused, infoNCELogits, infoNCEUnfused } from '../tensor/ops/infonce.js';
 

@@ -14,7 +14,7 @@ export {
   type RemovableHandle,
   type Callable,
 } from './module.js';
-export { Linear, LayerNorm, Embedding, Dropout, DropPath, GELU, QuickGELU, Identity, Sequential, ModuleList, ModuleDict, type UnaryModule } from './layers.js';
+export { Linear, linearThen, LayerNorm, Embedding, Dropout, DropPath, GELU, QuickGELU, Identity, Sequential, ModuleList, ModuleDict, type UnaryModule } from './layers.js';
 export { Conv2d, Conv3d } from './conv.js';
 export { MultiheadAttention, InProjection, type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions, type MultiheadAttentionOutput } from './attention.js';
 export * as init from './init.js';

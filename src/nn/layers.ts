@@ -1,7 +1,7 @@
 // Basic layers and containers: Linear, LayerNorm, Embedding, Dropout, DropPath, GELU, QuickGELU, Identity,
 // Sequential, ModuleList, ModuleDict (torch.nn's names, parameter names and layouts, so upstream state dicts load).
 
-import { dropPath, dropout, embedding, layerNorm, linear, quickGelu } from './functional.js';
+import { type LinearOptions, dropPath, dropout, embedding, layerNorm, linear, quickGelu } from './functional.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { linearDefaults, normal_, ones_, zeros_ } from './init.js';
 import { type LayerOptions, Module } from './module.js';
@@ -11,7 +11,10 @@ export interface UnaryModule extends Module {
   forward(x: Tensor): Tensor;
 }
 
-/** y = x·Wᵀ + b with `weight` [out, in] and `bias` [out] (PyTorch's layout and default init). */
+/**
+ * y = x·Wᵀ + b with `weight` [out, in] and `bias` [out] (PyTorch's layout and default init). `forward(x, opts)`
+ * also applies an activation and adds a residual in the same fused op (F.linear's options).
+ */
 export class Linear extends Module {
   constructor(
     readonly inFeatures: number,
@@ -34,12 +37,29 @@ export class Linear extends Module {
     return this.getParameter('bias');
   }
 
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor, opts: LinearOptions = {}): Tensor {
     const last = x.shape[x.ndim - 1];
     if (last !== this.inFeatures)
       throw new Error(`Linear: expected input with last dimension ${this.inFeatures}, got shape [${x.shape.join(',')}]`);
-    return linear(x, this.weight, this.bias); // [..., out]; the transpose is read in place
+    return linear(x, this.weight, this.bias, opts); // [..., out]; the transpose is read in place
   }
+}
+
+/**
+ * act(fc(x)) + residual: one fused op when `fc` is a plain Linear without hooks; otherwise `fc.call(x)` (a
+ * swapped-in layer such as QuantizedLinear, or hooks that must see fc's own output) and the rest composed.
+ * @example const y = kiln.nn.linearThen(mlp.c_proj, h, { residual: x }); // x + c_proj(h)
+ */
+export function linearThen(fc: Module, x: Tensor, opts: LinearOptions): Tensor {
+  if (fc instanceof Linear && !fc.hasHooks()) return fc.call(x, opts);
+  const y = (fc as UnaryModule).call(x);
+  const act = opts.activation ?? 'none';
+  const h = act === 'gelu' ? y.gelu() : act === 'quick_gelu' ? quickGelu(y) : y;
+  if (h !== y) y.dispose();
+  if (!opts.residual) return h;
+  const out = opts.residual.add(h);
+  h.dispose();
+  return out;
 }
 
 export class Identity extends Module {

@@ -44,7 +44,8 @@ function report(state: boolean): void {
 /**
  * Runs `fn` with autocast to f16 (torch.autocast('cuda', dtype=torch.float16)): matmul, linear, attention
  * and convolutions run in f16; layerNorm, softmax, losses, sum/mean/var and exp/log/rsqrt in f32; other
- * ops in their inputs' dtype. Parameters stay f32 (their f16 copies are cached for the region) and their
+ * ops in their inputs' dtype; F.linear's residual keeps its dtype (an f32 residual stream gives an f32 output,
+ * as `h + linear(x)` would). Parameters stay f32 (their f16 copies are cached for the region) and their
  * gradients arrive in f32. `{ enabled: false }` runs `fn` with autocast off (also inside an enabled region).
  * Backward runs outside autocast, each op in the dtype its forward used. Synchronous, like tidy.
  * @example const loss = kiln.autocast('f16', () => model.forward(x).square().mean());

@@ -1,6 +1,6 @@
 // Shared by the register-blocked matmul kernels (matmul_tiled.wgsl, matmul_subgroup.wgsl; prepended after
 // the prelude): the uniform block and the workgroup → output tile mapping. Each kernel declares the
-// overrides WG, TM and TN and the uniform p.
+// overrides WG, TM and TN and the uniform p, and ends with a store (matmul_store.wgsl or matmul_epilogue.wgsl).
 
 struct P {
   M: u32, N: u32, K: u32, brank: u32,
@@ -8,6 +8,7 @@ struct P {
   y_off: u32, y_rs: u32, y_cs: u32, tiles_m: u32,
   o_rs: u32, o_cs: u32, gx: u32, batch: u32,
   bshape: vec4<u32>, x_bs: vec4<u32>, y_bs: vec4<u32>,
+  ep: vec4<u32>,  // matmul_epilogue.wgsl's bias offset and strides, residual offset (zero for the plain store)
 }
 
 struct Tile { ok: bool, m0: u32, n0: u32, xo: u32, yo: u32, oo: u32 }

@@ -6,7 +6,7 @@
 // its address is uniform. Needs subgroups of at least 8 invocations (any multiple of 8 works: lanes ≥ 8
 // repeat the loads of lane % 8). `main_vec4` reads X and Y as vec4 (both contiguous in their fast axis,
 // aligned, K % 4 = 0); `main_scalar` reads any strides and ends with one zero-padded block for K % 4.
-// Prepended: matmul_common.wgsl (the uniform block P and tile()).
+// Prepended: matmul_common.wgsl (the uniform block P and tile()); appended: a store, emit().
 
 override WG: u32 = 64;  // invocations per workgroup, all along the rows of C; a multiple of the subgroup size
 override TM: u32 = 2;   // rows of C per invocation (strided by WG so neighbouring lanes read neighbouring rows)
@@ -18,6 +18,10 @@ override TN: u32 = 8;   // columns of C per workgroup: 8, 16 or 32 (TM·TN ≤ 6
 @group(0) @binding(3) var<storage, read> x4: array<vec4<T>>;  // the same buffers as x and y, read as vec4
 @group(0) @binding(4) var<storage, read> y4: array<vec4<T>>;
 @group(0) @binding(5) var<uniform> p: P;
+// Used only by matmul_epilogue.wgsl's emit() (bound after the uniform when it is appended).
+@group(0) @binding(6) var<storage, read> ep_bias: array<T>;
+@group(0) @binding(7) var<storage, read> ep_res: array<O>;
+@group(0) @binding(8) var<storage, read_write> ep_pre: array<O>;
 
 const MAXTM = 4u;
 var<private> acc: array<array<vec4<f32>, 8>, MAXTM>;  // [row][column group of 4]: TM·TN ≤ 64 are used
@@ -62,7 +66,7 @@ fn store(t: Tile, lid: u32) {
     if (i >= p.M) { continue; }
     for (var c = 0u; c < TN; c++) {
       let j = t.n0 + c;
-      if (j < p.N) { out[t.oo + i * p.o_rs + j * p.o_cs] = O(acc[r][c / 4u][c % 4u]); }
+      if (j < p.N) { emit(t.oo + i * p.o_rs + j * p.o_cs, i, j, acc[r][c / 4u][c % 4u]); }
     }
   }
 }

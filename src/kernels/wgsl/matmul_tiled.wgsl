@@ -3,7 +3,7 @@
 // workgroup, so every load of Y has a workgroup-uniform address (one scalar load, broadcast to all lanes)
 // and each invocation loads only its own rows of X. The launcher maps (A, B) or (Bᵀ, Aᵀ) onto (X, Y).
 // Entry points: `main_vec4` reads X as vec4 along k (k-stride 1, aligned), `main_scalar` reads any strides.
-// Prepended: matmul_common.wgsl (the uniform block P and tile()).
+// Prepended: matmul_common.wgsl (the uniform block P and tile()); appended: a store, emit().
 
 override WG: u32 = 64;  // invocations per workgroup, all along the rows of C
 override TM: u32 = 1;   // rows of C per invocation (strided by WG so neighbouring lanes read neighbouring rows)
@@ -14,6 +14,10 @@ override TN: u32 = 8;   // columns of C per workgroup and invocation: a multiple
 @group(0) @binding(2) var<storage, read> x4: array<vec4<T>>;
 @group(0) @binding(3) var<storage, read> y: array<T>;
 @group(0) @binding(4) var<uniform> p: P;
+// Used only by matmul_epilogue.wgsl's emit() (bound after the uniform when it is appended).
+@group(0) @binding(5) var<storage, read> ep_bias: array<T>;
+@group(0) @binding(6) var<storage, read> ep_res: array<O>;
+@group(0) @binding(7) var<storage, read_write> ep_pre: array<O>;
 
 // Element index of Y's column c in this tile (clamped to the last column: edge tiles compute duplicates
 // that are never stored, so the inner loop has no branches).
@@ -31,7 +35,7 @@ fn store(t: Tile, lid: u32, acc: array<vec4<f32>, 4>) {
     if (i >= p.M) { continue; }
     for (var c = 0u; c < TN; c++) {
       let j = t.n0 + c;
-      if (j < p.N) { out[t.oo + i * p.o_rs + j * p.o_cs] = O(acc[r * (TN / 4u) + c / 4u][c % 4u]); }
+      if (j < p.N) { emit(t.oo + i * p.o_rs + j * p.o_cs, i, j, acc[r * (TN / 4u) + c / 4u][c % 4u]); }
     }
   }
 }

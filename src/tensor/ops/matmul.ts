@@ -61,25 +61,6 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 }
 
 /**
- * torch.nn.functional.linear: x·wᵀ + b with w [out, in] and b [out]. One op for autocast (the bias is cast
- * with the weight, so the output stays f16 as PyTorch's does).
- * @example kiln.F.linear(x, fc.weight, fc.bias)
- */
-export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
-  expectTensor('linear', 'input', x);
-  expectTensor('linear', 'weight', weight);
-  if (bias !== null) expectTensor('linear', 'bias', bias);
-  if (autocasting()) return runAutocast('f16', [x, weight, bias], linear);
-  const wt = weight.mT; // [in, out], read transposed in place
-  const y = matmul(x, wt);
-  wt.dispose();
-  if (!bias) return y;
-  const out = y.add(bias);
-  y.dispose();
-  return out;
-}
-
-/**
  * dB = Aᵀ·dY. When B is a matrix broadcast over A's batch (Linear's weight), the batch is folded into
  * the contraction — [K, B·M]·[B·M, N], one product with the sum inside it — instead of B products of
  * [K, M]·[M, N] whose [B, K, N] stack the walker then sums: B× less memory, one long k loop (as PyTorch).

@@ -6,6 +6,7 @@ import { elementwiseRules } from './elementwise.js';
 import { viewRules } from './views.js';
 import { reduceRules } from './reduce.js';
 import { matmulRules } from './matmul.js';
+import { linearRules } from './linear.js';
 import { indexRules } from './indexing.js';
 import { softmaxRules } from './softmax.js';
 import { normRules } from './norm.js';
@@ -20,6 +21,6 @@ import type { GradRule, GradRules, OpName } from './types.js';
 let table: GradRules | null = null;
 
 export function ruleFor<K extends OpName>(op: K): GradRule<K> {
-  table ??= { ...elementwiseRules, ...viewRules, ...reduceRules, ...matmulRules, ...indexRules, ...softmaxRules, ...normRules, ...crossEntropyRules, ...dropoutRules, ...convRules, ...unfoldRules, ...infoNCERules, ...attentionRules } satisfies GradRules;
+  table ??= { ...elementwiseRules, ...viewRules, ...reduceRules, ...matmulRules, ...linearRules, ...indexRules, ...softmaxRules, ...normRules, ...crossEntropyRules, ...dropoutRules, ...convRules, ...unfoldRules, ...infoNCERules, ...attentionRules } satisfies GradRules;
   return table[op];
 }

@@ -3,6 +3,7 @@
 
 import type { Tensor } from '../tensor.js';
 import type { DType } from '../../kernels/dtype.js';
+import type { MatmulActivation } from '../../kernels/matmul.js';
 
 type None = Record<string, never>;
 
@@ -54,6 +55,7 @@ export interface OpAttrs {
   amin: { dims: readonly number[]; keepdim: boolean };
   // linear algebra
   matmul: None;
+  linear: { activation: MatmulActivation; bias: boolean; residual: boolean };
   // indexing and joining
   cat: { dim: number; sizes: readonly number[] };
   gather: { dim: number };
