@@ -1,6 +1,7 @@
 // Shared by the flash-attention forward, dq and dk/dv kernels (prepended after philox.wgsl): the WG override,
 // the uniform block, the workgroup → (batch, head, first row) mapping, row loads through strides, the key
-// range of a causal query tile, the masked score of one (query, key) pair and the dropout keep factor. Each
+// range of a causal query tile, the masked score of one (query, key) pair, the dropout keep factor, the Row
+// of a kernel's per-row arrays and the plain and workgroup-memory forwards' bias-kv step. Each
 // kernel (the backward ones through attention_grad_common.wgsl) declares the globals q, k, v, mask
 // (array<u32>), bias (array<T>) and p.
 // Rows of q/k/v/dO are addressed as off + b·sb + h·sh + row·sl with the head dim contiguous.

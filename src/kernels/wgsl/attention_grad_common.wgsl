@@ -1,7 +1,7 @@
 // Shared by the attention dq and dk/dv kernels (prepended after attention_common.wgsl): their input bindings
 // (each kernel declares only its output, binding 0), rows of the output gradient g (dO), the per-row statistics
 // ld = (lse, Δ = Σ_d dO·O), and the dk/dv kernels' key rows (row Lk the bias-kv token), query range and output
-// layout.
+// layout; for the plain and workgroup-memory kernels, dq's bias-kv term and the dk/dv set-up they share.
 
 @group(0) @binding(1) var<storage, read> q: array<T>;
 @group(0) @binding(2) var<storage, read> k: array<T>;
