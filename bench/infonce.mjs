@@ -1,11 +1,13 @@
 // The fused softmax-InfoNCE (CLIP) loss against its unfused composition (tuned matmul → N×N logits → two
 // fused cross-entropies): forward + backward wall time (median, min–max) and peak GPU memory per variant.
 // Standalone: `npm run build && node bench/infonce.mjs [--sizes=256x512,1024x512] [--runs=5] [--max-run=20]
-// [--tiles=16,4,4;8,4,16,sg,4] [--kiln=DIR]` (tile candidates set KILN_INFONCE_TILES per variant; --kiln loads
+// [--tiles=16,4,4;8,4,16,sg,4] [--kiln=DIR] [--interleave]` (--interleave: variants in turn, --runs rounds, medians
+// of wall and CPU; tile candidates set KILN_INFONCE_TILES per variant; --kiln loads
 // Kiln from DIR/index.js). Beside wall time: process CPU time per run and GFLOP/s normalised by it
 // (2·flops / CPU-seconds), steadier than wall time on a loaded machine. Exports benchInfoNCE.
 
 import { fileURLToPath } from 'node:url';
+import { interleaved } from './attention.mjs';
 import { benchWithCpu } from './lib/cpu-timing.mjs';
 
 const DEFAULT_SIZES = [
@@ -85,11 +87,41 @@ export async function benchInfoNCE(kiln, opts = {}) {
   return rows;
 }
 
+/**
+ * Fused (under each tile candidate in `opts.tiles`, null = the default) vs unfused forward + backward,
+ * interleaved (`opts.runs` rounds, default 7): median wall and CPU ms and fused ÷ unfused per size.
+ */
+export async function benchInfoNCEInterleaved(kiln, opts = {}) {
+  const rounds = opts.runs ?? 7;
+  const log = opts.log ?? ((s) => console.log(s));
+  const out = [];
+  for (const [n, d] of opts.sizes ?? DEFAULT_SIZES) {
+    const A = kiln.F.normalize(kiln.randn([n, d])).requiresGrad_(true);
+    const B = kiln.F.normalize(kiln.randn([n, d])).requiresGrad_(true);
+    const s = kiln.tensor(14.3, { requiresGrad: true });
+    const step = (fused, tiles) => () => {
+      if (tiles) process.env.KILN_INFONCE_TILES = tiles;
+      else delete process.env.KILN_INFONCE_TILES;
+      return once(kiln, A, B, s, fused);
+    };
+    const variants = [...(opts.tiles ?? [null]).map((t) => ({ name: t ? `fused ${t}` : 'fused', run: step(true, t) })), { name: 'unfused', run: step(false, null) }];
+    const res = await interleaved(kiln, variants, rounds);
+    delete process.env.KILN_INFONCE_TILES;
+    const un = res.at(-1);
+    for (const r of res) {
+      log(`  N=${n} D=${d} ${r.name.padEnd(18)} wall ${r.wallMs.toFixed(1)} ms, cpu ${r.cpuMs.toFixed(1)} ms; ÷ unfused: wall ${(r.wallMs / un.wallMs).toFixed(2)}, cpu ${(r.cpuMs / un.cpuMs).toFixed(2)} (${rounds} rounds)`);
+      out.push({ n, d, ...r });
+    }
+    for (const t of [A, B, s]) t.dispose();
+  }
+  return out;
+}
+
 function parseArgs(argv) {
   const get = (k) => argv.find((x) => x.startsWith(`--${k}=`))?.slice(k.length + 3);
   const sizes = get('sizes')?.split(',').map((x) => x.split('x').map(Number));
   const tiles = get('tiles')?.split(';').map((t) => (t === 'default' ? null : t));
-  return { sizes, runs: get('runs') ? Number(get('runs')) : undefined, maxRunS: get('max-run') ? Number(get('max-run')) : undefined, tiles, kiln: get('kiln') };
+  return { sizes, runs: get('runs') ? Number(get('runs')) : undefined, maxRunS: get('max-run') ? Number(get('max-run')) : undefined, tiles, kiln: get('kiln'), interleave: argv.includes('--interleave') };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -98,6 +130,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const kiln = await import(args.kiln ? new URL(`file://${args.kiln}/index.js`).href : '../dist/index.js');
   const info = await kiln.init();
   console.log(`infoNCE fused vs unfused, forward + backward: ${info.vendor} ${info.architecture} (${info.description})`);
-  await benchInfoNCE(kiln, args);
+  await (args.interleave ? benchInfoNCEInterleaved : benchInfoNCE)(kiln, args);
   process.exit(0);
 }

@@ -1,11 +1,13 @@
 // The flash-attention kernels whose tiles live in workgroup memory (for GPUs): forward and dq stream key
 // and value tiles through it, dk/dv streams query and dO tiles. Their sources and which adapters can run
-// them; attention.ts launches them (the same bindings, uniforms and grid as the plain kernels) when the
-// choice mechanism picks `shared`. They perform the plain kernels' operations in the same order.
+// them (attention_wg_common.wgsl, their tiles, goes before each); attention.ts launches them (the same
+// bindings, uniforms and grid as the plain kernels) when the choice mechanism picks `shared`. They perform
+// the plain kernels' operations in the same order.
 
 import type { AdapterClass } from './adapter-class.js';
 import { wgslFile } from './source.js';
 
+export const attentionWgCommon = wgslFile('attention_wg_common', new URL('./wgsl/attention_wg_common.wgsl', import.meta.url));
 export const attentionWgForward = wgslFile('attention_wg_forward', new URL('./wgsl/attention_wg_forward.wgsl', import.meta.url));
 export const attentionWgDq = wgslFile('attention_wg_dq', new URL('./wgsl/attention_wg_dq.wgsl', import.meta.url));
 export const attentionWgDkdv = wgslFile('attention_wg_dkdv', new URL('./wgsl/attention_wg_dkdv.wgsl', import.meta.url));

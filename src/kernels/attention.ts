@@ -5,7 +5,7 @@
 import { dispatch, grid } from '../device/batch.js';
 import type { DispatchWork } from '../device/probe.js';
 import { type AdapterClass, currentAdapterClass, subgroupsTile } from './adapter-class.js';
-import { attentionWgDkdv, attentionWgDq, attentionWgForward, attentionWgUsable } from './attention-wg.js';
+import { attentionWgCommon, attentionWgDkdv, attentionWgDq, attentionWgForward, attentionWgUsable } from './attention-wg.js';
 import { wgslStorageType } from './dtype.js';
 import { type Operand, UniformWriter, whole } from './operand.js';
 import { philoxLib } from './random.js';
@@ -81,7 +81,7 @@ export function attentionDefaultFor(cls: AdapterClass): AttentionConfig {
   return attentionWgUsable(shared, cls) ? shared : { wg: 64, bk: 16, sg: 'none' };
 }
 
-const attentionSources = sourcesHash([common, forward, forwardReg, dqSource, dqReg, dkdvSource, dkdvReg, attentionWgForward, attentionWgDq, attentionWgDkdv]);
+const attentionSources = sourcesHash([common, gradCommon, regCommon, attentionWgCommon, forward, forwardReg, dqSource, dqReg, dkdvSource, dkdvReg, attentionWgForward, attentionWgDq, attentionWgDkdv]);
 
 /** The attention choice point (select.ts): one configuration for every shape. */
 export const attentionSite: ChoiceSite<AttentionConfig, null> = {
@@ -168,7 +168,7 @@ export function runAttentionForward(pb: AttentionProblem, out: Operand, lse: Ope
   const mode = kernelMode(c);
   const reg = mode === 'reg';
   const plain = mode === 'shared' ? attentionWgForward : forward;
-  const texts = [philoxLib.text(), common.text(), ...(reg ? [regCommon.text(), forwardReg.text()] : [plain.text()])];
+  const texts = [philoxLib.text(), common.text(), ...(reg ? [regCommon.text(), forwardReg.text()] : mode === 'shared' ? [attentionWgCommon.text(), plain.text()] : [plain.text()])];
   const extra: Record<string, number> = reg ? { BK: c.bk, D4: headVec4s(pb.D) } : { BK: c.bk };
   const k0 = spec(reg ? 'attention_forward_reg' : plain.name, texts, q.dtype, c, extra);
   dispatch({
@@ -197,7 +197,7 @@ export function runAttentionBackward(pb: AttentionProblem, grads: { dq: Operand;
   });
   const mode = kernelMode(c);
   const reg = mode === 'reg';
-  const texts = [philoxLib.text(), common.text(), gradCommon.text(), ...(reg ? [regCommon.text()] : [])];
+  const texts = [philoxLib.text(), common.text(), gradCommon.text(), ...(reg ? [regCommon.text()] : mode === 'shared' ? [attentionWgCommon.text()] : [])];
   const extra: Record<string, number> = reg ? { D4: headVec4s(pb.D) } : mode === 'shared' ? { BK: c.bk } : {};
   const [dqPlain, dkdvPlain] = mode === 'shared' ? [attentionWgDq, attentionWgDkdv] : [dqSource, dkdvSource];
   const sgEnable = (k: ReturnType<typeof spec>) => ({ ...k, code: (reg ? 'enable subgroups; ' : '') + k.code });

@@ -1,7 +1,7 @@
 // The flash-attention kernels with tiles in workgroup memory (the GPU-class variant), forced on the software
 // adapter: forward and backward against a float64 reference on odd sizes (several query and key tiles, a
 // head dim that is not a multiple of 4, causal), and bit-equal to the plain kernels with masks, bias-kv and
-// dropout (they perform the same operations in the same order).
+// dropout or causal (they perform the same operations in the same order, partly through shared functions).
 import { afterEach, describe, expect, it } from 'vitest';
 import * as kiln from '../../src/node.js';
 import type { Tensor } from '../../src/node.js';
@@ -92,7 +92,9 @@ describe('flash attention with tiles in workgroup memory', () => {
     }
   });
 
-  it('is bit-equal to the plain kernels with a mask, bias-kv and dropout, forward and backward', async () => {
+  // The plain and workgroup-memory kernels share their bias-kv and key-row code (attention_common.wgsl,
+  // attention_grad_common.wgsl); the register kernels keep the plain order too. Guards that folding.
+  it('is bit-equal to the plain kernels (and so are the register kernels) with a mask, bias-kv and dropout, or causal', async () => {
     const [B, H, Lq, Lk, D] = [2, 2, 19, 23, 20];
     const mk = (n: number, seed: number, shape: number[]): Tensor => f32(randomArray(n, seed), shape).requiresGrad_(true);
     const q = mk(B * H * Lq * D, 1, [B, H, Lq, D]);
@@ -102,19 +104,26 @@ describe('flash attention with tiles in workgroup memory', () => {
     const biasV = mk(H * D, 5, [H, D]);
     const mask = kiln.tensor(Float32Array.from(randomArray(Lq * Lk, 6)), { shape: [1, 1, Lq, Lk] });
     const gy = f32(randomArray(B * H * Lq * D, 7), [B, H, Lq, D]);
-    const run = async (c: AttentionConfig): Promise<Float32Array[]> => {
+    const run = async (c: AttentionConfig, causal: boolean): Promise<Float32Array[]> => {
       setAttentionConfig(c);
       kiln.manualSeed(11);
       for (const t of [q, k, v, biasK, biasV]) t.grad = null;
-      const y = kiln.F.scaledDotProductAttention(q, k, v, { mask, biasK, biasV, dropout: 0.2 });
+      const y = kiln.F.scaledDotProductAttention(q, k, v, causal ? { causal, biasK, biasV } : { mask, biasK, biasV, dropout: 0.2 });
       y.backward(gy);
       const out = [await y.data(), ...(await Promise.all([q, k, v, biasK, biasV].map((t) => t.grad!.data())))];
       y.dispose();
       return out.map((x) => Float32Array.from(x));
     };
-    const shared = await run(SHARED);
-    const plain = await run({ wg: 16, bk: 16, sg: 'none' });
-    shared.forEach((x, i) => expect(x, i === 0 ? 'output' : `grad ${i - 1}`).toEqual(plain[i]));
+    for (const causal of [false, true]) {
+      // other tile sizes compile six more pipelines (seconds each): KILN_TEST_FULL=1 only
+      for (const [wg, bk] of process.env['KILN_TEST_FULL'] === '1' ? ([[16, 16], [8, 8]] as const) : ([[16, 16]] as const)) {
+        const plain = await run({ wg, bk, sg: 'none' }, causal);
+        for (const c of [{ wg, bk, shared: true }, ...(wg === 16 ? [{ wg, bk, sg: 'reg' as const }] : [])]) {
+          const got = await run(c, causal);
+          got.forEach((x, i) => expect(x, `${JSON.stringify(c)} causal ${causal}: ${i === 0 ? 'output' : `grad ${i - 1}`}`).toEqual(plain[i]));
+        }
+      }
+    }
     for (const t of [q, k, v, biasK, biasV, mask, gy]) t.dispose();
   });
 });

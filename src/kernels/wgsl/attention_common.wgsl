@@ -1,6 +1,7 @@
 // Shared by the flash-attention forward, dq and dk/dv kernels (prepended after philox.wgsl): the WG override,
 // the uniform block, the workgroup → (batch, head, first row) mapping, row loads through strides, the key
-// range of a causal query tile, the masked score of one (query, key) pair and the dropout keep factor. Each
+// range of a causal query tile, the masked score of one (query, key) pair, the dropout keep factor, the Row
+// of a kernel's per-row arrays and the plain and workgroup-memory forwards' bias-kv step. Each
 // kernel (the backward ones through attention_grad_common.wgsl) declares the globals q, k, v, mask
 // (array<u32>), bias (array<T>) and p.
 // Rows of q/k/v/dO are addressed as off + b·sb + h·sh + row·sl with the head dim contiguous.
@@ -66,6 +67,25 @@ fn ld_bias(base: u32, c: u32) -> vec4<f32> {
 }
 
 fn hsum(x: vec4<f32>) -> f32 { return (x.x + x.y) + (x.z + x.w); }
+
+// A row's vec4s, head dims up to 128: the per-row arrays of every kernel (function-scope in the plain and
+// workgroup-memory kernels, private in the register ones).
+alias Row = array<vec4<f32>, 32>;
+
+// The forward's online-softmax step for the bias-kv token of query row ir (key Lk, never masked): the plain
+// and workgroup-memory forwards share it, so they stay bit-equal.
+fn forward_bias_token(w: Tile, ir: u32, qv: ptr<function, Row>, acc: ptr<function, Row>, m: ptr<function, f32>, l: ptr<function, f32>) {
+  var dot = vec4<f32>(0.0);
+  for (var c = 0u; c < p.d4; c++) { dot = fma((*qv)[c], ld_bias(w.h * p.dh, c), dot); }
+  let sv = hsum(dot);
+  let mn = max(*m, sv);
+  let corr = exp(*m - mn);
+  let pr = exp(sv - mn);
+  *l = *l * corr + pr;
+  let pv = pr * keep(w, ir, p.Lk);
+  for (var c = 0u; c < p.d4; c++) { (*acc)[c] = fma(vec4<f32>(pv), ld_bias((p.H + w.h) * p.dh, c), (*acc)[c] * corr); }
+  *m = mn;
+}
 
 // The keys (< Lk) a tile of queries from i0 visits: all, or under the causal rule none past its last row.
 fn key_end(i0: u32) -> u32 {

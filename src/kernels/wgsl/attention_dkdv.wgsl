@@ -14,16 +14,11 @@ fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: ve
   let j = w.r0 + lid;
   let jr = min(j, nk - 1u);
   let isb = jr == p.Lk; // the bias-kv token
-  var kv: array<vec4<f32>, 32>;
-  var vv: array<vec4<f32>, 32>;
-  var dka: array<vec4<f32>, 32>;
-  var dva: array<vec4<f32>, 32>;
-  for (var c = 0u; c < p.d4; c++) {
-    kv[c] = key_of(w, jr, c);
-    vv[c] = value_of(w, jr, c);
-    dka[c] = vec4<f32>(0.0);
-    dva[c] = vec4<f32>(0.0);
-  }
+  var kv: Row;
+  var vv: Row;
+  var dka: Row;
+  var dva: Row;
+  dkdv_start(w, jr, &kv, &vv, &dka, &dva);
   for (var i = query_start(w.r0); i < p.Lq; i++) {
     let qb = row_q(w, i);
     let gb = row_g(w, i);

@@ -11,9 +11,9 @@ fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: ve
   if (w.bh >= p.B * p.H) { return; }
   let i = w.r0 + lid;
   let ir = min(i, p.Lq - 1u);
-  var qv: array<vec4<f32>, 32>;
-  var gv: array<vec4<f32>, 32>;
-  var acc: array<vec4<f32>, 32>;
+  var qv: Row;
+  var gv: Row;
+  var acc: Row;
   let qb = row_q(w, ir);
   let gb = row_g(w, ir);
   for (var c = 0u; c < p.d4; c++) {
@@ -36,17 +36,7 @@ fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let ds = pr * (hsum(dpv) * keep(w, ir, j) - st.y);
     for (var c = 0u; c < p.d4; c++) { acc[c] = fma(vec4<f32>(ds), ld_k(kb, c), acc[c]); }
   }
-  if (p.nb != 0u) {
-    var dot = vec4<f32>(0.0);
-    var dpv = vec4<f32>(0.0);
-    for (var c = 0u; c < p.d4; c++) {
-      dot = fma(qv[c], ld_bias(w.h * p.dh, c), dot);
-      dpv = fma(gv[c], ld_bias((p.H + w.h) * p.dh, c), dpv);
-    }
-    let pr = exp(hsum(dot) - st.x);
-    let ds = pr * (hsum(dpv) * keep(w, ir, p.Lk) - st.y);
-    for (var c = 0u; c < p.d4; c++) { acc[c] = fma(vec4<f32>(ds), ld_bias(w.h * p.dh, c), acc[c]); }
-  }
+  if (p.nb != 0u) { dq_bias_token(w, ir, st, &qv, &gv, &acc); }
   if (i >= p.Lq) { return; }
   let ob = (w.bh * p.Lq + i) * p.dh;
   for (var c = 0u; c < p.d4; c++) {

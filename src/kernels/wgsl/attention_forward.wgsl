@@ -21,8 +21,8 @@ fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: ve
   if (w.bh >= p.B * p.H) { return; }
   let i = w.r0 + lid;
   let ir = min(i, p.Lq - 1u); // lanes past the end compute on the last row and write nothing
-  var qv: array<vec4<f32>, 32>;
-  var acc: array<vec4<f32>, 32>;
+  var qv: Row;
+  var acc: Row;
   let qb = row_q(w, ir);
   for (var c = 0u; c < p.d4; c++) {
     qv[c] = ld_q(qb, c) * p.scale;
@@ -55,18 +55,7 @@ fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: ve
     }
     m = tmax;
   }
-  if (p.nb != 0u) { // the extra bias key/value token: never masked
-    var dot = vec4<f32>(0.0);
-    for (var c = 0u; c < p.d4; c++) { dot = fma(qv[c], ld_bias(w.h * p.dh, c), dot); }
-    let sv = hsum(dot);
-    let mn = max(m, sv);
-    let corr = exp(m - mn);
-    let pr = exp(sv - mn);
-    l = l * corr + pr;
-    let pv = pr * keep(w, ir, p.Lk);
-    for (var c = 0u; c < p.d4; c++) { acc[c] = fma(vec4<f32>(pv), ld_bias((p.H + w.h) * p.dh, c), acc[c] * corr); }
-    m = mn;
-  }
+  if (p.nb != 0u) { forward_bias_token(w, ir, &qv, &acc, &m, &l); } // the bias-kv token: never masked
   if (i >= p.Lq) { return; }
   let inv = select(0.0, 1.0 / l, l > 0.0);
   let ob = (w.bh * p.Lq + i) * p.dh;

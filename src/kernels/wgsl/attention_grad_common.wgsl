@@ -1,7 +1,7 @@
 // Shared by the attention dq and dk/dv kernels (prepended after attention_common.wgsl): their input bindings
 // (each kernel declares only its output, binding 0), rows of the output gradient g (dO), the per-row statistics
 // ld = (lse, Δ = Σ_d dO·O), and the dk/dv kernels' key rows (row Lk the bias-kv token), query range and output
-// layout.
+// layout; for the plain and workgroup-memory kernels, dq's bias-kv term and the dk/dv set-up they share.
 
 @group(0) @binding(1) var<storage, read> q: array<T>;
 @group(0) @binding(2) var<storage, read> k: array<T>;
@@ -50,4 +50,29 @@ fn dkv_out(w: Tile, j: u32) -> vec2<u32> {
   let n = p.B * p.H * p.Lk * p.dh;
   if (j == p.Lk) { return vec2<u32>(2u * n + 2u * w.bh * p.dh) + vec2<u32>(0u, p.dh); }
   return vec2<u32>((w.bh * p.Lk + j) * p.dh) + vec2<u32>(0u, n);
+}
+
+// dq's term for the bias-kv token (key Lk, never masked) of query row ir with statistics st = (lse, Δ):
+// shared by the plain and workgroup-memory dq kernels, so they stay bit-equal.
+fn dq_bias_token(w: Tile, ir: u32, st: vec2<f32>, qv: ptr<function, Row>, gv: ptr<function, Row>, acc: ptr<function, Row>) {
+  var dot = vec4<f32>(0.0);
+  var dpv = vec4<f32>(0.0);
+  for (var c = 0u; c < p.d4; c++) {
+    dot = fma((*qv)[c], ld_bias(w.h * p.dh, c), dot);
+    dpv = fma((*gv)[c], ld_bias((p.H + w.h) * p.dh, c), dpv);
+  }
+  let pr = exp(hsum(dot) - st.x);
+  let ds = pr * (hsum(dpv) * keep(w, ir, p.Lk) - st.y);
+  for (var c = 0u; c < p.d4; c++) { (*acc)[c] = fma(vec4<f32>(ds), ld_bias(w.h * p.dh, c), (*acc)[c]); }
+}
+
+// The dk/dv kernels' key row jr in registers (k scaled; row Lk the bias-kv token) and zeroed accumulators:
+// shared by the plain and workgroup-memory dk/dv kernels.
+fn dkdv_start(w: Tile, jr: u32, kv: ptr<function, Row>, vv: ptr<function, Row>, dka: ptr<function, Row>, dva: ptr<function, Row>) {
+  for (var c = 0u; c < p.d4; c++) {
+    (*kv)[c] = key_of(w, jr, c);
+    (*vv)[c] = value_of(w, jr, c);
+    (*dka)[c] = vec4<f32>(0.0);
+    (*dva)[c] = vec4<f32>(0.0);
+  }
 }

@@ -9,7 +9,6 @@ override D4: u32 = 16u; // vec4s per row held in registers: the head dim rounded
 
 var<private> lane: u32; // subgroup_invocation_id % 8, set by main
 
-alias Row = array<vec4<f32>, 32>;
 alias Share = array<vec4<f32>, 4>; // this lane's vec4s of one row: element b is vec4 8b + lane
 
 fn dot8(a: ptr<private, Row>, c: u32, mine: vec4<f32>, r0: vec4<f32>) -> vec4<f32> {

@@ -3,15 +3,9 @@
 // each invocation runs attention_dkdv.wgsl's per-query update on them, queries in order — the same bits,
 // deterministic, no atomics. Row Lk of each (batch, head) is the bias-kv token when there is one.
 //   P = exp(s − lse), P̃ = P·keep, dv = Σ_i P̃ dO_i, dS = P·((dO_i·v)·keep − Δ_i), dk = scale · Σ_i dS q_i
-
-override BK: u32 = 16u; // query rows per tile
-
-const QG_ROW = 32u; // vec4s per tile row: head dims up to 128
+// Tiles: ta (query rows), tb (dO rows) of attention_wg_common.wgsl.
 
 @group(0) @binding(0) var<storage, read_write> dkv: array<T>; // bindings 1–8: attention_grad_common.wgsl
-
-var<workgroup> qt: array<vec4<f32>, BK * QG_ROW>;
-var<workgroup> gt: array<vec4<f32>, BK * QG_ROW>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -21,23 +15,18 @@ fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: ve
   let j = w.r0 + lid;
   let jr = min(j, nk - 1u);
   let isb = jr == p.Lk; // the bias-kv token
-  var kv: array<vec4<f32>, 32>;
-  var vv: array<vec4<f32>, 32>;
-  var dka: array<vec4<f32>, 32>;
-  var dva: array<vec4<f32>, 32>;
-  for (var c = 0u; c < p.d4; c++) {
-    kv[c] = key_of(w, jr, c);
-    vv[c] = value_of(w, jr, c);
-    dka[c] = vec4<f32>(0.0);
-    dva[c] = vec4<f32>(0.0);
-  }
+  var kv: Row;
+  var vv: Row;
+  var dka: Row;
+  var dva: Row;
+  dkdv_start(w, jr, &kv, &vv, &dka, &dva);
   for (var i0 = query_start(w.r0); i0 < p.Lq; i0 += BK) {
     let n = min(BK, p.Lq - i0);
     for (var e = lid; e < n * p.d4; e += WG) {
       let t = e / p.d4;
       let c = e % p.d4;
-      qt[t * QG_ROW + c] = ld_q(row_q(w, i0 + t), c);
-      gt[t * QG_ROW + c] = ld_g(row_g(w, i0 + t), c);
+      ta[t * TILE_ROW + c] = ld_q(row_q(w, i0 + t), c);
+      tb[t * TILE_ROW + c] = ld_g(row_g(w, i0 + t), c);
     }
     workgroupBarrier();
     for (var t = 0u; t < n; t++) {
@@ -45,8 +34,8 @@ fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: ve
       var dot = vec4<f32>(0.0);
       var dpv = vec4<f32>(0.0);
       for (var c = 0u; c < p.d4; c++) {
-        dot = fma(qt[t * QG_ROW + c], kv[c], dot);
-        dpv = fma(gt[t * QG_ROW + c], vv[c], dpv);
+        dot = fma(ta[t * TILE_ROW + c], kv[c], dot);
+        dpv = fma(tb[t * TILE_ROW + c], vv[c], dpv);
       }
       var s = hsum(dot);
       if (!isb) { s = masked(s, w, i, jr); }
@@ -56,8 +45,8 @@ fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: ve
       let ds = pr * (hsum(dpv) * kp - st.y);
       let pt = pr * kp;
       for (var c = 0u; c < p.d4; c++) {
-        dva[c] = fma(vec4<f32>(pt), gt[t * QG_ROW + c], dva[c]);
-        dka[c] = fma(vec4<f32>(ds), qt[t * QG_ROW + c], dka[c]);
+        dva[c] = fma(vec4<f32>(pt), tb[t * TILE_ROW + c], dva[c]);
+        dka[c] = fma(vec4<f32>(ds), ta[t * TILE_ROW + c], dka[c]);
       }
     }
     workgroupBarrier();

@@ -1,16 +1,10 @@
 // Attention backward, dq, with key/value tiles in workgroup memory (for GPUs): the workgroup copies BK key
 // and value rows together, then each invocation (one query row) runs attention_dq.wgsl's per-key update on
 // them, keys in order — the same operations in the same order, so the same bits, and deterministic.
-// P = exp(s − lse), dP = (dO·v)·keep, dS = P·(dP − Δ), dq = scale · Σ_j dS_j k_j.
-
-override BK: u32 = 16u; // key rows per tile
-
-const KV_ROW = 32u; // vec4s per tile row: head dims up to 128
+// P = exp(s − lse), dP = (dO·v)·keep, dS = P·(dP − Δ), dq = scale · Σ_j dS_j k_j. Tiles: ta (keys), tb (values)
+// of attention_wg_common.wgsl.
 
 @group(0) @binding(0) var<storage, read_write> dq: array<T>; // bindings 1–8: attention_grad_common.wgsl
-
-var<workgroup> kt: array<vec4<f32>, BK * KV_ROW>;
-var<workgroup> vt: array<vec4<f32>, BK * KV_ROW>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -18,9 +12,9 @@ fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: ve
   if (w.bh >= p.B * p.H) { return; } // uniform
   let i = w.r0 + lid;
   let ir = min(i, p.Lq - 1u);
-  var qv: array<vec4<f32>, 32>;
-  var gv: array<vec4<f32>, 32>;
-  var acc: array<vec4<f32>, 32>;
+  var qv: Row;
+  var gv: Row;
+  var acc: Row;
   let qb = row_q(w, ir);
   let gb = row_g(w, ir);
   for (var c = 0u; c < p.d4; c++) {
@@ -32,37 +26,22 @@ fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: ve
   let kend = key_end(w.r0);
   for (var j0 = 0u; j0 < kend; j0 += BK) {
     let n = min(BK, kend - j0);
-    for (var e = lid; e < n * p.d4; e += WG) {
-      let t = e / p.d4;
-      let c = e % p.d4;
-      kt[t * KV_ROW + c] = ld_k(row_k(w, j0 + t), c);
-      vt[t * KV_ROW + c] = ld_v(row_v(w, j0 + t), c);
-    }
+    stage_kv(w, j0, n, lid);
     workgroupBarrier();
     for (var t = 0u; t < n; t++) {
       var dot = vec4<f32>(0.0);
       var dpv = vec4<f32>(0.0);
       for (var c = 0u; c < p.d4; c++) {
-        dot = fma(qv[c], kt[t * KV_ROW + c], dot);
-        dpv = fma(gv[c], vt[t * KV_ROW + c], dpv);
+        dot = fma(qv[c], ta[t * TILE_ROW + c], dot);
+        dpv = fma(gv[c], tb[t * TILE_ROW + c], dpv);
       }
       let pr = exp(masked(hsum(dot), w, ir, j0 + t) - st.x);
       let ds = pr * (hsum(dpv) * keep(w, ir, j0 + t) - st.y);
-      for (var c = 0u; c < p.d4; c++) { acc[c] = fma(vec4<f32>(ds), kt[t * KV_ROW + c], acc[c]); }
+      for (var c = 0u; c < p.d4; c++) { acc[c] = fma(vec4<f32>(ds), ta[t * TILE_ROW + c], acc[c]); }
     }
     workgroupBarrier();
   }
-  if (p.nb != 0u) {
-    var dot = vec4<f32>(0.0);
-    var dpv = vec4<f32>(0.0);
-    for (var c = 0u; c < p.d4; c++) {
-      dot = fma(qv[c], ld_bias(w.h * p.dh, c), dot);
-      dpv = fma(gv[c], ld_bias((p.H + w.h) * p.dh, c), dpv);
-    }
-    let pr = exp(hsum(dot) - st.x);
-    let ds = pr * (hsum(dpv) * keep(w, ir, p.Lk) - st.y);
-    for (var c = 0u; c < p.d4; c++) { acc[c] = fma(vec4<f32>(ds), ld_bias(w.h * p.dh, c), acc[c]); }
-  }
+  if (p.nb != 0u) { dq_bias_token(w, ir, st, &qv, &gv, &acc); }
   if (i >= p.Lq) { return; }
   let ob = (w.bh * p.Lq + i) * p.dh;
   for (var c = 0u; c < p.d4; c++) {

@@ -2,11 +2,8 @@
 // key and value rows into workgroup memory together (one vec4 per invocation and step), then every
 // invocation — one query row each — scores them and updates its online softmax exactly as
 // attention_forward.wgsl does (same order of operations, so the same bits for the same BK). lse = m + log l
-// per row for backward. Prepended: philox.wgsl, attention_common.wgsl (P, tile(), loads, masked(), keep()).
-
-override BK: u32 = 16u; // key rows per tile (workgroup storage 2·BK·KV_ROW·16 bytes)
-
-const KV_ROW = 32u; // vec4s per tile row: head dims up to 128
+// per row for backward. Prepended: philox.wgsl, attention_common.wgsl (P, tile(), loads, masked(), keep(),
+// the bias-kv step), attention_wg_common.wgsl (BK, the tiles ta (keys) and tb (values), stage_kv).
 
 @group(0) @binding(0) var<storage, read_write> out: array<T>;
 @group(0) @binding(1) var<storage, read_write> lse: array<f32>;
@@ -17,17 +14,14 @@ const KV_ROW = 32u; // vec4s per tile row: head dims up to 128
 @group(0) @binding(6) var<storage, read> bias: array<T>;
 @group(0) @binding(7) var<uniform> p: P;
 
-var<workgroup> kt: array<vec4<f32>, BK * KV_ROW>;
-var<workgroup> vt: array<vec4<f32>, BK * KV_ROW>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = tile(wid3, nwg);
   if (w.bh >= p.B * p.H) { return; } // uniform: the whole workgroup leaves
   let i = w.r0 + lid;
   let ir = min(i, p.Lq - 1u); // lanes past the end compute on the last row and write nothing
-  var qv: array<vec4<f32>, 32>;
-  var acc: array<vec4<f32>, 32>;
+  var qv: Row;
+  var acc: Row;
   let qb = row_q(w, ir);
   for (var c = 0u; c < p.d4; c++) {
     qv[c] = ld_q(qb, c) * p.scale;
@@ -39,17 +33,12 @@ fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: ve
   var s: array<f32, 32>;
   for (var j0 = 0u; j0 < kend; j0 += BK) {
     let n = min(BK, kend - j0);
-    for (var e = lid; e < n * p.d4; e += WG) {
-      let t = e / p.d4;
-      let c = e % p.d4;
-      kt[t * KV_ROW + c] = ld_k(row_k(w, j0 + t), c);
-      vt[t * KV_ROW + c] = ld_v(row_v(w, j0 + t), c);
-    }
+    stage_kv(w, j0, n, lid);
     workgroupBarrier();
     var tmax = m;
     for (var t = 0u; t < n; t++) {
       var dot = vec4<f32>(0.0);
-      for (var c = 0u; c < p.d4; c++) { dot = fma(qv[c], kt[t * KV_ROW + c], dot); }
+      for (var c = 0u; c < p.d4; c++) { dot = fma(qv[c], ta[t * TILE_ROW + c], dot); }
       let sv = masked(hsum(dot), w, ir, j0 + t);
       s[t] = sv;
       tmax = max(tmax, sv);
@@ -61,23 +50,12 @@ fn main(@builtin(workgroup_id) wid3: vec3<u32>, @builtin(num_workgroups) nwg: ve
       let pr = exp(s[t] - tmax);
       l += pr;
       let pv = pr * keep(w, ir, j0 + t);
-      for (var c = 0u; c < p.d4; c++) { acc[c] = fma(vec4<f32>(pv), vt[t * KV_ROW + c], acc[c]); }
+      for (var c = 0u; c < p.d4; c++) { acc[c] = fma(vec4<f32>(pv), tb[t * TILE_ROW + c], acc[c]); }
     }
     m = tmax;
     workgroupBarrier(); // every invocation is done with this tile before the next overwrites it
   }
-  if (p.nb != 0u) { // the extra bias key/value token: never masked
-    var dot = vec4<f32>(0.0);
-    for (var c = 0u; c < p.d4; c++) { dot = fma(qv[c], ld_bias(w.h * p.dh, c), dot); }
-    let sv = hsum(dot);
-    let mn = max(m, sv);
-    let corr = exp(m - mn);
-    let pr = exp(sv - mn);
-    l = l * corr + pr;
-    let pv = pr * keep(w, ir, p.Lk);
-    for (var c = 0u; c < p.d4; c++) { acc[c] = fma(vec4<f32>(pv), ld_bias((p.H + w.h) * p.dh, c), acc[c] * corr); }
-    m = mn;
-  }
+  if (p.nb != 0u) { forward_bias_token(w, ir, &qv, &acc, &m, &l); } // the bias-kv token: never masked
   if (i >= p.Lq) { return; }
   let inv = select(0.0, 1.0 / l, l > 0.0);
   let ob = (w.bh * p.Lq + i) * p.dh;
