@@ -124,6 +124,12 @@ export interface Dispatch {
 }
 
 /** Records one compute dispatch into the current batch. */
+/** The binding of a dispatch's uniform block: where its kernel lists 'uniform', else after the storage buffers. */
+function uniformAt(d: Dispatch): number {
+  const at = d.kernel.bindings.indexOf('uniform');
+  return at < 0 ? d.buffers.length : at;
+}
+
 export function dispatch(d: Dispatch): void {
   const rec = probe.recorder;
   dropStale();
@@ -152,15 +158,14 @@ export function dispatch(d: Dispatch): void {
     uniforms.cpu.fill(0, off + bytes.byteLength, off + UNIFORM_SLOT);
     // The uniform takes the binding its kind is listed at (last for most kernels; a kernel may bind
     // optional storage after it, as the matmul epilogue does).
-    const at = d.kernel.bindings.indexOf('uniform');
-    ranges.splice(at < 0 ? ranges.length : at, 0, { buffer: uniforms.buffer(), offset: 0, size: UNIFORM_SLOT });
+    ranges.splice(uniformAt(d), 0, { buffer: uniforms.buffer(), offset: 0, size: UNIFORM_SLOT });
     dynamicOffsets.push(off);
   }
   const bg = getBindGroup(p, ranges);
   if (rec !== null) {
     // While profiling, each dispatch gets its own pass, which carries its timestamp writes.
     endPass();
-    pass = getEncoder().beginComputePass(rec.beginDispatch({ kernel: d.kernel.name, work: d.work, workgroups: d.workgroups, pipeline: p, buffers: d.buffers, uniforms: d.uniforms }));
+    pass = getEncoder().beginComputePass(rec.beginDispatch({ kernel: d.kernel.name, work: d.work, workgroups: d.workgroups, pipeline: p, buffers: d.buffers, uniforms: d.uniforms, uniformAt: uniformAt(d) }));
   } else if (pass === null) pass = getEncoder().beginComputePass();
   pass.setPipeline(p.pipeline);
   pass.setBindGroup(0, bg, dynamicOffsets);

@@ -24,6 +24,8 @@ export interface DispatchInfo {
   readonly pipeline: CachedPipeline;
   readonly buffers: readonly BufferRange[];
   readonly uniforms: ArrayBuffer | ArrayBufferView | undefined;
+  /** The binding the uniform block takes among `buffers` (where the kernel lists it; most kernels: last). */
+  readonly uniformAt: number;
 }
 
 export interface Recorder {

@@ -49,6 +49,7 @@ interface Replay {
   readonly pipeline: CachedPipeline;
   readonly buffers: readonly BufferRange[];
   readonly uniforms: Uint8Array<ArrayBuffer> | null;
+  readonly uniformAt: number;
 }
 
 /** A replayed kernel shorter than this is repeated within one submit, up to REPLAY_MAX_REPEAT times. */
@@ -106,7 +107,7 @@ export class ProfileSession implements Recorder {
         bytes = new Uint8Array(256);
         bytes.set(ArrayBuffer.isView(u) ? new Uint8Array(u.buffer, u.byteOffset, u.byteLength) : new Uint8Array(u));
       }
-      this.current.replay = { pipeline: info.pipeline, buffers: info.buffers, uniforms: bytes };
+      this.current.replay = { pipeline: info.pipeline, buffers: info.buffers, uniforms: bytes, uniformAt: info.uniformAt };
       return undefined;
     }
     if (this.used === QUERIES_PER_SET) {
@@ -219,10 +220,12 @@ export class ProfileSession implements Recorder {
           taken.set(b, s);
           return s;
         };
-        const entries: GPUBindGroupEntry[] = r.buffers.map((x, binding) => ({ binding, resource: { buffer: scratchFor(x.buffer), offset: x.offset, size: x.size } }));
+        // The uniform sits at r.uniformAt; storage bindings after it move up one.
+        const after = r.uniforms !== null ? 1 : 0;
+        const entries: GPUBindGroupEntry[] = r.buffers.map((x, i) => ({ binding: i < r.uniformAt ? i : i + after, resource: { buffer: scratchFor(x.buffer), offset: x.offset, size: x.size } }));
         if (r.uniforms !== null) {
           device.queue.writeBuffer(uniform, 0, r.uniforms);
-          entries.push({ binding: entries.length, resource: { buffer: uniform, offset: 0, size: 256 } });
+          entries.push({ binding: r.uniformAt, resource: { buffer: uniform, offset: 0, size: 256 } });
         }
         const group = device.createBindGroup({ layout: r.pipeline.layout, entries });
         const run = async (times: number): Promise<number> => {
