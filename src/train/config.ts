@@ -487,7 +487,12 @@ function stages(v: unknown): StageSpec[] {
 }
 
 /** Validates a complete config (defaults already merged in); throws ConfigError naming the field. */
-export function validateConfig(v: unknown): TrainConfig {
+/** `dataset`: the caller passes its own dataset (fit's `dataset` option), so `data`'s sizes bound nothing. */
+export interface ValidateOptions {
+  readonly dataset?: boolean;
+}
+
+export function validateConfig(v: unknown, vo: ValidateOptions = {}): TrainConfig {
   const o = obj(v, '', Object.keys(DEFAULTS));
   const cfg: TrainConfig = {
     model: model(o['model']),
@@ -524,8 +529,8 @@ export function validateConfig(v: unknown): TrainConfig {
         throw new ConfigError(`stages[${i}].lr.${g}: no parameter group '${g}' (groups: default${cfg.optimizer.groups.map((x) => `, ${x.name}`).join('')})`);
   if (cfg.steps === null && cfg.epochs === null) throw new ConfigError('steps: give steps or epochs (both are null)');
   if (cfg.steps !== null && cfg.epochs !== null) throw new ConfigError(`steps: give steps or epochs, not both (steps ${cfg.steps}, epochs ${cfg.epochs})`);
-  if (cfg.data.kind === 'synthetic' && cfg.batchSize > cfg.data.size) throw new ConfigError(`batchSize: expected at most data.size (${cfg.data.size}), got ${cfg.batchSize}`);
-  if (cfg.data.kind === 'random' && cfg.batchSize > cfg.data.size) throw new ConfigError(`batchSize: expected at most data.size (${cfg.data.size}), got ${cfg.batchSize}`);
+  if (!vo.dataset && cfg.data.kind === 'synthetic' && cfg.batchSize > cfg.data.size) throw new ConfigError(`batchSize: expected at most data.size (${cfg.data.size}), got ${cfg.batchSize}`);
+  if (!vo.dataset && cfg.data.kind === 'random' && cfg.batchSize > cfg.data.size) throw new ConfigError(`batchSize: expected at most data.size (${cfg.data.size}), got ${cfg.batchSize}`);
   return cfg;
 }
 
@@ -598,12 +603,12 @@ export async function readConfigFile(file: string): Promise<unknown> {
  * then the `--set` overrides.
  * @example const cfg = await kiln.train.resolveConfig('run.yaml', ['optimizer.lr=1e-4']);
  */
-export async function resolveConfig(input: TrainConfigInput | string, sets: readonly string[] = []): Promise<TrainConfig> {
+export async function resolveConfig(input: TrainConfigInput | string, sets: readonly string[] = [], vo: ValidateOptions = {}): Promise<TrainConfig> {
   const raw = typeof input === 'string' ? await readConfigFile(input) : input;
   if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) fail('(config)', 'a mapping of fields', raw);
   const given = applySets(raw ?? {}, sets) as { data?: { kind?: unknown } };
   // `data` merges over the defaults of its own kind, not over another kind's fields.
   const kind = given.data?.kind;
   const dataDefaults = typeof kind === 'string' && kind in DATA_KINDS ? DATA_KINDS[kind as DataSection['kind']].defaults : DEFAULTS.data;
-  return validateConfig(mergeOver({ ...DEFAULTS, data: dataDefaults }, given));
+  return validateConfig(mergeOver({ ...DEFAULTS, data: dataDefaults }, given), vo);
 }

@@ -5,6 +5,7 @@ export { fit, TrainingStopped, type FitOptions, type FitCallbacks, type FitSumma
 export {
   resolveConfig,
   validateConfig,
+  type ValidateOptions,
   applySets,
   parseConfigText,
   readConfigFile,

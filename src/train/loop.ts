@@ -92,7 +92,8 @@ export class TrainingStopped extends Error {
  * @example const summary = await kiln.train.fit('run.yaml', { resume: 'auto', callbacks: { onStep: (s) => s.metrics && console.log(s.metrics.loss) } });
  */
 export async function fit(input: TrainConfigInput | string, opts: FitOptions = {}): Promise<FitSummary> {
-  const cfg = await resolveConfig(input, opts.sets);
+  // A dataset passed in replaces `data`: its size (checked by the Loader) bounds the batch, not data.size.
+  const cfg = await resolveConfig(input, opts.sets, { dataset: opts.dataset !== undefined });
   await init();
   const t0 = performance.now();
   const cb = opts.callbacks ?? {};

@@ -142,6 +142,10 @@ describe('kiln.train.fit', () => {
     expect(evals).toEqual([2, 4]);
     const own = new kiln.train.RandomDataset({ image: { shape: [3, 28, 28], dtype: 'f32' }, text: { shape: [8], dtype: 'i32', vocab: 64 } }, { size: 8, classes: 2, noise: 0.3, seed: 0 });
     await expect(kiln.train.fit({ model: clip, batchSize: 4, steps: 1, evalEvery: 1, out: outDir() }, { dataset: own })).rejects.toThrow(/evalEvery: 1 needs a held-out set: pass evalDataset/);
+    // Your dataset, not data.size (default 64), bounds the batch: 80 of a 96-sample set trains; 100 is refused by the Loader.
+    const big = new kiln.train.RandomDataset({ image: { shape: [3, 28, 28], dtype: 'f32' }, text: { shape: [8], dtype: 'i32', vocab: 64 } }, { size: 96, classes: 2, noise: 0.3, seed: 0 });
+    expect((await kiln.train.fit({ model: clip, batchSize: 80, steps: 1, out: outDir() }, { dataset: big })).steps).toBe(1);
+    await expect(kiln.train.fit({ model: clip, batchSize: 100, steps: 1, out: outDir() }, { dataset: big })).rejects.toThrow(/batchSize 100 exceeds the dataset's 96 samples/);
     expect(cks).toEqual([2, 4]);
     const r = rows(out);
     expect(r.map((x) => [x['step'], 'eval' in x])).toEqual([
