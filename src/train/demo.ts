@@ -64,7 +64,6 @@ function baseConfig(o: Required<Pick<DemoOptions, 'batchSize' | 'seed' | 'precis
     batchSize: o.batchSize,
     seed: o.seed,
     precision: o.precision,
-    optimizer: { lr: 4e-3, weightDecay: 0.05 },
     schedule: { kind: 'warmup-cosine', warmup: 10, floor: 0 },
     logEvery: 5,
     keepLast: 1,
@@ -79,8 +78,8 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
   const t0 = performance.now();
   const seed = opts.seed ?? 0;
   const batchSize = opts.batchSize ?? 64;
-  const steps1 = opts.steps1 ?? 560;
-  const steps2 = opts.steps2 ?? 80;
+  const steps1 = opts.steps1 ?? 660;
+  const steps2 = opts.steps2 ?? 240;
   const print = opts.print ?? ((): void => undefined);
   const train = await data.synthetic({ size: opts.trainSize ?? 2048, seed });
   const heldOut = await data.synthetic({ size: opts.heldOutSize ?? 256, seed, split: 'heldout' });
@@ -89,7 +88,9 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
 
   print(`stage 1: image and text towers, ${steps1} steps of ${batchSize}`);
   const stage1 = await fit(
-    { ...base, pairs: [{ a: 'vision', b: 'text' }], steps: steps1, checkpointEvery: steps1, evalEvery: steps1, out: join(opts.out, 'stage1') },
+    // lr 5e-4: at 300 steps a sweep gave vision→text R@1 0.16 / 0.35 / 0.45 / 0.38 at 4e-3 / 1e-3 / 5e-4 / 2.5e-4;
+    // at higher rates the image tower never learnt the shape and motion, only colour and size.
+    { ...base, optimizer: { lr: 5e-4, weightDecay: 0.05 }, pairs: [{ a: 'vision', b: 'text' }], steps: steps1, checkpointEvery: steps1, evalEvery: steps1, out: join(opts.out, 'stage1') },
     { ...common, retrieval: { pairs: [['vision', 'text']], zeroShot: [] } },
   );
 
@@ -98,6 +99,8 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
     {
       ...base,
       model: { ...base.model, weights: stage1.checkpoint },
+      // New towers chasing a fixed target learn fastest at a high rate (1.5e-3 and 4e-3 were no better).
+      optimizer: { lr: 6e-3, weightDecay: 0.05 },
       pairs: OTHERS.map((b) => ({ a: 'vision', b })),
       // A frozen tower keeps no activations for backward and gets no gradient: stage 2 pays for its forward only.
       stages: [{ step: 0, frozen: ['vision', 'text'] }],
