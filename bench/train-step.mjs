@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NO_TORCH, torchPython } from './lib/torch-python.mjs';
 
 const OTHERS = ['audio', 'depth', 'thermal', 'imu'];
 /** The cases: the demo's two stages (stage 2 against frozen image and text towers) and the tiny config. */
@@ -58,17 +59,14 @@ async function kilnStep(kiln, c, steps) {
   return { medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times), cpuMs: median(cpuMs) };
 }
 
-/** PyTorch on the CPU, or null with the reason when python3 or torch is missing. */
+/** PyTorch on the CPU, or the reason it was skipped when no python3 can import torch. */
 function torchStep(c, steps) {
   const script = fileURLToPath(new URL('./torch_imagebind_step.py', import.meta.url));
-  try {
-    execFileSync('python3', ['-c', 'import torch'], { stdio: 'ignore' });
-  } catch {
-    return { skipped: 'PyTorch skipped: python3 cannot import torch (Debian: apt-get install python3-torch libopenblas0-pthread; see bench/NOTES.md on OpenBLAS)' };
-  }
+  const py = torchPython();
+  if (py === null) return { skipped: NO_TORCH };
   const args = [script, '--config', c.config, '--pairs', c.pairs.map((p) => p.join(':')).join(','), '--batch', String(c.batch), '--steps', String(steps), '--threads', '2'];
   if (c.frozen.length) args.push('--frozen', c.frozen.join(','));
-  return JSON.parse(execFileSync('python3', args, { encoding: 'utf8' }).trim().split('\n').pop());
+  return JSON.parse(execFileSync(py, args, { encoding: 'utf8' }).trim().split('\n').pop());
 }
 
 export async function benchTrainStep(kiln, opts = {}) {
