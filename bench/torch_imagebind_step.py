@@ -118,7 +118,7 @@ def main():
     mods = sorted({m for pr in pairs for m in pr})
     frozen = {m for m in a.frozen.split(",") if m}
     towers = nn.ModuleDict({m: Tower(m, c, c["outEmbedDim"]) for m in mods})
-    for m in frozen:
+    for m in frozen & set(mods):  # a frozen tower no pair uses (stage 2's text) is not built at all
         towers[m].requires_grad_(False)
     params = [q for q in towers.parameters() if q.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-3, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.05)
@@ -136,7 +136,9 @@ def main():
         if i >= a.warmup:
             times.append(time.perf_counter() - t0)
     med = statistics.median(times)
-    blas = "openblas" if "openblas" in torch.__config__.show().lower() else "other BLAS (see torch.__config__.show())"
+    # Debian's torch calls whatever provides libblas.so.3 (its build info says "generic"): name that.
+    lib = os.path.realpath("/etc/alternatives/libblas.so.3-x86_64-linux-gnu")
+    blas = "openblas" if "openblas" in lib or "openblas" in torch.__config__.show().lower() else lib
     print(json.dumps({"engine": "pytorch", "torch": torch.__version__, "blas": blas, "threads": a.threads, "config": a.config, "pairs": a.pairs, "frozen": a.frozen, "batch": a.batch, "medianMs": med * 1e3, "minMs": min(times) * 1e3, "maxMs": max(times) * 1e3, "samplesPerS": a.batch / med}))
 
 
