@@ -21,8 +21,8 @@ function attentionInputs(kiln, [BH, L, D]) {
   return { q: mk(), k: mk(), v: mk(), gy: kiln.randn(shape) };
 }
 
-/** One forward + backward, waited for; the gradients are freed. */
-async function forwardBackward(kiln, { q, k, v, gy }, fused) {
+/** One attention forward + backward (fused unless `fused` is false), waited for; the gradients are freed. */
+export async function forwardBackward(kiln, { q, k, v, gy }, fused) {
   const y = kiln.F.scaledDotProductAttention(q, k, v, { fused });
   y.backward(gy);
   await kiln.flush();

@@ -6,6 +6,7 @@
 // Not part of the tests.
 
 import { fileURLToPath } from 'node:url';
+import { forwardBackward } from './attention.mjs';
 import { timeIt } from './lib/cpu-timing.mjs';
 
 /**
@@ -47,16 +48,7 @@ export async function benchF16(kiln, opts = {}) {
         await kiln.flush();
         y.dispose();
       });
-      const fwdBwd = await timeIt(kiln, runs, async () => {
-        const y = kiln.F.scaledDotProductAttention(q, k, v);
-        y.backward(gy);
-        await kiln.flush();
-        y.dispose();
-        for (const t of [q, k, v]) {
-          t.grad?.dispose();
-          t.grad = null;
-        }
-      });
+      const fwdBwd = await timeIt(kiln, runs, () => forwardBackward(kiln, { q, k, v, gy }, true));
       rows.push({ op: 'attention', shape: `${BH}x${L}x${D}`, dtype, fwd, fwdBwd });
       log(`attention B·H=${BH} L=${L} D=${D} ${dtype}: forward ${f(fwd)} | forward+backward ${f(fwdBwd)}`);
       for (const t of [q, k, v, gy]) t.dispose();

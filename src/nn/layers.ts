@@ -2,6 +2,7 @@
 // Sequential, ModuleList, ModuleDict (torch.nn's names, parameter names and layouts, so upstream state dicts load).
 
 import { type LinearOptions, dropPath, dropout, embedding, layerNorm, linear, quickGelu } from './functional.js';
+import { linearActivation } from '../tensor/ops/linear.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { linearDefaults, normal_, ones_, zeros_ } from './init.js';
 import { type LayerOptions, Module } from './module.js';
@@ -52,8 +53,8 @@ export class Linear extends Module {
  */
 export function linearThen(fc: Module, x: Tensor, opts: LinearOptions): Tensor {
   if (fc instanceof Linear && !fc.hasHooks()) return fc.call(x, opts);
+  const act = linearActivation('linearThen', opts);
   const y = (fc as UnaryModule).call(x);
-  const act = opts.activation ?? 'none';
   const h = act === 'gelu' ? y.gelu() : act === 'quick_gelu' ? quickGelu(y) : y;
   if (h !== y) y.dispose();
   if (!opts.residual) return h;

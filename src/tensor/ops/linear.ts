@@ -28,6 +28,13 @@ export interface LinearOptions {
 
 const ACTIVATIONS: readonly MatmulActivation[] = ['none', 'gelu', 'quick_gelu'];
 
+/** The activation of `opts` (default 'none'), or a synchronous error naming `op` and the value. */
+export function linearActivation(op: string, opts: LinearOptions): MatmulActivation {
+  const activation = opts.activation ?? 'none';
+  if (!ACTIVATIONS.includes(activation)) throw new Error(`${op}: activation must be one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(activation)}`);
+  return activation;
+}
+
 /**
  * torch.nn.functional.linear with an optional activation and residual: act(x·wᵀ + b) + residual, w [out, in],
  * b [out], residual of the output's shape. One op for autocast (x, w and b go to f16; the residual keeps its
@@ -40,9 +47,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   expectTensor('linear', 'input', x);
   expectTensor('linear', 'weight', weight);
   if (bias !== null) expectTensor('linear', 'bias', bias);
-  const activation = opts.activation ?? 'none';
-  if (!ACTIVATIONS.includes(activation))
-    throw new Error(`linear: activation must be one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(activation)}`);
+  const activation = linearActivation('linear', opts);
   const residual = opts.residual ?? null;
   if (residual !== null) expectTensor('linear', 'residual', residual);
   if (autocasting()) return runAutocast('f16', [x, weight, bias], (x16, w16, b16) => linear(x16, w16, b16, { activation, residual }));

@@ -131,4 +131,18 @@ describe('F.linear with a fused epilogue', () => {
     expect(() => kiln.F.linear(x, w, b, { activation: 'relu' as 'gelu' })).toThrow(/linear: activation must be one of none, gelu, quick_gelu, got "relu"/);
     expect(() => kiln.F.linear(t32(randomArray(6, 1), [6]), w)).toThrow(/linear: input \[6\] does not end in weight \[8,16\]'s in_features 16/);
   });
+  it('nn.linearThen: the fused op on a plain Linear; a Linear with hooks runs fc then the composed rest, same values; bad activations refused', async () => {
+    const fc = new kiln.nn.Linear(7, 5);
+    const x = kiln.tensor(randomArray(3 * 7, 41), { shape: [3, 7] });
+    const r = kiln.tensor(randomArray(3 * 5, 42), { shape: [3, 5] });
+    const fusedOut = await kiln.nn.linearThen(fc, x, { activation: 'gelu', residual: r }).data();
+    const seen: number[] = [];
+    fc.registerForwardHook((_m, _in, out) => void seen.push(...(out as Tensor).shape));
+    const hooked = await kiln.nn.linearThen(fc, x, { activation: 'gelu', residual: r }).data();
+    expect(seen).toEqual([3, 5]); // the hook saw fc's own output, before the activation and residual
+    expect(hooked).toBeAllClose(fusedOut, { rtol: 1e-5, atol: 1e-6 });
+    const [xs, ws, bs, rs] = [await x.data(), await fc.weight.data(), await fc.bias!.data(), await r.data()].map((a) => Float64Array.from(a));
+    expect(fusedOut).toBeAllClose(ref(xs!, ws!, bs!, rs!, 7, 5, 'gelu'), { rtol: 1e-5, atol: 1e-6 });
+    expect(() => kiln.nn.linearThen(fc, x, { activation: 'tanh' as 'gelu' })).toThrow(/linearThen: activation must be one of none, gelu, quick_gelu, got "tanh"/);
+  });
 });
