@@ -1,15 +1,13 @@
 // The trainer's typed configuration: defaults, validation with errors naming the field and the value, and
-// loading from an object or a JSON/YAML file with `--set key=value` overrides by dotted path. Data only:
-// nothing in a config is ever evaluated as code.
+// resolveConfig (an object or a JSON/YAML file, with `--set key=value` overrides by dotted path; reading and
+// merging are in config-file.ts). Data only: nothing in a config is ever evaluated as code.
 
-import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
+import { ConfigError } from './config-error.js';
+import { applySets, mergeOver, readConfigFile } from './config-file.js';
 import { type StreamDataSection, streamKinds } from './data/kinds.js';
 
-/** A bad configuration value; the CLI exits with status 2 on it. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError } from './config-error.js';
+export { applySets, mergeOver, parseConfigText, readConfigFile } from './config-file.js';
 
 export type ModelKind = 'imagebind' | 'clip';
 export type LossKind = 'infonce' | 'siglip';
@@ -532,70 +530,6 @@ export function validateConfig(v: unknown, vo: ValidateOptions = {}): TrainConfi
   if (!vo.dataset && cfg.data.kind === 'synthetic' && cfg.batchSize > cfg.data.size) throw new ConfigError(`batchSize: expected at most data.size (${cfg.data.size}), got ${cfg.batchSize}`);
   if (!vo.dataset && cfg.data.kind === 'random' && cfg.batchSize > cfg.data.size) throw new ConfigError(`batchSize: expected at most data.size (${cfg.data.size}), got ${cfg.batchSize}`);
   return cfg;
-}
-
-// ---- merging, files, --set -------------------------------------------------------------------------------
-
-/** Deep merge: objects merge key by key; arrays, scalars and null replace. */
-export function mergeOver(base: unknown, over: unknown): unknown {
-  if (over === undefined) return base;
-  const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
-  if (!isObj(base) || !isObj(over)) return over;
-  const out: Obj = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = mergeOver(base[k], v);
-  return out;
-}
-
-/** Parses a `--set` value as a YAML scalar or flow collection ('1e-3' → 0.001, 'clip' → 'clip', '[0.9, 0.98]'). */
-function parseValue(text: string): unknown {
-  try {
-    return parseYaml(text);
-  } catch {
-    return text;
-  }
-}
-
-/** YAML to plain data; errors and warnings (an unknown tag such as !!js/function) both throw. */
-function parseYaml(text: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true, logLevel: 'silent' });
-  const problem = doc.errors[0] ?? doc.warnings[0];
-  if (problem) throw problem;
-  return doc.toJS() as unknown;
-}
-
-/** Applies `key=value` overrides (dotted paths, `pairs.0.weight` indexes lists) to a raw config object. */
-export function applySets(raw: unknown, sets: readonly string[]): unknown {
-  let out = mergeOver({}, raw);
-  for (const s of sets) {
-    const eq = s.indexOf('=');
-    if (eq <= 0) throw new ConfigError(`--set: expected key=value, got ${show(s)}`);
-    const path = s.slice(0, eq).split('.');
-    if (path.some((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype')) throw new ConfigError(`--set: bad key ${show(s.slice(0, eq))}`);
-    let patch: unknown = parseValue(s.slice(eq + 1));
-    for (let i = path.length - 1; i >= 0; i--) patch = { [path[i]!]: patch };
-    out = mergeOver(out, patch);
-  }
-  return out;
-}
-
-/** Parses JSON or YAML text (YAML is a superset of JSON); the file name only labels errors. */
-export function parseConfigText(text: string, file: string): unknown {
-  try {
-    return parseYaml(text);
-  } catch (e) {
-    throw new ConfigError(`${file}: not valid YAML/JSON: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
-
-/** Reads a config file (.json, .yaml, .yml). */
-export async function readConfigFile(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(`config: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  return parseConfigText(text, file);
 }
 
 /**
